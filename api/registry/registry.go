@@ -1,0 +1,142 @@
+// Package registry is the embedded NIS registry of the Walloon communes: the Statbel codes of the
+// 261 current communes and of the codes retired by the 2025 merger, with name, province,
+// population, language and the DNS-safe slug that names a Commune object.
+package registry
+
+import (
+	_ "embed"
+	"encoding/csv"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+//go:embed communes.csv
+var communesCSV string
+
+// Entry is one row of the registry.
+type Entry struct {
+	NIS        string
+	Name       string
+	Province   string
+	Population int32
+	// Language is fr, or de for the nine communes of the German-speaking Community.
+	Language string
+	// ValidUntil is the last day of a retired code; zero for a current one.
+	ValidUntil time.Time
+	// Successor is the code that replaced a retired one.
+	Successor string
+}
+
+// Current reports whether the code is in use today.
+func (e Entry) Current() bool { return e.ValidUntil.IsZero() }
+
+// Slug is the DNS-label form of the name: accents folded to ASCII, anything else than a letter or a
+// digit turned into a dash (Braine-l'Alleud becomes braine-l-alleud).
+func (e Entry) Slug() string { return Slug(e.Name) }
+
+var (
+	byNIS   map[string]Entry
+	ordered []Entry
+)
+
+func init() {
+	entries, err := parse(communesCSV)
+	if err != nil {
+		// The file is embedded at build time and covered by the package's tests.
+		panic(fmt.Sprintf("registry: embedded communes.csv: %v", err))
+	}
+	ordered = entries
+	byNIS = make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		byNIS[e.NIS] = e
+	}
+}
+
+func parse(data string) ([]Entry, error) {
+	rows, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) < 2 {
+		return nil, fmt.Errorf("no rows")
+	}
+	var out []Entry
+	for i, row := range rows[1:] {
+		if len(row) != 7 {
+			return nil, fmt.Errorf("line %d: %d columns, want 7", i+2, len(row))
+		}
+		pop, err := strconv.ParseInt(row[3], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: population: %w", i+2, err)
+		}
+		e := Entry{NIS: row[0], Name: row[1], Province: row[2], Population: int32(pop), Language: row[4], Successor: row[6]}
+		if row[5] != "" {
+			if e.ValidUntil, err = time.Parse(time.DateOnly, row[5]); err != nil {
+				return nil, fmt.Errorf("line %d: valid_until: %w", i+2, err)
+			}
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NIS < out[j].NIS })
+	return out, nil
+}
+
+// Lookup finds a code, current or retired.
+func Lookup(nis string) (Entry, bool) {
+	e, ok := byNIS[nis]
+	return e, ok
+}
+
+// All returns every entry, current and retired, ordered by code.
+func All() []Entry { return append([]Entry(nil), ordered...) }
+
+// CurrentEntries returns the communes in existence today, ordered by code.
+func CurrentEntries() []Entry {
+	var out []Entry
+	for _, e := range ordered {
+		if e.Current() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// BySlug finds the current commune whose name has this slug.
+func BySlug(slug string) (Entry, bool) {
+	for _, e := range ordered {
+		if e.Current() && e.Slug() == slug {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// ligatures have no decomposition into ASCII letters, so they are spelt out.
+var ligatures = strings.NewReplacer("œ", "oe", "Œ", "Oe", "æ", "ae", "Æ", "Ae", "ß", "ss")
+
+// Slug folds a name into a DNS label.
+func Slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFD.String(ligatures.Replace(name)) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// a combining accent left by the decomposition
+		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			dash = true
+		}
+	}
+	return b.String()
+}

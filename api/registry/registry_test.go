@@ -1,0 +1,117 @@
+package registry
+
+import (
+	"regexp"
+	"testing"
+)
+
+func TestRegistryCounts(t *testing.T) {
+	current := CurrentEntries()
+	if len(current) != 261 {
+		t.Fatalf("current communes: got %d, want 261", len(current))
+	}
+	if got := len(All()); got != 263 {
+		t.Fatalf("all codes: got %d, want 263", got)
+	}
+	bands := map[string]int{}
+	german := 0
+	for _, e := range current {
+		switch p := e.Population; {
+		case p <= 10000:
+			bands["S"]++
+		case p <= 20000:
+			bands["M"]++
+		case p <= 35000:
+			bands["L"]++
+		case p <= 80000:
+			bands["XL"]++
+		default:
+			bands["XXL"]++
+		}
+		if e.Language == "de" {
+			german++
+		}
+	}
+	want := map[string]int{"S": 148, "M": 74, "L": 27, "XL": 7, "XXL": 5}
+	for k, v := range want {
+		if bands[k] != v {
+			t.Errorf("band %s: got %d communes, want %d", k, bands[k], v)
+		}
+	}
+	if german != 9 {
+		t.Errorf("German-speaking communes: got %d, want 9", german)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		nis        string
+		found      bool
+		current    bool
+		name       string
+		successor  string
+		population int32
+	}{
+		{nis: "62063", found: true, current: true, name: "Liège"},
+		{nis: "82039", found: true, current: true, name: "Bastogne", population: 19932},
+		{nis: "82003", found: true, current: false, name: "Bastogne", successor: "82039"},
+		{nis: "82005", found: true, current: false, name: "Bertogne", successor: "82039"},
+		{nis: "84016", found: true, current: true, name: "Daverdisse", population: 1382},
+		{nis: "21004", found: false}, // Brussels: not Walloon
+		{nis: "54007", found: false}, // prefix 54 abolished in 2019
+		{nis: "99999", found: false},
+	}
+	for _, tt := range tests {
+		e, ok := Lookup(tt.nis)
+		if ok != tt.found {
+			t.Errorf("Lookup(%s) found=%v, want %v", tt.nis, ok, tt.found)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if e.Current() != tt.current || e.Name != tt.name || e.Successor != tt.successor {
+			t.Errorf("Lookup(%s) = %+v", tt.nis, e)
+		}
+		if tt.population != 0 && e.Population != tt.population {
+			t.Errorf("Lookup(%s) population %d, want %d", tt.nis, e.Population, tt.population)
+		}
+	}
+}
+
+func TestSlugs(t *testing.T) {
+	tests := map[string]string{
+		"Braine-l'Alleud":   "braine-l-alleud",
+		"Écaussinnes":       "ecaussinnes",
+		"Liège":             "liege",
+		"Fontaine-l'Évêque": "fontaine-l-eveque",
+		"  Le  Rœulx ":      "le-roeulx", // ligatures are spelt out
+	}
+	for in, want := range tests {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+	label := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	seen := map[string]string{}
+	longest := 0
+	for _, e := range CurrentEntries() {
+		s := e.Slug()
+		if !label.MatchString(s) {
+			t.Errorf("%s: slug %q is not a DNS label", e.Name, s)
+		}
+		if other, dup := seen[s]; dup {
+			t.Errorf("slug %q shared by %s and %s", s, other, e.NIS)
+		}
+		seen[s] = e.NIS
+		if len(s) > longest {
+			longest = len(s)
+		}
+		if got, ok := BySlug(s); !ok || got.NIS != e.NIS {
+			t.Errorf("BySlug(%q) = %v, %v", s, got.NIS, ok)
+		}
+	}
+	if longest != 26 {
+		t.Errorf("longest slug: %d characters, want 26", longest)
+	}
+}

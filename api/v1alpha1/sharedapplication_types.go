@@ -1,0 +1,287 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// LicenceModel says how an application is licensed.
+// +kubebuilder:validation:Enum=OpenSource;PerSeat;PerInstance
+type LicenceModel string
+
+const (
+	LicenceOpenSource  LicenceModel = "OpenSource"
+	LicencePerSeat     LicenceModel = "PerSeat"
+	LicencePerInstance LicenceModel = "PerInstance"
+)
+
+// SharedApplicationSpec is one entry of the catalogue: a kustomize base written inline.
+type SharedApplicationSpec struct {
+	// displayName is the name shown to people.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName,omitempty"`
+
+	// description says what the application is for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Description string `json:"description,omitempty"`
+
+	// version is the application's version, reported in the tenants' status.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Version string `json:"version"`
+
+	// resources is the kustomize base: namespaced Kubernetes objects without a namespace. Never a
+	// Namespace, ResourceQuota, LimitRange, NetworkPolicy or cluster-scoped kind.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:EmbeddedResource
+	// +listType=atomic
+	Resources []runtime.RawExtension `json:"resources"`
+
+	// images rewrites image names, tags or digests, as kustomize's images field.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Images []Image `json:"images,omitempty"`
+
+	// patches are strategic-merge or JSON 6902 patches, as kustomize's patches field.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Patches []Patch `json:"patches,omitempty"`
+
+	// replacements copy fields, notably from the generated ConfigMap mutualis-parameters into the
+	// base, as kustomize's replacements field.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Replacements []Replacement `json:"replacements,omitempty"`
+
+	// parameters are the values that a tenant may or must give in its subscription.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=name
+	Parameters []ParameterSpec `json:"parameters,omitempty"`
+
+	// exposes lists the Services and ports that the ingress controller and, for synergy, the
+	// partner tenant may reach.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	Exposes []ExposedPort `json:"exposes,omitempty"`
+
+	// licence says how the application is licensed.
+	// +optional
+	Licence LicenceSpec `json:"licence,omitempty"`
+}
+
+// Image rewrites one image of the base.
+type Image struct {
+	// name is the image name in the base.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// newName replaces the image name.
+	// +optional
+	NewName string `json:"newName,omitempty"`
+	// newTag replaces the tag.
+	// +optional
+	NewTag string `json:"newTag,omitempty"`
+	// digest replaces the tag with a digest.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+}
+
+// Selector selects objects of the base, as kustomize's selector.
+type Selector struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	// +optional
+	Version string `json:"version,omitempty"`
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	LabelSelector string `json:"labelSelector,omitempty"`
+	// +optional
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
+}
+
+// Patch is one kustomize patch.
+type Patch struct {
+	// patch is a strategic-merge patch or a JSON 6902 patch, in YAML or JSON.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=65536
+	Patch string `json:"patch"`
+	// target selects the objects to patch; required for JSON 6902 patches.
+	// +optional
+	Target *Selector `json:"target,omitempty"`
+}
+
+// ReplacementSource is where a replacement reads its value.
+type ReplacementSource struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	// +optional
+	Version string `json:"version,omitempty"`
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// fieldPath is the field to read, such as data.[tenant.name]; defaults to metadata.name.
+	// +optional
+	FieldPath string `json:"fieldPath,omitempty"`
+	// options cut the value.
+	// +optional
+	Options *FieldOptions `json:"options,omitempty"`
+}
+
+// FieldOptions cut or place a value within a delimited string, as kustomize's field options.
+type FieldOptions struct {
+	// +optional
+	Delimiter string `json:"delimiter,omitempty"`
+	// +optional
+	Index int32 `json:"index,omitempty"`
+	// +optional
+	Create bool `json:"create,omitempty"`
+}
+
+// ReplacementTarget is where a replacement writes its value.
+type ReplacementTarget struct {
+	// select picks the objects to write to.
+	// +required
+	Select Selector `json:"select"`
+	// reject excludes objects from select.
+	// +optional
+	Reject []Selector `json:"reject,omitempty"`
+	// fieldPaths are the fields to write.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	FieldPaths []string `json:"fieldPaths"`
+	// options place the value.
+	// +optional
+	Options *FieldOptions `json:"options,omitempty"`
+}
+
+// Replacement copies one field to others, as kustomize's replacements entry.
+type Replacement struct {
+	// source is the field to copy.
+	// +required
+	Source ReplacementSource `json:"source"`
+	// targets are the fields to write.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	Targets []ReplacementTarget `json:"targets"`
+}
+
+// ParameterSpec declares one parameter of an application.
+type ParameterSpec struct {
+	// name of the parameter, as a key of the ConfigMap mutualis-parameters.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z][-._a-zA-Z0-9]*$`
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// default value when the tenant gives none.
+	// +optional
+	Default string `json:"default,omitempty"`
+	// required parameters must be given by every subscribing tenant.
+	// +optional
+	Required bool `json:"required,omitempty"`
+	// description says what the parameter does.
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// ExposedPort is one Service port of an application that others may reach.
+type ExposedPort struct {
+	// service is the name of a Service of the base.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Service string `json:"service"`
+	// port is the Service port.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// targetPort is the port the pods listen on, used in network policies; defaults to port.
+	// +optional
+	TargetPort *intstr.IntOrString `json:"targetPort,omitempty"`
+}
+
+// LicenceSpec says how an application is licensed.
+type LicenceSpec struct {
+	// model is OpenSource (the default: no seats), PerSeat or PerInstance (seats from a LicencePool).
+	// +optional
+	// +kubebuilder:default=OpenSource
+	Model LicenceModel `json:"model,omitempty"`
+	// spdx is the SPDX identifier of the licence, such as AGPL-3.0-only.
+	// +optional
+	SPDX string `json:"spdx,omitempty"`
+}
+
+// SharedApplicationStatus is the observed state of a catalogue entry.
+type SharedApplicationStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// subscribed counts the tenants that subscribe to the application.
+	// +optional
+	Subscribed int32 `json:"subscribed"`
+	// updated counts the tenants running the current generation.
+	// +optional
+	Updated int32 `json:"updated"`
+	// ready counts the tenants where the application is ready.
+	// +optional
+	Ready int32 `json:"ready"`
+	// conditions: Ready and, when the base breaks a rule, BaseValid=False with the reason.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SharedApplication is one open-source application of the cell's catalogue, as an inline kustomize
+// base that mutualis renders into every subscribed tenant's namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=sapp,categories=mutualis
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Licence",type=string,JSONPath=`.spec.licence.model`
+// +kubebuilder:printcolumn:name="Subscribed",type=integer,JSONPath=`.status.subscribed`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.ready`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SharedApplication struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the catalogue entry.
+	// +required
+	Spec SharedApplicationSpec `json:"spec"`
+
+	// status is what the operator observed.
+	// +optional
+	Status SharedApplicationStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SharedApplicationList is a list of SharedApplications.
+type SharedApplicationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SharedApplication `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SharedApplication{}, &SharedApplicationList{})
+}

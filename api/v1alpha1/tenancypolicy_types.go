@@ -1,0 +1,182 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TenancyPolicyName is the only name a TenancyPolicy may have.
+const TenancyPolicyName = "default"
+
+// PodSecurityLevel is a Pod Security Standard level enforced in tenant namespaces.
+// +kubebuilder:validation:Enum=restricted;baseline
+type PodSecurityLevel string
+
+// NISRegistryMode says whether Commune NIS codes are checked against the embedded registry.
+// +kubebuilder:validation:Enum=Embedded;Disabled
+type NISRegistryMode string
+
+const (
+	// NISRegistryEmbedded checks codes against the embedded list of Walloon communes.
+	NISRegistryEmbedded NISRegistryMode = "Embedded"
+	// NISRegistryDisabled accepts any five-digit code; spec.population is then required.
+	NISRegistryDisabled NISRegistryMode = "Disabled"
+)
+
+// ServiceType is a Service type that applications may use.
+// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer;ExternalName
+type ServiceType string
+
+// TenancyPolicySpec holds the cluster-wide settings of tenancy. Every field has a built-in default,
+// so the policy may be absent.
+type TenancyPolicySpec struct {
+	// tiers, ordered by maxPopulation: a tenant gets the first tier whose maxPopulation is at least
+	// its population; the last tier may leave maxPopulation unset to take everything above.
+	// Defaults: S (10,000), M (20,000), L (35,000), XL (80,000), XXL.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=name
+	Tiers []Tier `json:"tiers,omitempty"`
+
+	// cpasQuotaPercent scales a CPAS's quota relative to its commune's tier.
+	// +optional
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	CPASQuotaPercent int32 `json:"cpasQuotaPercent,omitempty"`
+
+	// network names the platform namespaces that tenants talk to.
+	// +optional
+	Network PolicyNetwork `json:"network,omitempty"`
+
+	// podSecurity is the Pod Security level enforced, audited and warned in tenant namespaces.
+	// +optional
+	// +kubebuilder:default=restricted
+	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
+
+	// backup holds the backup defaults.
+	// +optional
+	Backup PolicyBackup `json:"backup,omitempty"`
+
+	// nisRegistry is Embedded (codes must be current Walloon communes) or Disabled (any
+	// five-digit code; population required).
+	// +optional
+	// +kubebuilder:default=Embedded
+	NISRegistry NISRegistryMode `json:"nisRegistry,omitempty"`
+
+	// allowedServiceTypes are the Service types that applications may create.
+	// +optional
+	// +kubebuilder:validation:MaxItems=4
+	// +listType=set
+	AllowedServiceTypes []ServiceType `json:"allowedServiceTypes,omitempty"`
+}
+
+// Tier is a size class of tenant with its quota and limits.
+type Tier struct {
+	// name of the tier, such as S or XL.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	Name string `json:"name"`
+
+	// maxPopulation is the largest population of the tier; unset means no upper bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxPopulation *int32 `json:"maxPopulation,omitempty"`
+
+	// quota is the hard limit of the tenant's ResourceQuota.
+	// +optional
+	Quota corev1.ResourceList `json:"quota,omitempty"`
+
+	// defaultRequest is the LimitRange's default container request.
+	// +optional
+	DefaultRequest corev1.ResourceList `json:"defaultRequest,omitempty"`
+
+	// defaultLimit is the LimitRange's default container limit.
+	// +optional
+	DefaultLimit corev1.ResourceList `json:"defaultLimit,omitempty"`
+}
+
+// PolicyNetwork names the platform namespaces that tenants talk to.
+type PolicyNetwork struct {
+	// ingressNamespace is where the ingress controller runs; it may reach exposed ports.
+	// +optional
+	// +kubebuilder:default=ingress-nginx
+	IngressNamespace string `json:"ingressNamespace,omitempty"`
+	// dnsNamespace is where the cluster DNS runs; every tenant may reach it on port 53.
+	// +optional
+	// +kubebuilder:default=kube-system
+	DNSNamespace string `json:"dnsNamespace,omitempty"`
+	// sharedServicesNamespace holds services every tenant may reach (SMTP relay, identity provider).
+	// +optional
+	// +kubebuilder:default=mutualis-shared
+	SharedServicesNamespace string `json:"sharedServicesNamespace,omitempty"`
+}
+
+// PolicyBackup holds the backup defaults.
+type PolicyBackup struct {
+	// veleroNamespace is where Velero runs and where Schedules are created.
+	// +optional
+	// +kubebuilder:default=velero
+	VeleroNamespace string `json:"veleroNamespace,omitempty"`
+	// storageLocation is the Velero BackupStorageLocation to use; empty means Velero's default.
+	// +optional
+	StorageLocation string `json:"storageLocation,omitempty"`
+	// schedule is the default cron schedule.
+	// +optional
+	// +kubebuilder:default="0 2 * * *"
+	Schedule CronSchedule `json:"schedule,omitempty"`
+	// retention is the default time a backup is kept.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	Retention *metav1.Duration `json:"retention,omitempty"`
+}
+
+// TenancyPolicyStatus is the observed state of the policy.
+type TenancyPolicyStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// TenancyPolicy holds the cluster-wide tenancy settings: tiers, network, Pod Security, backups. It
+// is a singleton named default; without it the built-in defaults apply.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=tp,categories=mutualis
+// +kubebuilder:printcolumn:name="Pod security",type=string,JSONPath=`.spec.podSecurity`
+// +kubebuilder:printcolumn:name="Registry",type=string,JSONPath=`.spec.nisRegistry`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == 'default'",message="TenancyPolicy is a singleton: its name must be default"
+type TenancyPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec holds the settings.
+	// +optional
+	Spec TenancyPolicySpec `json:"spec,omitempty"`
+
+	// status is what the operator observed.
+	// +optional
+	Status TenancyPolicyStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TenancyPolicyList is a list of TenancyPolicies.
+type TenancyPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TenancyPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TenancyPolicy{}, &TenancyPolicyList{})
+}

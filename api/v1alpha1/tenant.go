@@ -1,0 +1,44 @@
+package v1alpha1
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// TenantKind names the two kinds of tenant; it is the value of the mutualis.crtpl.be/kind label.
+type TenantKind string
+
+const (
+	KindCommune TenantKind = "commune"
+	KindCPAS    TenantKind = "cpas"
+)
+
+// Tenant is what a Commune and a CPAS have in common, so that one reconciler serves both.
+// +kubebuilder:object:generate=false
+type Tenant interface {
+	client.Object
+	// TenantKind is commune or cpas.
+	TenantKind() TenantKind
+	// TenantNamespace is the name of the namespace the tenant owns.
+	TenantNamespace() string
+	// TenantSpec is the shared part of the spec.
+	TenantSpec() *TenantSpec
+	// TenantStatus is the shared part of the status.
+	TenantStatus() *TenantStatus
+}
+
+// TenantNamespaceName is the namespace of a tenant of a kind and name.
+func TenantNamespaceName(kind TenantKind, name string) string {
+	if kind == KindCPAS {
+		return NamespacePrefixCPAS + name
+	}
+	return NamespacePrefixCom + name
+}
+
+func (c *Commune) TenantKind() TenantKind      { return KindCommune }
+func (c *Commune) TenantNamespace() string     { return TenantNamespaceName(KindCommune, c.Name) }
+func (c *Commune) TenantSpec() *TenantSpec     { return &c.Spec.TenantSpec }
+func (c *Commune) TenantStatus() *TenantStatus { return &c.Status.TenantStatus }
+func (c *CPAS) TenantKind() TenantKind         { return KindCPAS }
+func (c *CPAS) TenantNamespace() string        { return TenantNamespaceName(KindCPAS, c.Name) }
+func (c *CPAS) TenantSpec() *TenantSpec        { return &c.Spec.TenantSpec }
+func (c *CPAS) TenantStatus() *TenantStatus    { return &c.Status.TenantStatus }

@@ -1,0 +1,244 @@
+package v1alpha1
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Labels, annotations and the finalizer that mutualis puts on, or reads from, the objects it manages.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	ManagedByValue      = "mutualis"
+	LabelTenant         = "mutualis.crtpl.be/tenant"
+	LabelKind           = "mutualis.crtpl.be/kind"
+	LabelNIS            = "mutualis.crtpl.be/nis"
+	LabelTier           = "mutualis.crtpl.be/tier"
+	LabelOrphaned       = "mutualis.crtpl.be/orphaned"
+	AnnotationAdopt     = "mutualis.crtpl.be/adopt"
+	Finalizer           = "mutualis.crtpl.be/finalizer"
+	FieldOwner          = "mutualis"
+	NamespacePrefixCom  = "commune-"
+	NamespacePrefixCPAS = "cpas-"
+)
+
+// DeletionPolicy says what happens to a tenant's namespace when the tenant object is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyRetain keeps the namespace and its data, labelled as orphaned.
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+	// DeletionPolicyDelete deletes the namespace (after a final backup when backups are on).
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
+
+// TenantSpec is the part of the specification that a Commune and a CPAS share.
+type TenantSpec struct {
+	// displayName is the name shown to people. For a Commune it defaults to the name in the NIS
+	// registry; for a CPAS to "CPAS de <commune>".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName,omitempty"`
+
+	// enterpriseNumber is the tenant's own number in the Crossroads Bank for Enterprises (BCE/KBO):
+	// ten digits starting with 0 or 1, optionally written with a BE prefix and dots
+	// (0841.470.248). The last two digits must be 97 minus the first eight modulo 97.
+	// +optional
+	// +kubebuilder:validation:MaxLength=14
+	// +kubebuilder:validation:Pattern=`^(BE)?[01][0-9]{3}\.?[0-9]{3}\.?[0-9]{3}$`
+	// +kubebuilder:validation:XValidation:rule="97 - int(self.replace('BE', '').replace('.', '').substring(0, 8)) % 97 == int(self.replace('BE', '').replace('.', '').substring(8, 10))",message="enterpriseNumber fails the BCE check: the last two digits must be 97 minus the first eight modulo 97; copy the number from the Crossroads Bank for Enterprises"
+	EnterpriseNumber string `json:"enterpriseNumber,omitempty"`
+
+	// tier overrides the tier that the population selects. It must name a tier of the
+	// TenancyPolicy (S, M, L, XL, XXL by default); an unknown name stalls the tenant.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	Tier string `json:"tier,omitempty"`
+
+	// admins are the users and groups bound to the mutualis-tenant-admin ClusterRole in the tenant
+	// namespace: they run the tenant's applications but cannot change its quota, network policies,
+	// role bindings or namespace.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="admins may only be of kind User or Group"
+	// +listType=atomic
+	Admins []rbacv1.Subject `json:"admins,omitempty"`
+
+	// viewers are the users and groups bound to the read-only mutualis-tenant-viewer ClusterRole in
+	// the tenant namespace.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="viewers may only be of kind User or Group"
+	// +listType=atomic
+	Viewers []rbacv1.Subject `json:"viewers,omitempty"`
+
+	// applications are the SharedApplications of the catalogue that this tenant subscribes to.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=name
+	Applications []ApplicationSubscription `json:"applications,omitempty"`
+
+	// network holds the tenant's extra network allowances.
+	// +optional
+	Network NetworkSpec `json:"network,omitempty"`
+
+	// backup overrides the policy's backup defaults for this tenant.
+	// +optional
+	Backup BackupSpec `json:"backup,omitempty"`
+
+	// deletionPolicy says what happens to the namespace when this object is deleted: Retain (the
+	// default) keeps it and its data, labelled mutualis.crtpl.be/orphaned; Delete removes it after
+	// the final backup.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// suspend stops applying changes to the tenant and scales its workloads to zero; data is kept.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// ApplicationSubscription subscribes a tenant to one SharedApplication of the catalogue.
+type ApplicationSubscription struct {
+	// name is the name of a SharedApplication.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// seats is the number of licence seats requested, for PerSeat and PerInstance applications.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Seats *int32 `json:"seats,omitempty"`
+
+	// parameters are the tenant's values for the parameters that the application declares.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// CIDR is an IPv4 or IPv6 network in CIDR notation, such as 192.0.2.0/24.
+// +kubebuilder:validation:MaxLength=43
+// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="must be a network in CIDR notation, such as 192.0.2.0/24"
+type CIDR string
+
+// NetworkSpec holds a tenant's extra network allowances on top of the tenant contract.
+type NetworkSpec struct {
+	// egressCIDRs are networks outside the cluster that the tenant's pods may reach.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	EgressCIDRs []CIDR `json:"egressCIDRs,omitempty"`
+}
+
+// CronSchedule is a five-field cron expression (minute hour day-of-month month day-of-week) or one
+// of the macros @hourly, @daily, @weekly, @monthly, @yearly.
+// +kubebuilder:validation:MaxLength=100
+// +kubebuilder:validation:Pattern=`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*,/?LW#-]+|[A-Za-z]{3}) +([0-9*,/?LW#-]+) +([0-9*,/?LW#-]+) +([0-9*,/?LW#-]+|[A-Za-z]{3}) +([0-9*,/?LW#-]+|[A-Za-z]{3}(-[A-Za-z]{3})?))$`
+type CronSchedule string
+
+// BackupSpec holds a tenant's backup settings; empty fields take the TenancyPolicy's defaults.
+type BackupSpec struct {
+	// schedule is when Velero backs the tenant namespace up, as a cron expression.
+	// +optional
+	Schedule CronSchedule `json:"schedule,omitempty"`
+
+	// retention is how long each backup is kept, as a duration such as 720h.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	Retention *metav1.Duration `json:"retention,omitempty"`
+
+	// disabled turns scheduled backups off for this tenant.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// TenantStatus is the observed state that a Commune and a CPAS share.
+type TenantStatus struct {
+	// observedGeneration is the generation of the spec that this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// namespace is the tenant namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// tier is the tier in force.
+	// +optional
+	Tier string `json:"tier,omitempty"`
+
+	// applicationSummary is "ready/total" over the subscribed applications, for kubectl get.
+	// +optional
+	ApplicationSummary string `json:"applicationSummary,omitempty"`
+
+	// applications reports each subscription.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Applications []ApplicationStatus `json:"applications,omitempty"`
+
+	// licences reports the seats requested and granted per licensed application.
+	// +optional
+	// +listType=map
+	// +listMapKey=application
+	Licences []LicenceStatus `json:"licences,omitempty"`
+
+	// backup reports the tenant's Velero backups.
+	// +optional
+	Backup *BackupStatus `json:"backup,omitempty"`
+
+	// conditions: Ready, Reconciling and Stalled (the kstatus set that GitOps tools read), and one
+	// per part of the tenant: NamespaceReady, QuotaReady, NetworkReady, AccessReady,
+	// ApplicationsReady, LicencesReady, BackupReady; plus NISCurrent for a Commune.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ApplicationStatus reports one subscribed application.
+type ApplicationStatus struct {
+	// name of the SharedApplication.
+	// +required
+	Name string `json:"name"`
+	// version of the SharedApplication applied.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ready is true when every workload of the application is available.
+	// +optional
+	Ready bool `json:"ready"`
+	// message says why the application is not ready.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// LicenceStatus reports the seats of one licensed application.
+type LicenceStatus struct {
+	// application is the SharedApplication name.
+	// +required
+	Application string `json:"application"`
+	// requested seats.
+	// +optional
+	Requested int32 `json:"requested"`
+	// granted seats.
+	// +optional
+	Granted int32 `json:"granted"`
+}
+
+// BackupStatus reports the tenant's Velero backups.
+type BackupStatus struct {
+	// lastSuccessfulTime is when the latest completed backup finished.
+	// +optional
+	LastSuccessfulTime *metav1.Time `json:"lastSuccessfulTime,omitempty"`
+	// lastPhase is the Velero phase of the latest backup.
+	// +optional
+	LastPhase string `json:"lastPhase,omitempty"`
+	// lastBackup is the name of the latest Velero Backup.
+	// +optional
+	LastBackup string `json:"lastBackup,omitempty"`
+}

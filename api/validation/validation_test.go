@@ -1,0 +1,71 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEnterpriseNumber(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string
+	}{
+		{in: "0841470248"},
+		{in: "0841.470.248"},
+		{in: "BE 0841.470.248"},
+		{in: "BE0841-470-248"},
+		{in: "0841470247", wantErr: "should be 48"},
+		{in: "2841470248", wantErr: "starting with 0 or 1"},
+		{in: "084147024", wantErr: "ten digits"},
+		{in: "08414702AB", wantErr: "only digits"},
+	}
+	for _, tt := range tests {
+		err := EnterpriseNumber(tt.in)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("EnterpriseNumber(%q) = %v, want nil", tt.in, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("EnterpriseNumber(%q) = %v, want error containing %q", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestNIS(t *testing.T) {
+	tests := []struct {
+		nis      string
+		registry bool
+		wantErr  string
+	}{
+		{nis: "62063", registry: true},
+		{nis: "82003", registry: true}, // retired, still accepted
+		{nis: "6206", registry: true, wantErr: "five-digit"},
+		{nis: "6206a", registry: false, wantErr: "five-digit"},
+		{nis: "06206", registry: false, wantErr: "five-digit"},
+		{nis: "21004", registry: true, wantErr: "not a Walloon commune"},
+		{nis: "21004", registry: false},
+	}
+	for _, tt := range tests {
+		err := NIS(tt.nis, tt.registry)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("NIS(%q, %v) = %v, want nil", tt.nis, tt.registry, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("NIS(%q, %v) = %v, want error containing %q", tt.nis, tt.registry, err, tt.wantErr)
+		}
+	}
+}
+
+// FuzzEnterpriseNumber checks that the check never panics and that every accepted number
+// normalises to ten digits whose check digits agree.
+func FuzzEnterpriseNumber(f *testing.F) {
+	for _, s := range []string{"0841470248", "BE 0841.470.248", "", "BE", "1234567890"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if EnterpriseNumber(s) == nil {
+			if n := NormalizeEnterpriseNumber(s); len(n) != 10 {
+				t.Fatalf("accepted %q which normalises to %q", s, n)
+			}
+		}
+	})
+}
