@@ -1,0 +1,82 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// Field indexes of the tenant caches.
+const (
+	indexCommuneNIS     = "spec.nis"
+	indexCPASCommuneRef = "spec.communeRef"
+)
+
+// managedObjects are the kinds mutualis creates for tenants. Their caches hold only what carries
+// app.kubernetes.io/managed-by=mutualis: the operator never caches every Secret, Namespace or
+// NetworkPolicy of the cluster.
+func managedObjects() []client.Object {
+	return []client.Object{
+		&corev1.Namespace{}, &corev1.ResourceQuota{}, &corev1.LimitRange{},
+		&rbacv1.RoleBinding{}, &rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{},
+		&networkingv1.NetworkPolicy{},
+	}
+}
+
+// CacheOptions restricts the caches of managed kinds to objects labelled as managed by mutualis.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
+	byObject := map[client.Object]cache.ByObject{}
+	for _, obj := range managedObjects() {
+		byObject[obj] = cache.ByObject{Label: managed}
+	}
+	return cache.Options{ByObject: byObject}
+}
+
+// Config tunes the reconcilers; the zero value is what production uses.
+type Config struct {
+	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again: the
+	// operator does not watch namespaces it does not manage, so it cannot see the adopt annotation
+	// arrive. Default one minute.
+	ConflictRetry time.Duration
+}
+
+// Setup registers the field indexes and every reconciler with the manager.
+func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
+	if cfg.ConflictRetry == 0 {
+		cfg.ConflictRetry = time.Minute
+	}
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.Commune{}, indexCommuneNIS, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.Commune).Spec.NIS}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.CPAS{}, indexCPASCommuneRef, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.CPAS).Spec.CommuneRef}
+	}); err != nil {
+		return err
+	}
+	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
+		r := &TenantReconciler{
+			Client:        mgr.GetClient(),
+			APIReader:     mgr.GetAPIReader(),
+			Recorder:      mgr.GetEventRecorder("mutualis"),
+			Kind:          kind,
+			ConflictRetry: cfg.ConflictRetry,
+		}
+		if err := r.SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
+	return nil
+}

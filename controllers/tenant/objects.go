@@ -1,0 +1,288 @@
+package tenant
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// Names of the objects of the tenant contract.
+const (
+	QuotaName          = "mutualis-quota"
+	LimitRangeName     = "mutualis-limits"
+	AdminsBindingName  = "mutualis-admins"
+	ViewersBindingName = "mutualis-viewers"
+	AdminRoleName      = "mutualis-tenant-admin"
+	ViewerRoleName     = "mutualis-tenant-viewer"
+)
+
+// Resolved is a tenant with everything the builders need, as the reconciler read and decided it.
+type Resolved struct {
+	Kind v1alpha1.TenantKind
+	// Name is the name of the Commune or CPAS object; UID its uid, for owner references.
+	Name string
+	UID  types.UID
+	// Namespace is the tenant namespace.
+	Namespace string
+	NIS       string
+	Tier      v1alpha1.Tier
+	// Quota is the tier's quota, already scaled for a CPAS.
+	Quota corev1.ResourceList
+	Spec  *v1alpha1.TenantSpec
+	// Partner is the namespace of the partner tenant (a commune's CPAS, a CPAS's commune), empty when
+	// there is none.
+	Partner string
+	// ExposedPorts are the ports the tenant's applications expose; PartnerExposedPorts the partner's.
+	ExposedPorts        []v1alpha1.ExposedPort
+	PartnerExposedPorts []v1alpha1.ExposedPort
+	// Orphaned marks a Retain tenant being deleted: its namespace is kept without owner reference.
+	Orphaned bool
+}
+
+// Labels are the labels of every object mutualis manages for the tenant.
+func Labels(namespace string) map[string]string {
+	return map[string]string{
+		v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
+		v1alpha1.LabelTenant:    namespace,
+	}
+}
+
+// AccessRoleName is the name of the ClusterRole and ClusterRoleBinding that let a tenant's people
+// read their own tenant object.
+func AccessRoleName(namespace string) string { return "mutualis-tenant-" + namespace }
+
+func ownerReference(t *Resolved) *metav1ac.OwnerReferenceApplyConfiguration {
+	kind := "Commune"
+	if t.Kind == v1alpha1.KindCPAS {
+		kind = "CPAS"
+	}
+	return metav1ac.OwnerReference().
+		WithAPIVersion(v1alpha1.GroupVersion.String()).
+		WithKind(kind).
+		WithName(t.Name).
+		WithUID(t.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// Namespace is the tenant namespace with its identity and Pod Security labels. Only a Delete tenant
+// puts an owner reference on it: the garbage collector must never be able to take a Retain
+// tenant's data, not even under `kubectl delete --cascade=foreground`, which deletes dependents
+// before any finalizer of the owner runs.
+func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.NamespaceApplyConfiguration {
+	level := string(policy.PodSecurity)
+	labels := Labels(t.Namespace)
+	labels[v1alpha1.LabelKind] = string(t.Kind)
+	labels[v1alpha1.LabelNIS] = t.NIS
+	labels[v1alpha1.LabelTier] = t.Tier.Name
+	labels["pod-security.kubernetes.io/enforce"] = level
+	labels["pod-security.kubernetes.io/audit"] = level
+	labels["pod-security.kubernetes.io/warn"] = level
+	if t.Orphaned {
+		labels[v1alpha1.LabelOrphaned] = "true"
+	}
+	ns := corev1ac.Namespace(t.Namespace).WithLabels(labels)
+	if !t.Orphaned && t.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDelete {
+		ns.WithOwnerReferences(ownerReference(t))
+	}
+	return ns
+}
+
+// ResourceQuota caps what the tenant may consume, from its tier.
+func ResourceQuota(t *Resolved) *corev1ac.ResourceQuotaApplyConfiguration {
+	return corev1ac.ResourceQuota(QuotaName, t.Namespace).
+		WithLabels(Labels(t.Namespace)).
+		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(t.Quota.DeepCopy()))
+}
+
+// LimitRange gives containers that declare nothing the tier's default requests and limits, so that
+// they count against the quota instead of being refused by it.
+func LimitRange(t *Resolved) *corev1ac.LimitRangeApplyConfiguration {
+	item := corev1ac.LimitRangeItem().WithType(corev1.LimitTypeContainer)
+	if len(t.Tier.DefaultRequest) > 0 {
+		item.WithDefaultRequest(t.Tier.DefaultRequest.DeepCopy())
+	}
+	if len(t.Tier.DefaultLimit) > 0 {
+		item.WithDefault(t.Tier.DefaultLimit.DeepCopy())
+	}
+	return corev1ac.LimitRange(LimitRangeName, t.Namespace).
+		WithLabels(Labels(t.Namespace)).
+		WithSpec(corev1ac.LimitRangeSpec().WithLimits(item))
+}
+
+func subjects(in []rbacv1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
+	out := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(in))
+	for _, s := range in {
+		out = append(out, rbacv1ac.Subject().WithKind(s.Kind).WithName(s.Name).WithAPIGroup(rbacv1.GroupName))
+	}
+	return out
+}
+
+// RoleBindings bind the tenant's admins and viewers to the shipped tenant ClusterRoles, inside the
+// tenant namespace only.
+func RoleBindings(t *Resolved) []*rbacv1ac.RoleBindingApplyConfiguration {
+	binding := func(name, role string, who []rbacv1.Subject) *rbacv1ac.RoleBindingApplyConfiguration {
+		return rbacv1ac.RoleBinding(name, t.Namespace).
+			WithLabels(Labels(t.Namespace)).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
+			WithSubjects(subjects(who)...)
+	}
+	return []*rbacv1ac.RoleBindingApplyConfiguration{
+		binding(AdminsBindingName, AdminRoleName, t.Spec.Admins),
+		binding(ViewersBindingName, ViewerRoleName, t.Spec.Viewers),
+	}
+}
+
+// AccessClusterRole lets the tenant's people get their own Commune or CPAS object, and nothing else.
+func AccessClusterRole(t *Resolved) *rbacv1ac.ClusterRoleApplyConfiguration {
+	resource := "communes"
+	if t.Kind == v1alpha1.KindCPAS {
+		resource = "cpas"
+	}
+	return rbacv1ac.ClusterRole(AccessRoleName(t.Namespace)).
+		WithLabels(Labels(t.Namespace)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRules(rbacv1ac.PolicyRule().
+			WithAPIGroups(v1alpha1.GroupVersion.Group).
+			WithResources(resource, resource+"/status").
+			WithResourceNames(t.Name).
+			WithVerbs("get"))
+}
+
+// AccessClusterRoleBinding binds the tenant's admins and viewers to AccessClusterRole.
+func AccessClusterRoleBinding(t *Resolved) *rbacv1ac.ClusterRoleBindingApplyConfiguration {
+	who := append(append([]rbacv1.Subject{}, t.Spec.Admins...), t.Spec.Viewers...)
+	return rbacv1ac.ClusterRoleBinding(AccessRoleName(t.Namespace)).
+		WithLabels(Labels(t.Namespace)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(AccessRoleName(t.Namespace))).
+		WithSubjects(uniqueSubjects(subjects(who))...)
+}
+
+func uniqueSubjects(in []*rbacv1ac.SubjectApplyConfiguration) []*rbacv1ac.SubjectApplyConfiguration {
+	seen := map[[2]string]bool{}
+	var out []*rbacv1ac.SubjectApplyConfiguration
+	for _, s := range in {
+		key := [2]string{*s.Kind, *s.Name}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Names of the tenant's network policies. All of them always exist, possibly without rules, so
+// that a change of the spec never leaves a stale policy behind.
+const (
+	NetpolDefaultDeny    = "mutualis-default-deny"
+	NetpolSameNamespace  = "mutualis-same-namespace"
+	NetpolDNS            = "mutualis-dns"
+	NetpolIngress        = "mutualis-ingress-controller"
+	NetpolPartner        = "mutualis-partner"
+	NetpolSharedServices = "mutualis-shared-services"
+	NetpolEgressCIDRs    = "mutualis-egress-cidrs"
+)
+
+// namespaceName selects a namespace by the label the API server sets itself, which no tenant can
+// forge on its own namespace.
+func namespaceName(name string) *networkingv1ac.NetworkPolicyPeerApplyConfiguration {
+	return networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(
+		metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: name}))
+}
+
+// policyPorts are the pod ports of exposed Service ports, deduplicated and sorted so that the
+// desired object is stable. An empty list must never reach a rule: a rule without ports allows
+// every port.
+func policyPorts(exposed []v1alpha1.ExposedPort) []*networkingv1ac.NetworkPolicyPortApplyConfiguration {
+	seen := map[string]intstr.IntOrString{}
+	for _, e := range exposed {
+		p := intstr.FromInt32(e.Port)
+		if e.TargetPort != nil {
+			p = *e.TargetPort
+		}
+		seen[p.String()] = p
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*networkingv1ac.NetworkPolicyPortApplyConfiguration, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(seen[k]))
+	}
+	return out
+}
+
+// NetworkPolicies isolate the tenant: everything is denied, then same-namespace traffic, DNS, the
+// ingress controller on exposed ports, the partner tenant on exposed ports, the shared services and
+// the tenant's egress CIDRs are allowed.
+func NetworkPolicies(t *Resolved, policy v1alpha1.TenancyPolicySpec) []*networkingv1ac.NetworkPolicyApplyConfiguration {
+	all := metav1ac.LabelSelector()
+	newPolicy := func(types ...networkingv1.PolicyType) *networkingv1ac.NetworkPolicySpecApplyConfiguration {
+		return networkingv1ac.NetworkPolicySpec().WithPodSelector(all).WithPolicyTypes(types...)
+	}
+	wrap := func(name string, spec *networkingv1ac.NetworkPolicySpecApplyConfiguration) *networkingv1ac.NetworkPolicyApplyConfiguration {
+		return networkingv1ac.NetworkPolicy(name, t.Namespace).WithLabels(Labels(t.Namespace)).WithSpec(spec)
+	}
+	ingress, egress := networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress
+
+	sameNamespace := newPolicy(ingress, egress).
+		WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all))).
+		WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all)))
+
+	dns := newPolicy(egress).WithEgress(networkingv1ac.NetworkPolicyEgressRule().
+		WithTo(namespaceName(policy.Network.DNSNamespace)).
+		WithPorts(
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53))))
+
+	ingressController := newPolicy(ingress)
+	if ports := policyPorts(t.ExposedPorts); len(ports) > 0 {
+		ingressController.WithIngress(networkingv1ac.NetworkPolicyIngressRule().
+			WithFrom(namespaceName(policy.Network.IngressNamespace)).WithPorts(ports...))
+	}
+
+	partner := newPolicy(ingress, egress)
+	if t.Partner != "" {
+		if ports := policyPorts(t.ExposedPorts); len(ports) > 0 {
+			partner.WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(namespaceName(t.Partner)).WithPorts(ports...))
+		}
+		if ports := policyPorts(t.PartnerExposedPorts); len(ports) > 0 {
+			partner.WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(t.Partner)).WithPorts(ports...))
+		}
+	}
+
+	shared := newPolicy(egress).
+		WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(policy.Network.SharedServicesNamespace)))
+
+	cidrs := newPolicy(egress)
+	if len(t.Spec.Network.EgressCIDRs) > 0 {
+		rule := networkingv1ac.NetworkPolicyEgressRule()
+		for _, c := range t.Spec.Network.EgressCIDRs {
+			rule.WithTo(networkingv1ac.NetworkPolicyPeer().WithIPBlock(networkingv1ac.IPBlock().WithCIDR(string(c))))
+		}
+		cidrs.WithEgress(rule)
+	}
+
+	return []*networkingv1ac.NetworkPolicyApplyConfiguration{
+		wrap(NetpolDefaultDeny, newPolicy(ingress, egress)),
+		wrap(NetpolSameNamespace, sameNamespace),
+		wrap(NetpolDNS, dns),
+		wrap(NetpolIngress, ingressController),
+		wrap(NetpolPartner, partner),
+		wrap(NetpolSharedServices, shared),
+		wrap(NetpolEgressCIDRs, cidrs),
+	}
+}

@@ -1,0 +1,465 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// TenantReconciler turns a Commune or a CPAS into its tenant namespace and everything in it. One
+// instance serves one kind; the logic is the same for both.
+type TenantReconciler struct {
+	client.Client
+	// APIReader reads around the cache, for namespaces that mutualis does not manage (yet).
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Kind      v1alpha1.TenantKind
+	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again.
+	ConflictRetry time.Duration
+}
+
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/status;cpas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/finalizers;cpas/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=sharedapplications;licencepools;tenancypolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete;bind;escalate
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+func (r *TenantReconciler) newTenant() v1alpha1.Tenant {
+	if r.Kind == v1alpha1.KindCPAS {
+		return &v1alpha1.CPAS{}
+	}
+	return &v1alpha1.Commune{}
+}
+
+// Reconcile runs the ordered steps of the tenant contract and writes the status once, at the end,
+// when it changed.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	t := r.newTenant()
+	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := newScope(t)
+	defer func() {
+		if perr := r.writeStatus(ctx, s); perr != nil && err == nil {
+			err = perr
+		}
+	}()
+
+	if !t.GetDeletionTimestamp().IsZero() {
+		return r.finalize(ctx, s)
+	}
+	if !controllerutil.ContainsFinalizer(t, v1alpha1.Finalizer) {
+		patch := client.MergeFrom(t.DeepCopyObject().(client.Object))
+		controllerutil.AddFinalizer(t, v1alpha1.Finalizer)
+		if err := r.Patch(ctx, t, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	if err := r.resolve(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if s.blocked() {
+		return s.result(), nil
+	}
+	if t.TenantSpec().Suspend {
+		s.suspended = true
+		return ctrl.Result{}, nil
+	}
+	for _, step := range []func(context.Context, *scope) error{
+		r.reconcileNamespace,
+		r.reconcileQuota,
+		r.reconcileAccess,
+		r.reconcileNetwork,
+		r.reconcileLaterParts,
+	} {
+		if err := step(ctx, s); err != nil {
+			return ctrl.Result{}, err
+		}
+		if s.blocked() {
+			break
+		}
+	}
+	return s.result(), nil
+}
+
+// reconcileNamespace creates or adopts the namespace. An existing namespace that mutualis does not
+// manage is taken only when it carries the adopt annotation naming this tenant.
+func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) error {
+	live, err := r.liveNamespace(ctx, s.res.Namespace)
+	if err != nil {
+		return err
+	}
+	if live != nil {
+		if !isManagedNamespace(live, s.res) {
+			want := fmt.Sprintf("%s/%s", s.res.Kind, s.res.Name)
+			if live.Annotations[v1alpha1.AnnotationAdopt] != want {
+				s.stall(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceConflict,
+					"namespace %s already exists and is not managed by mutualis: annotate it with %s=%s to adopt it, or rename this %s",
+					s.res.Namespace, v1alpha1.AnnotationAdopt, want, s.res.Kind)
+				s.requeueAfter(r.ConflictRetry)
+				return nil
+			}
+			r.event(s.tenant, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopting existing namespace %s as annotated", s.res.Namespace)
+		}
+		if live.DeletionTimestamp != nil {
+			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceDeleting,
+				"namespace %s is being deleted; the tenant re-creates it once it is gone", s.res.Namespace)
+			s.requeueAfter(5 * time.Second)
+			return nil
+		}
+	}
+	var owned runtime.ApplyConfiguration
+	if live != nil {
+		if owned, err = apply.Owned(live); err != nil {
+			return err
+		}
+	}
+	wrote, err := apply.IfChanged(ctx, r.Client, tenant.Namespace(s.res, s.policy), owned)
+	if err != nil {
+		return s.failed(v1alpha1.ConditionNamespaceReady, err)
+	}
+	if wrote && live == nil {
+		r.event(s.tenant, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", s.res.Namespace)
+	}
+	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
+	return nil
+}
+
+// liveNamespace reads the namespace from the cache, which holds managed namespaces only, and falls
+// back to the API server to see an unmanaged one before creating it.
+func (r *TenantReconciler) liveNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	ns := &corev1.Namespace{}
+	err := r.Get(ctx, types.NamespacedName{Name: name}, ns)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, types.NamespacedName{Name: name}, ns)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+func isManagedNamespace(ns *corev1.Namespace, t *tenant.Resolved) bool {
+	l := ns.Labels
+	return l[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue &&
+		l[v1alpha1.LabelTenant] == t.Namespace &&
+		l[v1alpha1.LabelKind] == string(t.Kind)
+}
+
+func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {
+	ns := s.res.Namespace
+	quota := &corev1.ResourceQuota{}
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.ResourceQuota(s.res), client.ObjectKey{Namespace: ns, Name: tenant.QuotaName}, quota); err != nil || s.failedPart(v1alpha1.ConditionQuotaReady) {
+		return err
+	}
+	limits := &corev1.LimitRange{}
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.LimitRange(s.res), client.ObjectKey{Namespace: ns, Name: tenant.LimitRangeName}, limits); err != nil || s.failedPart(v1alpha1.ConditionQuotaReady) {
+		return err
+	}
+	s.ok(v1alpha1.ConditionQuotaReady, "quota and limits of tier %s are in force", s.res.Tier.Name)
+	return nil
+}
+
+func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error {
+	for _, name := range []string{tenant.AdminRoleName, tenant.ViewerRoleName} {
+		if err := r.Get(ctx, client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); apierrors.IsNotFound(err) {
+			s.wait(v1alpha1.ConditionAccessReady, v1alpha1.ReasonTenantRolesAbsent,
+				"ClusterRole %s is missing: install config/rbac/tenant-roles.yaml (make install, or the Helm chart)", name)
+			s.requeueAfter(time.Minute)
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	ns := s.res.Namespace
+	for _, rb := range tenant.RoleBindings(s.res) {
+		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+			return err
+		}
+	}
+	name := tenant.AccessRoleName(ns)
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		return err
+	}
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		return err
+	}
+	spec := s.tenant.TenantSpec()
+	s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
+	return nil
+}
+
+func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error {
+	for _, np := range tenant.NetworkPolicies(s.res, s.policy) {
+		key := client.ObjectKey{Namespace: s.res.Namespace, Name: *np.Name}
+		if err := r.applyOwned(ctx, s, v1alpha1.ConditionNetworkReady, np, key, &networkingv1.NetworkPolicy{}); err != nil || s.failedPart(v1alpha1.ConditionNetworkReady) {
+			return err
+		}
+	}
+	peer := "no partner tenant"
+	if s.res.Partner != "" {
+		peer = "partner " + s.res.Partner
+	}
+	s.ok(v1alpha1.ConditionNetworkReady, "namespace isolated by default-deny network policies (%s)", peer)
+	return nil
+}
+
+// reconcileLaterParts reports the parts of the tenant contract that this version of mutualis does
+// not manage yet, so that nobody mistakes their absence for health.
+func (r *TenantReconciler) reconcileLaterParts(_ context.Context, s *scope) error {
+	spec := s.tenant.TenantSpec()
+	if len(spec.Applications) == 0 {
+		s.ok(v1alpha1.ConditionApplicationsReady, "no application subscribed")
+		s.conds[v1alpha1.ConditionApplicationsReady].Reason = v1alpha1.ReasonNoApplications
+	} else {
+		s.unknown(v1alpha1.ConditionApplicationsReady, v1alpha1.ReasonNotManagedYet,
+			"%d application subscriptions are recorded; this version of mutualis does not deploy applications yet", len(spec.Applications))
+	}
+	seats := 0
+	for _, a := range spec.Applications {
+		if a.Seats != nil {
+			seats++
+		}
+	}
+	if seats == 0 {
+		s.ok(v1alpha1.ConditionLicencesReady, "no licence seats requested")
+		s.conds[v1alpha1.ConditionLicencesReady].Reason = v1alpha1.ReasonNoLicences
+	} else {
+		s.unknown(v1alpha1.ConditionLicencesReady, v1alpha1.ReasonNotManagedYet,
+			"seats are requested for %d applications; this version of mutualis does not allocate licences yet", seats)
+	}
+	s.unknown(v1alpha1.ConditionBackupReady, v1alpha1.ReasonNotManagedYet,
+		"this version of mutualis does not schedule Velero backups yet: back the namespace up by other means")
+	return nil
+}
+
+// applyOwned reads the live object from the cache and applies the desired one when what mutualis
+// owns on it differs.
+func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
+	var owned runtime.ApplyConfiguration
+	switch err := r.Get(ctx, key, live); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	default:
+		var xerr error
+		if owned, xerr = apply.Owned(live); xerr != nil {
+			return xerr
+		}
+	}
+	if _, err := apply.IfChanged(ctx, r.Client, desired, owned); err != nil {
+		return s.failed(part, err)
+	}
+	return nil
+}
+
+// finalize lets a tenant go: Retain keeps the namespace, without any owner reference that the
+// garbage collector could follow, and labelled as orphaned; Delete deletes the namespace and waits
+// until it is gone.
+func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result, error) {
+	t := s.tenant
+	if !controllerutil.ContainsFinalizer(t, v1alpha1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	nsName := t.TenantNamespace()
+	live, err := r.liveNamespace(ctx, nsName)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	res := &tenant.Resolved{Kind: r.Kind, Name: t.GetName(), UID: t.GetUID(), Namespace: nsName, Spec: t.TenantSpec()}
+	if live != nil && isManagedNamespace(live, res) {
+		switch t.TenantSpec().DeletionPolicy {
+		case v1alpha1.DeletionPolicyDelete:
+			if live.DeletionTimestamp == nil {
+				log.Info("deleting tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyDelete)
+				if err := r.Delete(ctx, live, client.Preconditions{UID: &live.UID}); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, err
+				}
+				r.event(t, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "deleting namespace %s (deletionPolicy Delete)", nsName)
+			}
+			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonDeleting, "waiting for namespace %s to finish deleting", nsName)
+			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+		default:
+			if err := r.orphanNamespace(ctx, res, live); err != nil {
+				return ctrl.Result{}, err
+			}
+			log.Info("kept tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyRetain)
+			r.event(t, corev1.EventTypeNormal, "NamespaceRetained", "Retain", "namespace %s and its data are kept, labelled %s", nsName, v1alpha1.LabelOrphaned)
+		}
+	}
+	for _, obj := range []client.Object{
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: tenant.AccessRoleName(nsName)}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: tenant.AccessRoleName(nsName)}},
+	} {
+		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	patch := client.MergeFrom(t.DeepCopyObject().(client.Object))
+	controllerutil.RemoveFinalizer(t, v1alpha1.Finalizer)
+	s.released = true
+	return ctrl.Result{}, r.Patch(ctx, t, patch)
+}
+
+// orphanNamespace applies the namespace without owner reference and with the orphaned label, then
+// checks on the API server that no reference to the tenant is left before the finalizer goes.
+func (r *TenantReconciler) orphanNamespace(ctx context.Context, res *tenant.Resolved, live *corev1.Namespace) error {
+	res.Orphaned = true
+	res.NIS = live.Labels[v1alpha1.LabelNIS]
+	res.Tier = v1alpha1.Tier{Name: live.Labels[v1alpha1.LabelTier]}
+	level := live.Labels["pod-security.kubernetes.io/enforce"]
+	policy := v1alpha1.TenancyPolicySpec{PodSecurity: v1alpha1.PodSecurityLevel(level)}
+	if err := r.Apply(ctx, tenant.Namespace(res, policy), apply.Options...); err != nil {
+		return err
+	}
+	fresh := &corev1.Namespace{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: res.Namespace}, fresh); err != nil {
+		return err
+	}
+	for _, ref := range fresh.OwnerReferences {
+		if ref.UID == res.UID {
+			return fmt.Errorf("namespace %s still references %s %s: not releasing the tenant", res.Namespace, res.Kind, res.Name)
+		}
+	}
+	return nil
+}
+
+func (r *TenantReconciler) event(obj client.Object, eventType, reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, action, note, args...)
+	}
+}
+
+// SetupWithManager wires the watches that wake a tenant: its own object, the objects it manages
+// (drift), the policy, the catalogue, its partner tenant and the tenants that compete with it.
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(string(r.Kind)).
+		For(r.newTenant())
+	for _, obj := range managedObjects() {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))
+	}
+	b = b.Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allTenants),
+		builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(r.subscribers),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune)).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS))
+	return b.Complete(r)
+}
+
+// tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
+// is the tenant namespace: commune-<name> or cpas-<name>.
+func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.Object) []reconcile.Request {
+	ns := obj.GetLabels()[v1alpha1.LabelTenant]
+	prefix := v1alpha1.NamespacePrefixCom
+	if r.Kind == v1alpha1.KindCPAS {
+		prefix = v1alpha1.NamespacePrefixCPAS
+	}
+	if name, ok := strings.CutPrefix(ns, prefix); ok && name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+}
+
+func (r *TenantReconciler) listTenants(ctx context.Context, opts ...client.ListOption) []v1alpha1.Tenant {
+	var out []v1alpha1.Tenant
+	if r.Kind == v1alpha1.KindCPAS {
+		list := &v1alpha1.CPASList{}
+		if err := r.List(ctx, list, opts...); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing CPAS")
+			return nil
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out
+	}
+	list := &v1alpha1.CommuneList{}
+	if err := r.List(ctx, list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Communes")
+		return nil
+	}
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out
+}
+
+func requests(tenants []v1alpha1.Tenant, keep func(v1alpha1.Tenant) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for _, t := range tenants {
+		if keep == nil || keep(t) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.GetName()}})
+		}
+	}
+	return out
+}
+
+func (r *TenantReconciler) allTenants(ctx context.Context, _ client.Object) []reconcile.Request {
+	return requests(r.listTenants(ctx), nil)
+}
+
+func (r *TenantReconciler) subscribers(ctx context.Context, obj client.Object) []reconcile.Request {
+	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool {
+		for _, a := range t.TenantSpec().Applications {
+			if a.Name == obj.GetName() {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// relatedToCommune wakes, for a changed Commune, the Communes that share its NIS code (one of them
+// may now win) or the CPAS that serve it.
+func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Object) []reconcile.Request {
+	c := obj.(*v1alpha1.Commune)
+	if r.Kind == v1alpha1.KindCommune {
+		return requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
+			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })
+	}
+	return requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)
+}
+
+// relatedToCPAS wakes, for a changed CPAS, its Commune (network partner) or the other CPAS of the
+// same commune (one of them may now win).
+func (r *TenantReconciler) relatedToCPAS(ctx context.Context, obj client.Object) []reconcile.Request {
+	c := obj.(*v1alpha1.CPAS)
+	if r.Kind == v1alpha1.KindCommune {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}}}
+	}
+	return requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
+		func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })
+}
