@@ -39,10 +39,8 @@ type SharedApplicationSpec struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=128
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:EmbeddedResource
 	// +listType=atomic
-	Resources []runtime.RawExtension `json:"resources"`
+	Resources []Resource `json:"resources"`
 
 	// images rewrites image names, tags or digests, as kustomize's images field.
 	// +optional
@@ -80,6 +78,14 @@ type SharedApplicationSpec struct {
 	// licence says how the application is licensed.
 	// +optional
 	Licence LicenceSpec `json:"licence,omitempty"`
+}
+
+// Resource is one Kubernetes object of a base, with apiVersion, kind and metadata.name.
+// +kubebuilder:pruning:PreserveUnknownFields
+// +kubebuilder:validation:EmbeddedResource
+// +kubebuilder:validation:Type=object
+type Resource struct {
+	runtime.RawExtension `json:",inline"`
 }
 
 // Image rewrites one image of the base.
