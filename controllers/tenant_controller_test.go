@@ -58,6 +58,17 @@ func get(t *testing.T, key string, obj client.Object) {
 	}
 }
 
+// patch changes an object with a merge patch, which does not conflict with the operator's status
+// writes the way an update with a stale resourceVersion would.
+func patch(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	base := obj.DeepCopyObject().(client.Object)
+	change()
+	if err := k8s.Patch(context.Background(), obj, client.MergeFrom(base)); err != nil {
+		t.Fatalf("patching %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
 func namespaceAbsent(t *testing.T, name string) {
 	t.Helper()
 	err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &corev1.Namespace{})
@@ -337,10 +348,7 @@ func TestExistingNamespaceIsAdoptedOnlyWhenAnnotated(t *testing.T) {
 		t.Fatalf("nothing may be created in a conflicting namespace: %d policies, %v", len(policies.Items), err)
 	}
 
-	ns.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "commune/wavre"}
-	if err := k8s.Update(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, ns, func() { ns.Annotations = map[string]string{v1alpha1.AnnotationAdopt: "commune/wavre"} })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	get(t, "commune-wavre", ns)
 	if ns.Labels["owner"] != "someone-else" || ns.Labels[v1alpha1.LabelTenant] != "commune-wavre" {
@@ -361,10 +369,7 @@ func TestDriftIsCorrected(t *testing.T) {
 	}
 	quota := &corev1.ResourceQuota{}
 	get(t, "commune-arlon/mutualis-quota", quota)
-	quota.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse("1000")
-	if err := k8s.Update(ctx, quota); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, quota, func() { quota.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse("1000") })
 	rb := &rbacv1.RoleBinding{}
 	get(t, "commune-arlon/mutualis-admins", rb)
 	if err := k8s.Delete(ctx, rb); err != nil {
@@ -400,10 +405,7 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 	before := operatorWrites.Load()
 	reconciles := reconcileCount("commune")
 	// a change that does not touch the spec still wakes the tenant: it must find nothing to do
-	c.Annotations = map[string]string{"example.org/poke": "1"}
-	if err := k8s.Update(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, c, func() { c.Annotations = map[string]string{"example.org/poke": "1"} })
 	eventually(t, wait, func() error {
 		if reconcileCount("commune") <= reconciles {
 			return fmt.Errorf("the Commune was not reconciled again")
@@ -420,10 +422,7 @@ func TestSuspendStopsApplyingChanges(t *testing.T) {
 	c := newCommune("spa", "63072")
 	create(t, c)
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
-	c.Spec.Suspend = true
-	if err := k8s.Update(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, c, func() { c.Spec.Suspend = true })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended))
 	np := &networkingv1.NetworkPolicy{}
 	get(t, "commune-spa/mutualis-dns", np)
@@ -437,11 +436,7 @@ func TestSuspendStopsApplyingChanges(t *testing.T) {
 		}
 		return nil
 	})
-	get(t, "spa", c)
-	c.Spec.Suspend = false
-	if err := k8s.Update(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, c, func() { c.Spec.Suspend = false })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	get(t, "commune-spa/mutualis-dns", np)
 }
@@ -496,10 +491,7 @@ func TestRetainKeepsTheNamespaceAndANewTenantAdoptsIt(t *testing.T) {
 		t.Fatalf("a Delete tenant's namespace is owned by it: %v", ns.OwnerReferences)
 	}
 	// switch to Retain: the owner reference goes at once
-	c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain
-	if err := k8s.Update(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	patch(t, c, func() { c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain })
 	eventually(t, wait, func() error {
 		get(t, "commune-ciney", ns)
 		if len(ns.OwnerReferences) != 0 {

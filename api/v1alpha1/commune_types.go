@@ -10,7 +10,8 @@ type CommuneSpec struct {
 	// It must be a current code of the NIS registry; a retired code keeps working but is reported
 	// with its successor.
 	// +required
-	// +kubebuilder:validation:Pattern=`^[1-9][0-9]{4}$`
+	// +kubebuilder:validation:MaxLength=5
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]{4}$')",message="nis must be the five-digit Statbel code of the commune, such as 62063 for Liège"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="nis is immutable: create a new Commune to change the code"
 	NIS string `json:"nis"`
 

@@ -1,0 +1,117 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// The CRD schema, evaluated by the API server itself, refuses bad input before any controller
+// sees it. Each case shows the message the user gets from kubectl.
+func TestAdmissionRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		obj  client.Object
+		want string
+	}{
+		{name: "four-digit NIS", obj: newCommune("adm-four", "6206"), want: "nis must be the five-digit Statbel code"},
+		{name: "non-numeric NIS", obj: newCommune("adm-alpha", "6206a"), want: "nis must be the five-digit Statbel code"},
+		{name: "NIS with a leading zero", obj: newCommune("adm-zero", "06206"), want: "nis must be the five-digit Statbel code"},
+		{name: "BCE number with a wrong checksum", obj: newCommune("adm-bce", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.EnterpriseNumber = "0841.470.247"
+		}), want: "enterpriseNumber fails the BCE check"},
+		{name: "BCE number starting with 2", obj: newCommune("adm-bce2", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.EnterpriseNumber = "2841470248"
+		}), want: "spec.enterpriseNumber"},
+		{name: "CPAS BCE number with a wrong checksum", obj: newCPAS("adm-cpas-bce", "liege", func(c *v1alpha1.CPAS) {
+			c.Spec.EnterpriseNumber = "0212.345.678"
+		}), want: "enterpriseNumber fails the BCE check"},
+		{name: "TenancyPolicy with another name", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "strict"}},
+			want: "TenancyPolicy is a singleton: its name must be default"},
+		{name: "unknown pod security level", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{PodSecurity: "privileged"}}, want: "spec.podSecurity"},
+		{name: "egress CIDR that is not a CIDR", obj: newCommune("adm-cidr", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Network.EgressCIDRs = []v1alpha1.CIDR{"10.0.0.300/8"}
+		}), want: "must be a network in CIDR notation"},
+		{name: "cron schedule with four fields", obj: newCommune("adm-cron", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Backup.Schedule = "0 2 * *"
+		}), want: "spec.backup.schedule"},
+		{name: "unknown deletion policy", obj: newCommune("adm-delete", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.DeletionPolicy = "Purge"
+		}), want: "spec.deletionPolicy"},
+		{name: "service account as admin", obj: newCommune("adm-sa", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "ServiceAccount", Name: "default", Namespace: "kube-system"}}
+		}), want: "admins may only be of kind User or Group"},
+		{name: "the same application twice", obj: newCommune("adm-dup", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "nextcloud"}, {Name: "nextcloud"}}
+		}), want: "Duplicate value"},
+		{name: "zero seats", obj: newCommune("adm-seats", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "office", Seats: ptr.To[int32](0)}}
+		}), want: "spec.applications[0].seats"},
+		{name: "commune name that is too long for its namespace", obj: newCommune(strings.Repeat("a", 56), "62063"),
+			want: "at most 55 characters"},
+		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},
+		{name: "licence pool with negative seats", obj: &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "adm-pool"},
+			Spec: v1alpha1.LicencePoolSpec{Application: "office", Seats: -1}}, want: "spec.seats"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := k8s.Create(context.Background(), tt.obj)
+			if err == nil {
+				_ = k8s.Delete(context.Background(), tt.obj)
+				t.Fatalf("the API server accepted it; want a rejection mentioning %q", tt.want)
+			}
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v; want an Invalid error mentioning %q", err, tt.want)
+			}
+			t.Logf("the user sees: %v", err)
+		})
+	}
+}
+
+func TestAdmissionAcceptsWellFormedNumbers(t *testing.T) {
+	for i, number := range []string{"0841470248", "0841.470.248", "BE0841.470.248"} {
+		c := newCommune("adm-ok-"+string(rune('a'+i)), "62063", func(c *v1alpha1.Commune) { c.Spec.EnterpriseNumber = number })
+		if err := k8s.Create(context.Background(), c, client.DryRunAll); err != nil {
+			t.Errorf("enterprise number %s refused: %v", number, err)
+		}
+	}
+	for i, schedule := range []string{"0 2 * * *", "*/15 3-5 * * mon-fri", "@daily"} {
+		c := newCommune("adm-cron-"+string(rune('a'+i)), "62063", func(c *v1alpha1.Commune) { c.Spec.Backup.Schedule = v1alpha1.CronSchedule(schedule) })
+		if err := k8s.Create(context.Background(), c, client.DryRunAll); err != nil {
+			t.Errorf("schedule %q refused: %v", schedule, err)
+		}
+	}
+}
+
+func TestImmutableFieldsCannotChange(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("visé", "62108")
+	c.Name = "vise"
+	create(t, c)
+	base := c.DeepCopy()
+	c.Spec.NIS = "62063"
+	err := k8s.Patch(ctx, c, client.MergeFrom(base))
+	if err == nil || !strings.Contains(err.Error(), "nis is immutable") {
+		t.Fatalf("changing the NIS: got %v, want a refusal", err)
+	}
+	t.Logf("the user sees: %v", err)
+
+	cpas := newCPAS("vise", "vise")
+	create(t, cpas)
+	cbase := cpas.DeepCopy()
+	cpas.Spec.CommuneRef = "liege"
+	err = k8s.Patch(ctx, cpas, client.MergeFrom(cbase))
+	if err == nil || !strings.Contains(err.Error(), "communeRef is immutable") {
+		t.Fatalf("changing communeRef: got %v, want a refusal", err)
+	}
+	t.Logf("the user sees: %v", err)
+}
