@@ -1,0 +1,351 @@
+// Package e2e runs mutualis as a process against the local cluster of hack/dev-cluster.sh: a real
+// control plane with kube-controller-manager (namespace controller, garbage collector) and kwok's
+// simulated nodes, so that deletion and garbage collection behave as in production.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+const clusterName = "mutualis-e2e"
+
+var (
+	root        string
+	kubeconfig  string
+	k8s         client.Client
+	operator    *exec.Cmd
+	operatorLog string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	root, err = filepath.Abs("../..")
+	if err != nil {
+		panic(err)
+	}
+	work, err := os.MkdirTemp("", "mutualis-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(work)
+	kubeconfig = filepath.Join(work, "kubeconfig.yaml")
+	operatorLog = filepath.Join(work, "operator.log")
+
+	step := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	if err := step("hack/dev-cluster.sh", "up", clusterName, kubeconfig); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = step("hack/dev-cluster.sh", "down", clusterName, kubeconfig) }()
+	if err := step("bin/kubectl", "apply", "--server-side", "-f", "config/crd/bases", "-f", "config/rbac/tenant-roles.yaml"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := step("bin/kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := step("bin/kubectl", "create", "namespace", "mutualis-system"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	managerBin := filepath.Join(work, "manager")
+	if err := step("go", "build", "-o", managerBin, "./cmd/manager"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		panic(err)
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		panic(err)
+	}
+
+	if err := startOperator(managerBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	stopOperator()
+	if code != 0 {
+		if log, err := os.ReadFile(operatorLog); err == nil {
+			lines := strings.Split(string(log), "\n")
+			if len(lines) > 80 {
+				lines = lines[len(lines)-80:]
+			}
+			fmt.Fprintf(os.Stderr, "--- last lines of the operator's log:\n%s\n", strings.Join(lines, "\n"))
+		}
+	}
+	return code
+}
+
+var managerPath string
+
+func startOperator(bin string) error {
+	managerPath = bin
+	logFile, err := os.OpenFile(operatorLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	operator = exec.Command(bin,
+		"--leader-elect=true", "--leader-election-namespace=mutualis-system",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0")
+	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	operator.Stdout, operator.Stderr = logFile, logFile
+	return operator.Start()
+}
+
+func stopOperator() {
+	if operator != nil && operator.Process != nil {
+		_ = operator.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = operator.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = operator.Process.Kill()
+			<-done
+		}
+	}
+}
+
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func ready(obj v1alpha1.Tenant) func() error {
+	return func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, v1alpha1.ConditionReady)
+		if c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("%s %s is not Ready: %v", obj.TenantKind(), obj.GetName(), c)
+		}
+		return nil
+	}
+}
+
+func gone(obj client.Object) func() error {
+	return func() error {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("%T %s still exists (err=%v)", obj, obj.GetName(), err)
+	}
+}
+
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(root, "bin", "kubectl"), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %s: %v", obj.GetName(), err)
+	}
+}
+
+func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
+	commune := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CommuneSpec{NIS: "62063"}}
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege"}}
+	create(t, commune)
+	create(t, cpas)
+	eventually(t, time.Minute, ready(commune))
+	eventually(t, time.Minute, ready(cpas))
+
+	out := kubectl(t, "get", "communes,cpas")
+	t.Logf("kubectl get communes,cpas:\n%s", out)
+	for _, want := range []string{"NIS", "TIER", "APPS", "LAST BACKUP", "READY", "62063", "XXL", "0/0", "True", "COMMUNE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl output lacks %q", want)
+		}
+	}
+	if short := kubectl(t, "get", "com", "liege", "-o", "name"); strings.TrimSpace(short) != "commune.mutualis.crtpl.be/liege" {
+		t.Errorf("short name com: %q", short)
+	}
+}
+
+func TestDeleteTenantRemovesItsNamespace(t *testing.T) {
+	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "gedinne"},
+		Spec: v1alpha1.CommuneSpec{NIS: "91054", TenantSpec: v1alpha1.TenantSpec{DeletionPolicy: v1alpha1.DeletionPolicyDelete}}}
+	create(t, c)
+	eventually(t, time.Minute, ready(c))
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "commune-gedinne"}}
+	data := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "scratch", Namespace: ns.Name}}
+	create(t, data)
+	if err := k8s.Delete(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	// the namespace controller of kube-controller-manager empties and removes the namespace; the
+	// tenant is released only after that
+	eventually(t, 2*time.Minute, gone(ns))
+	eventually(t, time.Minute, gone(c))
+}
+
+// A Retain tenant's namespace must outlive the tenant however it is deleted: with the default
+// background cascade, and with a foreground cascade, where the garbage collector deletes every
+// dependent of the owner before the owner's finalizers run.
+func TestRetainSurvivesTheGarbageCollector(t *testing.T) {
+	for _, cascade := range []metav1.DeletionPropagation{metav1.DeletePropagationBackground, metav1.DeletePropagationForeground} {
+		t.Run(string(cascade), func(t *testing.T) {
+			ctx := context.Background()
+			name := "ciney-" + strings.ToLower(string(cascade))
+			c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: v1alpha1.CommuneSpec{NIS: "91030", TenantSpec: v1alpha1.TenantSpec{DeletionPolicy: v1alpha1.DeletionPolicyDelete}}}
+			if cascade == metav1.DeletePropagationForeground {
+				c.Spec.NIS = "91034" // Dinant: one NIS per Commune
+			}
+			create(t, c)
+			eventually(t, time.Minute, ready(c))
+			// it was a Delete tenant (its namespace owned by it); turning it to Retain removes the
+			// owner reference at once
+			base := c.DeepCopy()
+			c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain
+			if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
+				t.Fatal(err)
+			}
+			nsName := "commune-" + name
+			eventually(t, time.Minute, func() error {
+				ns := &corev1.Namespace{}
+				if err := k8s.Get(ctx, client.ObjectKey{Name: nsName}, ns); err != nil {
+					return err
+				}
+				if len(ns.OwnerReferences) > 0 {
+					return fmt.Errorf("owner references left: %v", ns.OwnerReferences)
+				}
+				return nil
+			})
+			minutes := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "council-minutes", Namespace: nsName}, Data: map[string]string{"2026-11-05": "approved"}}
+			create(t, minutes)
+			// a witness owned by the tenant proves that the garbage collector runs in this cluster
+			witness := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "gc-witness", Namespace: "default",
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Commune", Name: c.Name, UID: c.UID}}}}
+			create(t, witness)
+
+			if err := k8s.Delete(ctx, c, client.PropagationPolicy(cascade)); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, time.Minute, gone(c))
+			eventually(t, time.Minute, gone(witness))
+			// the collector has had its chance; the namespace and its data are still there
+			time.Sleep(3 * time.Second)
+			ns := &corev1.Namespace{}
+			if err := k8s.Get(ctx, client.ObjectKey{Name: nsName}, ns); err != nil {
+				t.Fatalf("the retained namespace is gone: %v", err)
+			}
+			if ns.DeletionTimestamp != nil || ns.Labels[v1alpha1.LabelOrphaned] != "true" {
+				t.Fatalf("retained namespace: deleting=%v labels=%v", ns.DeletionTimestamp, ns.Labels)
+			}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(minutes), minutes); err != nil || minutes.Data["2026-11-05"] != "approved" {
+				t.Fatalf("the council minutes are lost: %v", err)
+			}
+			// isolation and quota stay in force
+			for name, kept := range map[string]client.Object{
+				"mutualis-quota": &corev1.ResourceQuota{}, "mutualis-limits": &corev1.LimitRange{},
+				"mutualis-default-deny": &networkingv1.NetworkPolicy{},
+			} {
+				if err := k8s.Get(ctx, client.ObjectKey{Namespace: nsName, Name: name}, kept); err != nil {
+					t.Errorf("%s of the retained namespace: %v", name, err)
+				}
+			}
+		})
+	}
+}
+
+// A restarted operator re-reads a converged cluster and writes nothing: every managed object keeps
+// its resourceVersion.
+func TestRestartWritesNothing(t *testing.T) {
+	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "durbuy"}, Spec: v1alpha1.CommuneSpec{NIS: "83012"}}
+	create(t, c)
+	eventually(t, time.Minute, ready(c))
+	time.Sleep(2 * time.Second)
+	versions := func() map[string]string {
+		out := kubectl(t, "get", "namespace,resourcequota,limitrange,rolebinding,networkpolicy,clusterrole,clusterrolebinding,communes,cpas",
+			"-A", "-l", v1alpha1.LabelManagedBy+"="+v1alpha1.ManagedByValue,
+			"-o", `jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+		tenants := kubectl(t, "get", "communes,cpas", "-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+		m := map[string]string{}
+		for _, line := range strings.Split(out+tenants, "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	before := versions()
+	stopOperator()
+	if err := startOperator(managerPath); err != nil {
+		t.Fatal(err)
+	}
+	// the new process takes the lease, fills its caches and reconciles every tenant
+	time.Sleep(10 * time.Second)
+	after := versions()
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed from resourceVersion %s to %s after a restart", k, v, after[k])
+		}
+	}
+	if len(before) < 10 {
+		t.Fatalf("only %d objects compared: the listing is wrong", len(before))
+	}
+}
