@@ -1,0 +1,87 @@
+package tenant
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/mattfenwick/cyclonus/pkg/matcher"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// The network policies are checked for what they mean, not only for how they look: cyclonus's
+// matcher evaluates traffic between pods against them the way a conforming network plugin does.
+func TestNetworkPolicySemantics(t *testing.T) {
+	policy := EffectivePolicy(nil)
+	liege := resolved() // exposes 8080 to the ingress controller and its CPAS; egress to 192.0.2.0/24
+	cpas := resolved(func(r *Resolved) {
+		r.Kind, r.Name, r.Namespace = v1alpha1.KindCPAS, "liege", "cpas-liege"
+		r.Partner = "commune-liege"
+		r.ExposedPorts = []v1alpha1.ExposedPort{{Service: "files", Port: 80}}
+		r.PartnerExposedPorts = liege.ExposedPorts
+		r.Spec = &v1alpha1.TenantSpec{}
+	})
+	namur := resolved(func(r *Resolved) {
+		r.Name, r.Namespace, r.Partner, r.PartnerExposedPorts = "namur", "commune-namur", "", nil
+		r.Spec = &v1alpha1.TenantSpec{}
+	})
+	var all []*networkingv1.NetworkPolicy
+	for _, tenant := range []*Resolved{liege, cpas, namur} {
+		for _, ac := range NetworkPolicies(tenant, policy) {
+			raw, err := json.Marshal(ac)
+			if err != nil {
+				t.Fatal(err)
+			}
+			np := &networkingv1.NetworkPolicy{}
+			if err := json.Unmarshal(raw, np); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, np)
+		}
+	}
+	engine := matcher.BuildNetworkPolicies(true, all)
+
+	pod := func(ns string, nsLabels ...string) *matcher.TrafficPeer {
+		labels := map[string]string{corev1.LabelMetadataName: ns}
+		for i := 0; i+1 < len(nsLabels); i += 2 {
+			labels[nsLabels[i]] = nsLabels[i+1]
+		}
+		return &matcher.TrafficPeer{IP: "10.0.0.1", Internal: &matcher.InternalPeer{Namespace: ns, NamespaceLabels: labels, PodLabels: map[string]string{"app": "x"}}}
+	}
+	external := func(ip string) *matcher.TrafficPeer { return &matcher.TrafficPeer{IP: ip} }
+
+	tests := []struct {
+		name     string
+		from, to *matcher.TrafficPeer
+		port     int
+		protocol corev1.Protocol
+		allowed  bool
+	}{
+		{"same namespace, any port", pod("commune-liege"), pod("commune-liege"), 5432, corev1.ProtocolTCP, true},
+		{"commune to its CPAS on an exposed port", pod("commune-liege"), pod("cpas-liege"), 80, corev1.ProtocolTCP, true},
+		{"commune to its CPAS on another port", pod("commune-liege"), pod("cpas-liege"), 5432, corev1.ProtocolTCP, false},
+		{"CPAS to its commune on an exposed port", pod("cpas-liege"), pod("commune-liege"), 8080, corev1.ProtocolTCP, true},
+		{"CPAS to its commune on another port", pod("cpas-liege"), pod("commune-liege"), 5432, corev1.ProtocolTCP, false},
+		{"another commune to the commune's exposed port", pod("commune-namur"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"the commune to another commune", pod("commune-liege"), pod("commune-namur"), 8080, corev1.ProtocolTCP, false},
+		{"a forged tenant label does not make a partner", pod("evil", v1alpha1.LabelTenant, "cpas-liege"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"ingress controller to an exposed port", pod("ingress-nginx"), pod("commune-liege"), 8080, corev1.ProtocolTCP, true},
+		{"ingress controller to another port", pod("ingress-nginx"), pod("commune-liege"), 5432, corev1.ProtocolTCP, false},
+		{"DNS over UDP", pod("commune-liege"), pod("kube-system"), 53, corev1.ProtocolUDP, true},
+		{"DNS over TCP", pod("commune-liege"), pod("kube-system"), 53, corev1.ProtocolTCP, true},
+		{"kube-system on another port", pod("commune-liege"), pod("kube-system"), 443, corev1.ProtocolTCP, false},
+		{"shared services", pod("commune-liege"), pod("mutualis-shared"), 25, corev1.ProtocolTCP, true},
+		{"declared egress CIDR", pod("commune-liege"), external("192.0.2.10"), 443, corev1.ProtocolTCP, true},
+		{"undeclared external address", pod("commune-liege"), external("198.51.100.7"), 443, corev1.ProtocolTCP, false},
+		{"a tenant without egress CIDRs goes nowhere outside", pod("commune-namur"), external("192.0.2.10"), 443, corev1.ProtocolTCP, false},
+		{"the outside cannot reach in", external("198.51.100.7"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+	}
+	for _, tt := range tests {
+		got := engine.IsTrafficAllowed(&matcher.Traffic{Source: tt.from, Destination: tt.to, ResolvedPort: tt.port, Protocol: tt.protocol}).IsAllowed()
+		if got != tt.allowed {
+			t.Errorf("%s: allowed=%v, want %v", tt.name, got, tt.allowed)
+		}
+	}
+}
