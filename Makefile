@@ -68,7 +68,9 @@ dev-cluster-down: ## Delete the local control plane
 
 .PHONY: install
 install: manifests ## Install the CRDs and the tenant ClusterRoles into the current cluster
-	$(BIN)/kubectl apply --server-side -f config/crd/bases -f config/rbac/tenant-roles.yaml
+	$(BIN)/kubectl apply --server-side -k config/crd
+	$(BIN)/kubectl apply --server-side -f config/rbac/tenant-roles.yaml
+	$(BIN)/kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
 .PHONY: run
 run: generate ## Run the operator against the current kubeconfig

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -114,4 +116,30 @@ func TestImmutableFieldsCannotChange(t *testing.T) {
 		t.Fatalf("changing communeRef: got %v, want a refusal", err)
 	}
 	t.Logf("the user sees: %v", err)
+}
+
+// The shipped samples pass admission as they are.
+func TestSamplesAreValid(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "config", "samples", "*", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples found: %v", err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(data), "\n---\n") {
+			obj := &unstructuredObject{}
+			if err := obj.fromYAML(doc); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if obj.Object == nil {
+				continue
+			}
+			if err := k8s.Create(context.Background(), &obj.Unstructured, client.DryRunAll); err != nil {
+				t.Errorf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
+			}
+		}
+	}
 }

@@ -349,3 +349,13 @@ func TestRestartWritesNothing(t *testing.T) {
 		t.Fatalf("only %d objects compared: the listing is wrong", len(before))
 	}
 }
+
+// The installation manifests render with kustomize and pass the API server's validation.
+func TestInstallManifestsValidate(t *testing.T) {
+	out := kubectl(t, "apply", "--server-side", "--dry-run=server", "--field-manager=mutualis-install", "-k", filepath.Join(root, "config", "default"))
+	for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager", "customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run output lacks %s:\n%s", want, out)
+		}
+	}
+}
