@@ -36,6 +36,15 @@ link_all() {
   done
 }
 
+# publish <out> marks a finished build complete, moves it into place and links it into bin/. A build
+# cut off half-way leaves only <out>.tmp, which the next run starts again.
+publish() {
+  touch "$1.tmp/.complete"
+  rm -rf "$1"
+  mv "$1.tmp" "$1"
+  link_all "$1"
+}
+
 # scratch_module <dir> makes an empty throw-away module to build a tool in.
 scratch_module() {
   rm -rf "$1"
@@ -55,9 +64,7 @@ build_simple() {
   for pkg in "$@"; do
     GOBIN="${out}.tmp" go install "${module}/${pkg}@${version}"
   done
-  touch "${out}.tmp/.complete"
-  rm -rf "${out}"; mv "${out}.tmp" "${out}"
-  link_all "${out}"
+  publish "${out}"
 }
 
 build_etcd() {
@@ -80,9 +87,8 @@ func main() { etcdmain.Main(os.Args) }
 GO
   (cd "${work}" && go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" && go mod tidy &&
     mkdir -p "${out}.tmp" && go build -o "${out}.tmp/etcd" .)
-  touch "${out}.tmp/.complete"
-  rm -rf "${out}"; mv "${out}.tmp" "${out}"; rm -rf "${work}"
-  link_all "${out}"
+  rm -rf "${work}"
+  publish "${out}"
 }
 
 build_kubernetes() {
@@ -119,9 +125,8 @@ GO
     log "  ${cmd}"
     (cd "${work}" && go build -tags tools -o "${out}.tmp/${cmd}" "k8s.io/kubernetes/cmd/${cmd}")
   done
-  touch "${out}.tmp/.complete"
-  rm -rf "${out}"; mv "${out}.tmp" "${out}"; rm -rf "${work}"
-  link_all "${out}"
+  rm -rf "${work}"
+  publish "${out}"
 }
 
 build_etcd
