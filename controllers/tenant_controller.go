@@ -169,11 +169,21 @@ func (r *TenantReconciler) liveNamespace(ctx context.Context, name string) (*cor
 	return ns, nil
 }
 
+// isManagedNamespace tells a namespace of this tenant from a foreign one: it carries the tenant's
+// labels, or mutualis has applied it before and someone stripped the labels (drift, not a conflict).
 func isManagedNamespace(ns *corev1.Namespace, t *tenant.Resolved) bool {
 	l := ns.Labels
-	return l[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue &&
+	if l[v1alpha1.LabelManagedBy] == v1alpha1.ManagedByValue &&
 		l[v1alpha1.LabelTenant] == t.Namespace &&
-		l[v1alpha1.LabelKind] == string(t.Kind)
+		l[v1alpha1.LabelKind] == string(t.Kind) {
+		return true
+	}
+	for _, f := range ns.ManagedFields {
+		if f.Manager == v1alpha1.FieldOwner && f.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {

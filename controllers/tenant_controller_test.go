@@ -370,6 +370,13 @@ func TestDriftIsCorrected(t *testing.T) {
 	quota := &corev1.ResourceQuota{}
 	get(t, "commune-arlon/mutualis-quota", quota)
 	patch(t, quota, func() { quota.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse("1000") })
+	ns := &corev1.Namespace{}
+	get(t, "commune-arlon", ns)
+	patch(t, ns, func() {
+		delete(ns.Labels, v1alpha1.LabelManagedBy)
+		ns.Labels[v1alpha1.LabelTier] = "XXL"
+		ns.Labels["pod-security.kubernetes.io/enforce"] = "privileged"
+	})
 	rb := &rbacv1.RoleBinding{}
 	get(t, "commune-arlon/mutualis-admins", rb)
 	if err := k8s.Delete(ctx, rb); err != nil {
@@ -385,6 +392,12 @@ func TestDriftIsCorrected(t *testing.T) {
 		}
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(quota), quota); err != nil {
 			return err
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns); err != nil {
+			return err
+		}
+		if ns.Labels[v1alpha1.LabelManagedBy] != "mutualis" || ns.Labels[v1alpha1.LabelTier] != "L" || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+			return fmt.Errorf("namespace labels not restored: %v", ns.Labels)
 		}
 		if got := quota.Spec.Hard[corev1.ResourceRequestsCPU]; got.Cmp(resource.MustParse("16")) != 0 {
 			return fmt.Errorf("quota requests.cpu is %s, want 16 (tier L)", got.String())

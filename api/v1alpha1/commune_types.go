@@ -21,11 +21,13 @@ type CommuneSpec struct {
 	// +kubebuilder:validation:Maximum=10000000
 	Population *int32 `json:"population,omitempty"`
 
+	// TenantSpec is the specification a Commune shares with a CPAS.
 	TenantSpec `json:",inline"`
 }
 
 // CommuneStatus is the observed state of a Commune.
 type CommuneStatus struct {
+	// TenantStatus is the status a Commune shares with a CPAS.
 	TenantStatus `json:",inline"`
 }
 

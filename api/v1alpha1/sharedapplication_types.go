@@ -11,8 +11,11 @@ import (
 type LicenceModel string
 
 const (
-	LicenceOpenSource  LicenceModel = "OpenSource"
-	LicencePerSeat     LicenceModel = "PerSeat"
+	// LicenceOpenSource needs no seats.
+	LicenceOpenSource LicenceModel = "OpenSource"
+	// LicencePerSeat counts seats per user, granted from a LicencePool.
+	LicencePerSeat LicenceModel = "PerSeat"
+	// LicencePerInstance counts one seat per tenant instance, granted from a LicencePool.
 	LicencePerInstance LicenceModel = "PerInstance"
 )
 
@@ -107,16 +110,22 @@ type Image struct {
 
 // Selector selects objects of the base, as kustomize's selector.
 type Selector struct {
+	// group of the objects, empty for the core group.
 	// +optional
 	Group string `json:"group,omitempty"`
+	// version of the objects.
 	// +optional
 	Version string `json:"version,omitempty"`
+	// kind of the objects, such as Deployment.
 	// +optional
 	Kind string `json:"kind,omitempty"`
+	// name of the objects; a regular expression.
 	// +optional
 	Name string `json:"name,omitempty"`
+	// labelSelector selects by labels, such as app=nextcloud.
 	// +optional
 	LabelSelector string `json:"labelSelector,omitempty"`
+	// annotationSelector selects by annotations.
 	// +optional
 	AnnotationSelector string `json:"annotationSelector,omitempty"`
 }
@@ -135,12 +144,16 @@ type Patch struct {
 
 // ReplacementSource is where a replacement reads its value.
 type ReplacementSource struct {
+	// group of the source object, empty for the core group.
 	// +optional
 	Group string `json:"group,omitempty"`
+	// version of the source object.
 	// +optional
 	Version string `json:"version,omitempty"`
+	// kind of the source object, such as ConfigMap.
 	// +optional
 	Kind string `json:"kind,omitempty"`
+	// name of the source object, such as mutualis-parameters.
 	// +optional
 	Name string `json:"name,omitempty"`
 	// fieldPath is the field to read, such as data.[tenant.name]; defaults to metadata.name.
@@ -153,10 +166,13 @@ type ReplacementSource struct {
 
 // FieldOptions cut or place a value within a delimited string, as kustomize's field options.
 type FieldOptions struct {
+	// delimiter splits the field's value into parts.
 	// +optional
 	Delimiter string `json:"delimiter,omitempty"`
+	// index is the part of the split value to read or replace.
 	// +optional
 	Index int32 `json:"index,omitempty"`
+	// create makes the target field when it does not exist.
 	// +optional
 	Create bool `json:"create,omitempty"`
 }
