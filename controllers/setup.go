@@ -21,9 +21,7 @@ const (
 	indexCPASCommuneRef = "spec.communeRef"
 )
 
-// managedObjects are the kinds mutualis creates for tenants. Their caches hold only what carries
-// app.kubernetes.io/managed-by=mutualis: the operator never caches every Secret, Namespace or
-// NetworkPolicy of the cluster.
+// managedObjects are the kinds of the tenant contract, watched for drift.
 func managedObjects() []client.Object {
 	return []client.Object{
 		&corev1.Namespace{}, &corev1.ResourceQuota{}, &corev1.LimitRange{},
@@ -32,14 +30,19 @@ func managedObjects() []client.Object {
 	}
 }
 
-// CacheOptions restricts the caches of managed kinds to objects labelled as managed by mutualis.
+// CacheOptions restricts every cache to objects labelled as managed by mutualis, but for the
+// mutualis kinds themselves: the operator never caches every Secret, Namespace or Deployment of the
+// cluster, including the kinds of applications it only meets in a render.
 func CacheOptions() cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue})
-	byObject := map[client.Object]cache.ByObject{}
-	for _, obj := range managedObjects() {
-		byObject[obj] = cache.ByObject{Label: managed}
+	everything := cache.ByObject{Label: labels.Everything()}
+	return cache.Options{
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
+		ByObject: map[client.Object]cache.ByObject{
+			&v1alpha1.Commune{}: everything, &v1alpha1.CPAS{}: everything,
+			&v1alpha1.SharedApplication{}: everything, &v1alpha1.LicencePool{}: everything,
+			&v1alpha1.TenancyPolicy{}: everything,
+		},
 	}
-	return cache.Options{ByObject: byObject}
 }
 
 // Config tunes the reconcilers; the zero value is what production uses.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,8 +112,26 @@ func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch req.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		operatorWrites.Add(1)
+		writeLogMu.Lock()
+		writeLog = append(writeLog, req.Method+" "+req.URL.Path)
+		writeLogMu.Unlock()
 	}
 	return c.next.RoundTrip(req)
+}
+
+var (
+	writeLogMu sync.Mutex
+	writeLog   []string
+)
+
+// writesSince returns the operator's write requests after the n-th.
+func writesSince(n int64) []string {
+	writeLogMu.Lock()
+	defer writeLogMu.Unlock()
+	if int(n) >= len(writeLog) {
+		return nil
+	}
+	return append([]string(nil), writeLog[n:]...)
 }
 
 // applyFile creates the objects of a YAML file of the repository.

@@ -413,7 +413,16 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 	create(t, cpas)
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, conditionIs(cpas, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
-	time.Sleep(2 * time.Second) // let the reconciles that the status writes caused run out
+	// let the reconciles that the status writes caused, and those of earlier tests, run out
+	quiet := operatorWrites.Load()
+	eventually(t, wait, func() error {
+		time.Sleep(2 * time.Second)
+		if now := operatorWrites.Load(); now != quiet {
+			quiet = now
+			return fmt.Errorf("the operator is still writing")
+		}
+		return nil
+	})
 
 	before := operatorWrites.Load()
 	reconciles := reconcileCount("commune")
@@ -427,7 +436,7 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 	})
 	time.Sleep(time.Second)
 	if got := operatorWrites.Load() - before; got != 0 {
-		t.Fatalf("a reconcile that found nothing to change made %d writes", got)
+		t.Fatalf("a reconcile that found nothing to change made %d writes: %v", got, writesSince(before))
 	}
 }
 
