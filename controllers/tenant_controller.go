@@ -47,6 +47,13 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete;bind;escalate
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets;services;serviceaccounts;persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;list;watch;create;update;patch;delete;escalate;bind
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
@@ -98,6 +105,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		r.reconcileAccess,
 		r.reconcileNetwork,
 		r.reconcileLaterParts,
+		r.reconcileApplications,
 	} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, err
@@ -245,16 +253,9 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 }
 
 // reconcileLaterParts reports the parts of the tenant contract that this version of mutualis does
-// not manage yet, so that nobody mistakes their absence for health.
+// not manage yet (licences, backups), so that nobody mistakes their absence for health.
 func (r *TenantReconciler) reconcileLaterParts(_ context.Context, s *scope) error {
 	spec := s.tenant.TenantSpec()
-	if len(spec.Applications) == 0 {
-		s.ok(v1alpha1.ConditionApplicationsReady, "no application subscribed")
-		s.conds[v1alpha1.ConditionApplicationsReady].Reason = v1alpha1.ReasonNoApplications
-	} else {
-		s.unknown(v1alpha1.ConditionApplicationsReady, v1alpha1.ReasonNotManagedYet,
-			"%d application subscriptions are recorded; this version of mutualis does not deploy applications yet", len(spec.Applications))
-	}
 	seats := 0
 	for _, a := range spec.Applications {
 		if a.Seats != nil {
@@ -377,7 +378,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(string(r.Kind)).
 		For(r.newTenant())
-	for _, obj := range managedObjects() {
+	for _, obj := range append(managedObjects(), applicationObjects()...) {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))
 	}
 	b = b.Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allTenants),

@@ -139,6 +139,7 @@ func (r *TenantReconciler) resolveCommune(ctx context.Context, s *scope, c *v1al
 		}
 		partner := oldest(objs).(*v1alpha1.CPAS)
 		if partner.DeletionTimestamp.IsZero() {
+			s.partner = partner
 			s.res.Partner = partner.TenantNamespace()
 			s.res.PartnerExposedPorts = r.exposedPorts(ctx, partner.TenantSpec())
 		}
@@ -190,6 +191,7 @@ func (r *TenantReconciler) resolveCPAS(ctx context.Context, s *scope, c *v1alpha
 	s.res.Tier = tier
 	s.res.Quota = tenant.ScaleQuota(tier.Quota, s.policy.CPASQuotaPercent)
 	if commune.DeletionTimestamp.IsZero() {
+		s.partner = commune
 		s.res.Partner = commune.TenantNamespace()
 		s.res.PartnerExposedPorts = r.exposedPorts(ctx, commune.TenantSpec())
 	}

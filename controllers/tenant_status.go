@@ -43,6 +43,12 @@ type scope struct {
 	// failure is the first error of the API server; the reconcile is retried with backoff.
 	failure *metav1.Condition
 
+	// partner is the partner tenant (a commune's CPAS, a CPAS's commune), when there is one.
+	partner v1alpha1.Tenant
+	// apps is the status of each application, when the applications step ran.
+	apps         []v1alpha1.ApplicationStatus
+	appsReported bool
+
 	requeue   time.Duration
 	suspended bool
 	// released is set once the finalizer is gone: the object may no longer exist.
@@ -124,7 +130,16 @@ func computeStatus(s *scope) {
 	if s.res != nil {
 		st.Tier = s.res.Tier.Name
 	}
-	st.ApplicationSummary = fmt.Sprintf("0/%d", len(t.TenantSpec().Applications))
+	if s.appsReported {
+		st.Applications = s.apps
+	}
+	ready := 0
+	for _, a := range st.Applications {
+		if a.Ready {
+			ready++
+		}
+	}
+	st.ApplicationSummary = fmt.Sprintf("%d/%d", ready, len(st.Applications))
 	if cpas, ok := t.(*v1alpha1.CPAS); ok && s.res != nil {
 		cpas.Status.NIS = s.res.NIS
 	}

@@ -14,6 +14,7 @@ const (
 	LabelNIS            = "mutualis.crtpl.be/nis"
 	LabelTier           = "mutualis.crtpl.be/tier"
 	LabelOrphaned       = "mutualis.crtpl.be/orphaned"
+	LabelPartOf         = "app.kubernetes.io/part-of"
 	AnnotationAdopt     = "mutualis.crtpl.be/adopt"
 	Finalizer           = "mutualis.crtpl.be/finalizer"
 	FieldOwner          = "mutualis"
@@ -215,6 +216,13 @@ type ApplicationStatus struct {
 	// message says why the application is not ready.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// resources is the inventory of the objects mutualis applied for this application
+	// (Kind.group/name): when they leave the render, mutualis prunes them from this list and from
+	// nothing else.
+	// +optional
+	// +kubebuilder:validation:MaxItems=512
+	// +listType=atomic
+	Resources []string `json:"resources,omitempty"`
 }
 
 // LicenceStatus reports the seats of one licensed application.

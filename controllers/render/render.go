@@ -25,9 +25,6 @@ import (
 // changed value rolls the workloads that use it.
 const ParametersConfigMap = "mutualis-parameters"
 
-// LabelPartOf names the application an object belongs to.
-const LabelPartOf = "app.kubernetes.io/part-of"
-
 // Tenant is what rendering needs to know of a tenant.
 type Tenant struct {
 	Kind        v1alpha1.TenantKind
@@ -179,7 +176,7 @@ func kustomizationFor(app *v1alpha1.SharedApplication, t Tenant, files []string,
 			"pairs": map[string]string{
 				v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue,
 				v1alpha1.LabelTenant:    t.Namespace,
-				LabelPartOf:             app.Name,
+				v1alpha1.LabelPartOf:    app.Name,
 			},
 			"includeSelectors": false,
 			"includeTemplates": true,

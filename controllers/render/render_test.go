@@ -77,14 +77,14 @@ func TestRenderIsDeterministicAndTenantSpecific(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range c {
-		if o.GetNamespace() != "cpas-liege" || o.GetLabels()[v1alpha1.LabelTenant] != "cpas-liege" || o.GetLabels()[LabelPartOf] != "files" {
+		if o.GetNamespace() != "cpas-liege" || o.GetLabels()[v1alpha1.LabelTenant] != "cpas-liege" || o.GetLabels()[v1alpha1.LabelPartOf] != "files" {
 			t.Errorf("%s/%s: namespace %s labels %v", o.GetKind(), o.GetName(), o.GetNamespace(), o.GetLabels())
 		}
 	}
 	// the selector is not touched: a Deployment's selector cannot change after creation
 	for _, o := range c {
 		if o.GetKind() == "Deployment" {
-			sel, _, _ := unstructuredString(o.Object, "spec", "selector", "matchLabels", LabelPartOf)
+			sel, _, _ := unstructuredString(o.Object, "spec", "selector", "matchLabels", v1alpha1.LabelPartOf)
 			if sel != "" {
 				t.Errorf("the common labels leaked into the Deployment's selector")
 			}
@@ -94,11 +94,11 @@ func TestRenderIsDeterministicAndTenantSpecific(t *testing.T) {
 
 func TestRenderRefusesBadBasesAndSubscriptions(t *testing.T) {
 	tests := []struct {
-		name    string
-		file    string
-		tenant  func(*Tenant)
-		opts    Options
-		want    string
+		name     string
+		file     string
+		tenant   func(*Tenant)
+		opts     Options
+		want     string
 		byTenant bool
 	}{
 		{name: "cluster role binding", file: "bad-clusterrolebinding.yaml", want: "ClusterRoleBinding everything is cluster-scoped"},

@@ -1,0 +1,236 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// AnnotationAppliedHash carries the hash of the configuration mutualis last applied to an object.
+// With it, a field that mutualis stopped setting is noticed (the hash differs), and a field that
+// someone else changed is noticed too (the live object no longer contains the desired one).
+const AnnotationAppliedHash = "mutualis.crtpl.be/applied-hash"
+
+// Ref names one applied object in an inventory: Kind.group/name, or Kind/name for the core group.
+// The version is left out on purpose: an object keeps its identity across API versions.
+type Ref string
+
+// RefOf is the inventory entry of an object.
+func RefOf(u *unstructured.Unstructured) Ref {
+	gk := u.GroupVersionKind().GroupKind()
+	return Ref(gk.String() + "/" + u.GetName())
+}
+
+// Parse splits a Ref into its group, kind and name.
+func (r Ref) Parse() (schema.GroupKind, string, error) {
+	gk, name, ok := strings.Cut(string(r), "/")
+	if !ok || name == "" {
+		return schema.GroupKind{}, "", fmt.Errorf("malformed inventory entry %q", r)
+	}
+	return schema.ParseGroupKind(gk), name, nil
+}
+
+// Object applies desired unless the live object already carries its hash and every field of it.
+// The reader is the cache, restricted to managed objects.
+func Object(ctx context.Context, c client.Client, desired *unstructured.Unstructured) (bool, error) {
+	obj := desired.DeepCopy()
+	hash, err := hashOf(desired)
+	if err != nil {
+		return false, err
+	}
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	obj.SetAnnotations(annotations)
+
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, err
+	default:
+		if live.GetAnnotations()[AnnotationAppliedHash] == hash && Contains(live.Object, obj.Object) {
+			return false, nil
+		}
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), Options...); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func hashOf(u *unstructured.Unstructured) (string, error) {
+	raw, err := json.Marshal(u.Object) // encoding/json sorts map keys: the hash is stable
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+// Contains reports whether every field of want is in have with the same value. Lists must have
+// the same length and contain each other element-wise; numbers and quantities compare by value,
+// so a defaulted or normalised live object still contains what was applied.
+func Contains(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			hv, present := h[k]
+			if !present {
+				if isEmpty(wv) {
+					continue
+				}
+				return false
+			}
+			if !Contains(hv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !Contains(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		switch h := have.(type) {
+		case string:
+			if h == w {
+				return true
+			}
+			return sameQuantity(h, w)
+		default:
+			return sameQuantity(fmt.Sprint(have), w)
+		}
+	case nil:
+		return have == nil
+	default:
+		if hn, ok := number(have); ok {
+			if wn, ok := number(want); ok {
+				return hn == wn
+			}
+		}
+		return fmt.Sprint(have) == fmt.Sprint(want)
+	}
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+func sameQuantity(a, b string) bool {
+	qa, err := resource.ParseQuantity(a)
+	if err != nil {
+		return false
+	}
+	qb, err := resource.ParseQuantity(b)
+	if err != nil {
+		return false
+	}
+	return qa.Cmp(qb) == 0
+}
+
+// Prune deletes the objects of an old inventory that the new one no longer lists. It deletes only
+// what the inventory names and what still carries the labels of this tenant and application:
+// nothing else, whatever the cache says.
+func Prune(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, old, current []Ref) ([]Ref, error) {
+	keep := map[Ref]bool{}
+	for _, r := range current {
+		keep[r] = true
+	}
+	var failed []Ref
+	var errs []string
+	for _, r := range old {
+		if keep[r] {
+			continue
+		}
+		if err := deleteOne(ctx, c, mapper, namespace, application, r); err != nil {
+			failed = append(failed, r)
+			errs = append(errs, err.Error())
+		}
+	}
+	sort.Slice(failed, func(i, j int) bool { return failed[i] < failed[j] })
+	if len(errs) > 0 {
+		return failed, fmt.Errorf("pruning: %s", strings.Join(errs, "; "))
+	}
+	return nil, nil
+}
+
+func deleteOne(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, r Ref) error {
+	gk, name, err := r.Parse()
+	if err != nil {
+		return err
+	}
+	mapping, err := mapper.RESTMapping(gk)
+	if meta.IsNoMatchError(err) {
+		return nil // the kind is gone from the cluster, and the object with it
+	}
+	if err != nil {
+		return err
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(mapping.GroupVersionKind)
+	switch err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, live); {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	l := live.GetLabels()
+	if l[v1alpha1.LabelManagedBy] != v1alpha1.ManagedByValue || l[v1alpha1.LabelTenant] != namespace || l[v1alpha1.LabelPartOf] != application {
+		return nil // not ours any more: left alone
+	}
+	uid := live.GetUID()
+	if err := c.Delete(ctx, live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	return nil
+}

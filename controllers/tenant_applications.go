@@ -1,0 +1,367 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/render"
+)
+
+// Reasons of the ApplicationsReady condition.
+const (
+	reasonApplicationsReady       = "ApplicationsReady"
+	reasonApplicationsProgressing = "ApplicationsProgressing"
+	reasonApplicationMissing      = "ApplicationMissing"
+	reasonApplicationInvalid      = "ApplicationInvalid"
+)
+
+// appOutcome is what one subscription came to in this reconcile.
+type appOutcome struct {
+	status v1alpha1.ApplicationStatus
+	// invalid marks a configuration error (a bad base, a bad subscription): nothing was applied.
+	invalid bool
+	// missing marks a SharedApplication that does not exist: nothing was touched.
+	missing bool
+}
+
+// reconcileApplications renders, applies and prunes each subscribed application, then reads its
+// health. One application's failure never stops the others.
+func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) error {
+	t := s.tenant
+	spec := t.TenantSpec()
+	previous := map[string]v1alpha1.ApplicationStatus{}
+	for _, a := range t.TenantStatus().Applications {
+		previous[a.Name] = a
+	}
+	subscribed := map[string]v1alpha1.ApplicationSubscription{}
+	for _, sub := range spec.Applications {
+		subscribed[sub.Name] = sub
+	}
+	shared := map[string]bool{}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, name := range cpas.Spec.Synergy.SharedApplications {
+			shared[name] = true
+			if _, ok := subscribed[name]; !ok {
+				subscribed[name] = v1alpha1.ApplicationSubscription{Name: name}
+			}
+		}
+	}
+	names := make([]string, 0, len(subscribed))
+	for name := range subscribed {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var outcomes []appOutcome
+	var applyErrs []error
+	for _, name := range names {
+		o, err := r.reconcileApplication(ctx, s, subscribed[name], previous[name], shared[name])
+		if err != nil {
+			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", name, err))
+		}
+		outcomes = append(outcomes, o)
+	}
+	// unsubscribed applications: prune everything their inventory lists
+	var pruneErrs []error
+	for name, prev := range previous {
+		if _, still := subscribed[name]; still {
+			continue
+		}
+		left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), s.res.Namespace, name, refs(prev.Resources), nil)
+		if err != nil {
+			pruneErrs = append(pruneErrs, err)
+			prev.Resources = strs(left)
+			prev.Ready, prev.Message = false, "unsubscribed; pruning failed and is retried: "+err.Error()
+			outcomes = append(outcomes, appOutcome{status: prev})
+		}
+	}
+	sort.Slice(outcomes, func(i, j int) bool { return outcomes[i].status.Name < outcomes[j].status.Name })
+	s.apps = nil
+	for _, o := range outcomes {
+		s.apps = append(s.apps, o.status)
+	}
+	s.appsReported = true
+
+	const part = v1alpha1.ConditionApplicationsReady
+	if err := errors.Join(append(applyErrs, pruneErrs...)...); err != nil {
+		return s.failed(part, err)
+	}
+	var invalid, missing, progressing []string
+	ready := 0
+	for _, o := range outcomes {
+		switch {
+		case o.invalid:
+			invalid = append(invalid, o.status.Message)
+		case o.missing:
+			missing = append(missing, o.status.Message)
+		case !o.status.Ready:
+			progressing = append(progressing, fmt.Sprintf("%s: %s", o.status.Name, o.status.Message))
+		default:
+			ready++
+		}
+	}
+	switch {
+	case len(invalid) > 0:
+		s.stall(part, reasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
+	case len(missing) > 0:
+		s.wait(part, reasonApplicationMissing, "%s", strings.Join(missing, "; "))
+	case len(progressing) > 0:
+		s.wait(part, reasonApplicationsProgressing, "%s", strings.Join(progressing, "; "))
+	case len(outcomes) == 0:
+		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonNoApplications, "no application subscribed")
+	default:
+		s.conds[part] = condition(part, metav1.ConditionTrue, reasonApplicationsReady, "%d applications ready", ready)
+	}
+	return nil
+}
+
+func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (appOutcome, error) {
+	out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, Resources: prev.Resources}}
+	app := &v1alpha1.SharedApplication{}
+	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
+		out.missing = true
+		out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched; restore it in the catalogue or unsubscribe", sub.Name)
+		if len(prev.Resources) == 0 {
+			out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", sub.Name)
+		}
+		return out, nil
+	} else if err != nil {
+		return out, err
+	}
+
+	var objs []*unstructured.Unstructured
+	if shared {
+		var problem string
+		objs, problem = r.synergyServices(s, app)
+		if problem != "" {
+			out.invalid = true
+			out.status.Message = problem
+			return out, nil
+		}
+	} else {
+		var err error
+		objs, err = render.Render(app, render.Tenant{
+			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
+			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters,
+		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: r.isNamespaced})
+		var rerr *render.Error
+		if errors.As(err, &rerr) {
+			out.invalid = true
+			out.status.Message = rerr.Error()
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+
+	current := make([]apply.Ref, 0, len(objs))
+	for _, obj := range objs {
+		current = append(current, apply.RefOf(obj))
+	}
+	// the inventory grows before anything is applied, so that an object is never applied without
+	// being listed; it shrinks only once the pruning succeeded
+	out.status.Resources = strs(union(refs(prev.Resources), current))
+	for _, obj := range objs {
+		if _, err := apply.Object(ctx, r.Client, obj); err != nil {
+			out.status.Message = "apply failed: " + err.Error()
+			return out, err
+		}
+	}
+	left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), s.res.Namespace, app.Name, refs(prev.Resources), current)
+	out.status.Resources = strs(union(current, left))
+	if err != nil {
+		out.status.Message = err.Error()
+		return out, err
+	}
+	out.status.Version = app.Spec.Version
+	out.status.Ready, out.status.Message = r.health(ctx, s, objs, shared, app.Name)
+	return out, nil
+}
+
+// synergyServices gives a CPAS the commune's instance of a shared application: one ExternalName
+// Service per exposed Service, pointing into the commune's namespace. The network policies already
+// let the CPAS reach the commune's exposed ports.
+func (r *TenantReconciler) synergyServices(s *scope, app *v1alpha1.SharedApplication) ([]*unstructured.Unstructured, string) {
+	if s.partner == nil || !subscribes(s.partner, app.Name) {
+		commune := "its commune"
+		if cpas, ok := s.tenant.(*v1alpha1.CPAS); ok {
+			commune = "commune " + cpas.Spec.CommuneRef
+		}
+		return nil, fmt.Sprintf("application %s is shared in spec.synergy but %s does not subscribe to it: subscribe the commune, or remove it from synergy.sharedApplications", app.Name, commune)
+	}
+	seen := map[string]bool{}
+	var objs []*unstructured.Unstructured
+	for _, e := range app.Spec.Exposes {
+		if seen[e.Service] {
+			continue
+		}
+		seen[e.Service] = true
+		svc := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Service",
+			"metadata": map[string]any{
+				"name": e.Service, "namespace": s.res.Namespace,
+				"labels": map[string]any{
+					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: s.res.Namespace,
+					v1alpha1.LabelPartOf: app.Name,
+				},
+			},
+			"spec": map[string]any{
+				"type":         "ExternalName",
+				"externalName": fmt.Sprintf("%s.%s.svc.cluster.local", e.Service, s.res.Partner),
+			},
+		}}
+		objs = append(objs, svc)
+	}
+	return objs, ""
+}
+
+func subscribes(t v1alpha1.Tenant, app string) bool {
+	for _, a := range t.TenantSpec().Applications {
+		if a.Name == app {
+			return true
+		}
+	}
+	return false
+}
+
+// health reads the workloads of a render: ready when every Deployment and StatefulSet is available
+// at its current generation. The message carries the reason the workload controller gives, such as
+// a ReplicaSet that cannot create pods because of the quota or Pod Security.
+func (r *TenantReconciler) health(ctx context.Context, s *scope, objs []*unstructured.Unstructured, shared bool, app string) (bool, string) {
+	if shared {
+		for _, a := range s.partner.TenantStatus().Applications {
+			if a.Name == app {
+				if a.Ready {
+					return true, "uses the commune's instance"
+				}
+				return false, "the commune's instance is not ready: " + a.Message
+			}
+		}
+		return false, "the commune's instance is not deployed yet"
+	}
+	var waiting []string
+	for _, obj := range objs {
+		kind := obj.GetKind()
+		if obj.GroupVersionKind().Group != "apps" || (kind != "Deployment" && kind != "StatefulSet") {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+			waiting = append(waiting, fmt.Sprintf("%s %s: %v", kind, obj.GetName(), err))
+			continue
+		}
+		if ok, why := workloadAvailable(live); !ok {
+			waiting = append(waiting, fmt.Sprintf("%s %s %s", kind, obj.GetName(), why))
+		}
+	}
+	if len(waiting) > 0 {
+		return false, strings.Join(waiting, "; ")
+	}
+	return true, "available"
+}
+
+// workloadAvailable reads a Deployment's or StatefulSet's status the way kubectl rollout status
+// does.
+func workloadAvailable(u *unstructured.Unstructured) (bool, string) {
+	generation := u.GetGeneration()
+	observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+	replicas, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+	if !found {
+		replicas = 1
+	}
+	updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
+	available, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+	if u.GetKind() == "StatefulSet" {
+		available, _, _ = unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+	}
+	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conditions {
+		m, _ := c.(map[string]any)
+		if m["type"] == "ReplicaFailure" && m["status"] == "True" {
+			return false, fmt.Sprintf("cannot create pods: %v", m["message"])
+		}
+		if m["type"] == "Progressing" && m["status"] == "False" {
+			return false, fmt.Sprintf("is not progressing: %v", m["message"])
+		}
+	}
+	switch {
+	case observed < generation:
+		return false, "is not yet observed by its controller"
+	case updated < replicas:
+		return false, fmt.Sprintf("has %d of %d replicas updated", updated, replicas)
+	case available < replicas:
+		return false, fmt.Sprintf("has %d of %d replicas available", available, replicas)
+	}
+	return true, ""
+}
+
+func (r *TenantReconciler) isNamespaced(apiVersion, kind string) (bool, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return false, err
+	}
+	m, err := r.RESTMapper().RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
+	if meta.IsNoMatchError(err) {
+		return false, fmt.Errorf("the cluster does not know %s %s: install its CRD first", apiVersion, kind)
+	}
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+func displayName(t v1alpha1.Tenant) string {
+	if n := t.TenantSpec().DisplayName; n != "" {
+		return n
+	}
+	return t.GetName()
+}
+
+func refs(in []string) []apply.Ref {
+	out := make([]apply.Ref, 0, len(in))
+	for _, s := range in {
+		out = append(out, apply.Ref(s))
+	}
+	return out
+}
+
+// strs turns refs into the sorted inventory of a status; empty is nil, so that an unchanged status
+// compares equal to the one read.
+func strs(in []apply.Ref) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for _, r := range in {
+		out = append(out, string(r))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func union(a, b []apply.Ref) []apply.Ref {
+	seen := map[apply.Ref]bool{}
+	var out []apply.Ref
+	for _, r := range append(append([]apply.Ref{}, a...), b...) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
