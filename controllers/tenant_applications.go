@@ -364,4 +364,3 @@ func union(a, b []apply.Ref) []apply.Ref {
 	}
 	return out
 }
-

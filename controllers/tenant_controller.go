@@ -73,6 +73,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	s := newScope(t)
 	defer func() {
+		if p := recover(); p != nil {
+			panic(p) // a status computed half-way through a panic would lie: write none
+		}
 		if perr := r.writeStatus(ctx, s); perr != nil && err == nil {
 			err = perr
 		}

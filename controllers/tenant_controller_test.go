@@ -407,10 +407,14 @@ func TestDriftIsCorrected(t *testing.T) {
 }
 
 func TestNoWritesWhenNothingChanged(t *testing.T) {
-	c := newCommune("durbuy", "83012")
+	create(t, webApp("notices", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("durbuy", "83012", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "notices"}}
+	})
 	create(t, c)
-	cpas := newCPAS("durbuy", "durbuy")
+	cpas := newCPAS("durbuy", "durbuy", func(c *v1alpha1.CPAS) { c.Spec.Synergy.SharedApplications = []string{"notices"} })
 	create(t, cpas)
+	markAvailable(t, "commune-durbuy", "notices")
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, conditionIs(cpas, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	// let the reconciles that the status writes caused, and those of earlier tests, run out

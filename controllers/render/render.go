@@ -99,11 +99,16 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 	}
 	var objs []*unstructured.Unstructured
 	for _, r := range resources.Resources() {
-		m, err := r.Map()
+		// through JSON, so that numbers are int64 as everywhere else in unstructured objects
+		raw, err := r.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, err
+		}
+		objs = append(objs, u)
 	}
 	if problems := checkRendered(objs, t.Namespace, opts); len(problems) > 0 {
 		return nil, &Error{Application: app.Name, Problems: problems}

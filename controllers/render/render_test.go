@@ -151,3 +151,13 @@ func TestIsNamespacedFromTheAPIServer(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestRenderedObjectsAreDeepCopyable(t *testing.T) {
+	objs, err := Render(application(t, "files-app.yaml"), liege(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		_ = o.DeepCopy() // panics on numbers that are not int64 or float64
+	}
+}

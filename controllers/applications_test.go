@@ -1,0 +1,278 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// webApp is a small catalogue entry: a Deployment, its Service, and a parameter copied into the
+// Deployment by a replacement.
+func webApp(name, image string, extra ...string) *v1alpha1.SharedApplication {
+	resources := []string{
+		`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"` + name + `"},"spec":{"selector":{"matchLabels":{"app":"` + name + `"}},"template":{"metadata":{"labels":{"app":"` + name + `"}},"spec":{"containers":[{"name":"web","image":"` + image + `","env":[{"name":"GREETING","value":"x"}]}]}}}}`,
+		`{"apiVersion":"v1","kind":"Service","metadata":{"name":"` + name + `"},"spec":{"selector":{"app":"` + name + `"},"ports":[{"port":80,"targetPort":8080}]}}`,
+	}
+	resources = append(resources, extra...)
+	app := &v1alpha1.SharedApplication{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.SharedApplicationSpec{
+			Version:    "1.0.0",
+			Parameters: []v1alpha1.ParameterSpec{{Name: "greeting", Default: "bonjour"}},
+			Exposes:    []v1alpha1.ExposedPort{{Service: name, Port: 80}},
+			Replacements: []v1alpha1.Replacement{{
+				Source: v1alpha1.ReplacementSource{Kind: "ConfigMap", Name: "mutualis-parameters", FieldPath: "data.greeting"},
+				Targets: []v1alpha1.ReplacementTarget{{
+					Select:     v1alpha1.Selector{Kind: "Deployment", Name: name},
+					FieldPaths: []string{"spec.template.spec.containers.[name=web].env.[name=GREETING].value"},
+				}},
+			}},
+		},
+	}
+	for _, r := range resources {
+		app.Spec.Resources = append(app.Spec.Resources, v1alpha1.Resource{RawExtension: runtime.RawExtension{Raw: []byte(r)}})
+	}
+	return app
+}
+
+// markAvailable plays the Deployment controller's part, which envtest does not run.
+func markAvailable(t *testing.T, namespace, name string) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		d := &appsv1.Deployment{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, d); err != nil {
+			return err
+		}
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
+		return k8s.Status().Update(context.Background(), d)
+	})
+}
+
+func appStatus(obj v1alpha1.Tenant, name string) (v1alpha1.ApplicationStatus, bool) {
+	for _, a := range obj.TenantStatus().Applications {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return v1alpha1.ApplicationStatus{}, false
+}
+
+func TestApplicationIsRenderedAppliedAndReportsHealth(t *testing.T) {
+	ctx := context.Background()
+	create(t, webApp("agenda", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("andenne", "92003", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "agenda", Parameters: map[string]string{"greeting": "goeiedag"}}}
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationsProgressing))
+	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionApplicationsReady))
+	if c.Status.ApplicationSummary != "0/1" {
+		t.Errorf("Apps column %q, want 0/1", c.Status.ApplicationSummary)
+	}
+
+	d := &appsv1.Deployment{}
+	get(t, "commune-andenne/agenda", d)
+	if d.Labels[v1alpha1.LabelPartOf] != "agenda" || d.Labels[v1alpha1.LabelTenant] != "commune-andenne" {
+		t.Errorf("deployment labels %v", d.Labels)
+	}
+	if env := d.Spec.Template.Spec.Containers[0].Env[0]; env.Value != "goeiedag" {
+		t.Errorf("the parameter did not reach the deployment: %+v", env)
+	}
+	get(t, "commune-andenne/agenda", &corev1.Service{})
+
+	markAvailable(t, "commune-andenne", "agenda")
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, reasonApplicationsReady))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	a, _ := appStatus(c, "agenda")
+	if !a.Ready || a.Version != "1.0.0" || c.Status.ApplicationSummary != "1/1" || len(a.Resources) != 3 {
+		t.Errorf("application status %+v, summary %s", a, c.Status.ApplicationSummary)
+	}
+
+	// a catalogue upgrade rolls the tenant forward
+	app := &v1alpha1.SharedApplication{}
+	get(t, "agenda", app)
+	patch(t, app, func() {
+		app.Spec.Version = "1.1.0"
+		app.Spec.Images = []v1alpha1.Image{{Name: "nginxinc/nginx-unprivileged", NewTag: "1.27"}}
+	})
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-andenne", Name: "agenda"}, d); err != nil {
+			return err
+		}
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != "nginxinc/nginx-unprivileged:1.27" {
+			return fmt.Errorf("image %s", img)
+		}
+		return nil
+	})
+	markAvailable(t, "commune-andenne", "agenda")
+	eventually(t, wait, func() error {
+		if err := conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, "")(); err != nil {
+			return err
+		}
+		if a, _ := appStatus(c, "agenda"); a.Version != "1.1.0" {
+			return fmt.Errorf("version %s", a.Version)
+		}
+		return nil
+	})
+}
+
+func TestUnsubscribePrunesExactlyTheInventory(t *testing.T) {
+	ctx := context.Background()
+	create(t, webApp("polls", "nginxinc/nginx-unprivileged:1.26"))
+	create(t, webApp("maps", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("eupen", "63023", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "polls"}, {Name: "maps"}}
+	})
+	create(t, c)
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		if len(c.Status.Applications) != 2 {
+			return fmt.Errorf("applications %v", c.Status.Applications)
+		}
+		return nil
+	})
+	// an object that looks like the application's but that mutualis never applied
+	stranger := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "polls-notes", Namespace: "commune-eupen",
+		Labels: map[string]string{v1alpha1.LabelManagedBy: "mutualis", v1alpha1.LabelTenant: "commune-eupen", v1alpha1.LabelPartOf: "polls"}}}
+	create(t, stranger)
+
+	patch(t, c, func() { c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "maps"}} })
+	eventually(t, wait, func() error {
+		for _, name := range []string{"polls"} {
+			if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-eupen", Name: name}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deployment %s still there (%v)", name, err)
+			}
+			if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-eupen", Name: name}, &corev1.Service{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("service %s still there (%v)", name, err)
+			}
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		if _, still := appStatus(c, "polls"); still {
+			return fmt.Errorf("polls still reported")
+		}
+		return nil
+	})
+	get(t, "commune-eupen/maps", &appsv1.Deployment{})
+	get(t, "commune-eupen/polls-notes", &corev1.ConfigMap{})
+	cms := &corev1.ConfigMapList{}
+	if err := k8s.List(ctx, cms, client.InNamespace("commune-eupen"), client.MatchingLabels{v1alpha1.LabelPartOf: "polls"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cms.Items) != 1 {
+		t.Errorf("polls ConfigMaps left: %d, want only the one mutualis never applied", len(cms.Items))
+	}
+}
+
+func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
+	ctx := context.Background()
+	lb := webApp("kiosk", "nginxinc/nginx-unprivileged:1.26",
+		`{"apiVersion":"v1","kind":"Service","metadata":{"name":"kiosk-public"},"spec":{"type":"LoadBalancer","ports":[{"port":443}]}}`)
+	create(t, lb)
+	create(t, webApp("forms", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("malmedy", "63049", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "kiosk"}, {Name: "forms"}, {Name: "no-such-app"}}
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	msg := message(c, v1alpha1.ConditionApplicationsReady)
+	t.Logf("the user sees: %s", msg)
+	if !strings.Contains(msg, "Service kiosk-public has type LoadBalancer") {
+		t.Errorf("message %q should name the LoadBalancer", msg)
+	}
+	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, reasonApplicationInvalid)(); err != nil {
+		t.Error(err)
+	}
+	get(t, "commune-malmedy/forms", &appsv1.Deployment{})
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-malmedy", Name: "kiosk"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("nothing of an invalid application may be applied (%v)", err)
+	}
+	missing, _ := appStatus(c, "no-such-app")
+	if !strings.Contains(missing.Message, "SharedApplication no-such-app does not exist") {
+		t.Errorf("missing application message %q", missing.Message)
+	}
+
+	// an undeclared parameter is the subscription's fault, said on the tenant
+	patch(t, c, func() {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "forms", Parameters: map[string]string{"colour": "blue"}}}
+	})
+	eventually(t, wait, func() error {
+		if err := conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid)(); err != nil {
+			return err
+		}
+		if msg := message(c, v1alpha1.ConditionApplicationsReady); !strings.Contains(msg, `parameter "colour" is not declared`) {
+			return fmt.Errorf("message %q", msg)
+		}
+		return nil
+	})
+	// the objects of the last good render stay
+	get(t, "commune-malmedy/forms", &appsv1.Deployment{})
+}
+
+func TestDeletedSharedApplicationLeavesTenantsRunning(t *testing.T) {
+	ctx := context.Background()
+	app := webApp("minutes", "nginxinc/nginx-unprivileged:1.26")
+	create(t, app)
+	c := newCommune("stavelot", "63073", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "minutes"}}
+	})
+	create(t, c)
+	markAvailable(t, "commune-stavelot", "minutes")
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, ""))
+	if err := k8s.Delete(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationMissing))
+	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionApplicationsReady))
+	consistently(t, time.Second, func() error {
+		return k8s.Get(ctx, client.ObjectKey{Namespace: "commune-stavelot", Name: "minutes"}, &appsv1.Deployment{})
+	})
+	if a, _ := appStatus(c, "minutes"); len(a.Resources) == 0 {
+		t.Errorf("the inventory must survive a missing catalogue entry: %+v", a)
+	}
+}
+
+func TestCPASUsesTheCommunesInstance(t *testing.T) {
+	create(t, webApp("cloud", "nginxinc/nginx-unprivileged:1.26"))
+	commune := newCommune("verviers", "63079", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "cloud"}}
+	})
+	create(t, commune)
+	cpas := newCPAS("verviers", "verviers", func(c *v1alpha1.CPAS) { c.Spec.Synergy.SharedApplications = []string{"cloud"} })
+	create(t, cpas)
+	markAvailable(t, "commune-verviers", "cloud")
+	eventually(t, wait, conditionIs(cpas, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, ""))
+	svc := &corev1.Service{}
+	get(t, "cpas-verviers/cloud", svc)
+	if svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != "cloud.commune-verviers.svc.cluster.local" {
+		t.Errorf("synergy service: %s %s", svc.Spec.Type, svc.Spec.ExternalName)
+	}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cpas-verviers", Name: "cloud"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a shared application has no copy of the workload in the CPAS (%v)", err)
+	}
+
+	// a CPAS cannot share what its commune does not run
+	other := newCPAS("theux", "theux", func(c *v1alpha1.CPAS) { c.Spec.Synergy.SharedApplications = []string{"cloud"} })
+	create(t, newCommune("theux", "63076"))
+	create(t, other)
+	eventually(t, wait, conditionIs(other, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	t.Logf("the user sees: %s", message(other, v1alpha1.ConditionApplicationsReady))
+	if c := meta.FindStatusCondition(other.Status.Conditions, v1alpha1.ConditionApplicationsReady); !strings.Contains(c.Message, "commune theux does not subscribe") {
+		t.Errorf("message %q", c.Message)
+	}
+}
