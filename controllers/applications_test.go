@@ -99,6 +99,7 @@ func TestApplicationIsRenderedAppliedAndReportsHealth(t *testing.T) {
 	if !a.Ready || a.Version != "1.0.0" || c.Status.ApplicationSummary != "1/1" || len(a.Resources) != 3 {
 		t.Errorf("application status %+v, summary %s", a, c.Status.ApplicationSummary)
 	}
+	eventually(t, wait, catalogueCounts("agenda", 1, 1, 1))
 
 	// a catalogue upgrade rolls the tenant forward
 	app := &v1alpha1.SharedApplication{}
@@ -126,6 +127,7 @@ func TestApplicationIsRenderedAppliedAndReportsHealth(t *testing.T) {
 		}
 		return nil
 	})
+	eventually(t, wait, catalogueCounts("agenda", 1, 1, 1))
 }
 
 func TestUnsubscribePrunesExactlyTheInventory(t *testing.T) {
@@ -195,6 +197,18 @@ func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
 	if !strings.Contains(msg, "Service kiosk-public has type LoadBalancer") {
 		t.Errorf("message %q should name the LoadBalancer", msg)
 	}
+	// the catalogue entry says it too
+	eventually(t, wait, func() error {
+		app := &v1alpha1.SharedApplication{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: "kiosk"}, app); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(app.Status.Conditions, conditionBaseValid)
+		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "LoadBalancer") {
+			return fmt.Errorf("BaseValid: %+v", c)
+		}
+		return nil
+	})
 	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, reasonApplicationInvalid)(); err != nil {
 		t.Error(err)
 	}
@@ -274,5 +288,21 @@ func TestCPASUsesTheCommunesInstance(t *testing.T) {
 	t.Logf("the user sees: %s", message(other, v1alpha1.ConditionApplicationsReady))
 	if c := meta.FindStatusCondition(other.Status.Conditions, v1alpha1.ConditionApplicationsReady); !strings.Contains(c.Message, "commune theux does not subscribe") {
 		t.Errorf("message %q", c.Message)
+	}
+}
+
+// catalogueCounts checks the tenant counts in a SharedApplication's status.
+func catalogueCounts(name string, subscribed, updated, ready int32) func() error {
+	return func() error {
+		app := &v1alpha1.SharedApplication{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, app); err != nil {
+			return err
+		}
+		st := app.Status
+		if st.Subscribed != subscribed || st.Updated != updated || st.Ready != ready || st.ObservedGeneration != app.Generation {
+			return fmt.Errorf("%s: subscribed %d updated %d ready %d (generation %d of %d); want %d %d %d",
+				name, st.Subscribed, st.Updated, st.Ready, st.ObservedGeneration, app.Generation, subscribed, updated, ready)
+		}
+		return nil
 	}
 }

@@ -128,7 +128,7 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 }
 
 func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (appOutcome, error) {
-	out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, Resources: prev.Resources}}
+	out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}
 	app := &v1alpha1.SharedApplication{}
 	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
 		out.missing = true
@@ -155,7 +155,7 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		objs, err = render.Render(app, render.Tenant{
 			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
 			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters,
-		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: r.isNamespaced})
+		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 		var rerr *render.Error
 		if errors.As(err, &rerr) {
 			out.invalid = true
@@ -187,6 +187,7 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		return out, err
 	}
 	out.status.Version = app.Spec.Version
+	out.status.ObservedGeneration = app.Generation
 	out.status.Ready, out.status.Message = r.health(ctx, s, objs, shared, app.Name)
 	return out, nil
 }
@@ -309,19 +310,23 @@ func workloadAvailable(u *unstructured.Unstructured) (bool, string) {
 	return true, ""
 }
 
-func (r *TenantReconciler) isNamespaced(apiVersion, kind string) (bool, error) {
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
-		return false, err
+// namespacedBy answers render's question "is this kind namespaced?" from the API server's REST
+// mapping.
+func namespacedBy(mapper meta.RESTMapper) func(apiVersion, kind string) (bool, error) {
+	return func(apiVersion, kind string) (bool, error) {
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			return false, err
+		}
+		m, err := mapper.RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
+		if meta.IsNoMatchError(err) {
+			return false, fmt.Errorf("the cluster does not know %s %s: install its CRD first", apiVersion, kind)
+		}
+		if err != nil {
+			return false, err
+		}
+		return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
 	}
-	m, err := r.RESTMapper().RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
-	if meta.IsNoMatchError(err) {
-		return false, fmt.Errorf("the cluster does not know %s %s: install its CRD first", apiVersion, kind)
-	}
-	if err != nil {
-		return false, err
-	}
-	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
 }
 
 func displayName(t v1alpha1.Tenant) string {

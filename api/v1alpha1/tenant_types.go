@@ -210,6 +210,9 @@ type ApplicationStatus struct {
 	// version of the SharedApplication applied.
 	// +optional
 	Version string `json:"version,omitempty"`
+	// observedGeneration is the generation of the SharedApplication applied.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// ready is true when every workload of the application is available.
 	// +optional
 	Ready bool `json:"ready"`

@@ -1,0 +1,193 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// Conditions of a SharedApplication.
+const (
+	conditionBaseValid = "BaseValid"
+	reasonBaseValid    = "BaseValid"
+	reasonInvalidBase  = "InvalidBase"
+)
+
+// SharedApplicationReconciler checks each catalogue entry against the tenant contract and counts
+// the tenants that subscribe to it, run its current generation, and have it ready.
+type SharedApplicationReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=sharedapplications/status,verbs=get;update;patch
+
+// Reconcile computes the status of one SharedApplication.
+func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &v1alpha1.SharedApplication{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	policy := &v1alpha1.TenancyPolicy{}
+	if err := r.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
+		policy = nil
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
+	effective := tenant.EffectivePolicy(policy)
+	before := app.Status.DeepCopy()
+	st := &app.Status
+	st.ObservedGeneration = app.Generation
+
+	// the base is checked the way every tenant will render it, with a sample tenant
+	base := metav1.Condition{Type: conditionBaseValid, Status: metav1.ConditionTrue, Reason: reasonBaseValid,
+		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}
+	if _, err := render.Render(app, sampleTenant(app), render.Options{
+		AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper()),
+	}); err != nil {
+		var rerr *render.Error
+		if !errors.As(err, &rerr) {
+			return ctrl.Result{}, err
+		}
+		base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
+	}
+	meta.SetStatusCondition(&st.Conditions, base)
+	ready := base
+	ready.Type = v1alpha1.ConditionReady
+	meta.SetStatusCondition(&st.Conditions, ready)
+
+	st.Subscribed, st.Updated, st.Ready = 0, 0, 0
+	tenants, err := allTenants(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, t := range tenants {
+		if !usesApplication(t, app.Name) {
+			continue
+		}
+		st.Subscribed++
+		for _, a := range t.TenantStatus().Applications {
+			if a.Name != app.Name {
+				continue
+			}
+			if a.ObservedGeneration == app.Generation {
+				st.Updated++
+			}
+			if a.Ready {
+				st.Ready++
+			}
+		}
+	}
+	if equality.Semantic.DeepEqual(before, st) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, r.Status().Patch(ctx, app, client.MergeFrom(&v1alpha1.SharedApplication{ObjectMeta: app.ObjectMeta, Status: *before}))
+}
+
+// sampleTenant fills every parameter, so that the check covers the base and not a subscription.
+func sampleTenant(app *v1alpha1.SharedApplication) render.Tenant {
+	params := map[string]string{}
+	for _, p := range app.Spec.Parameters {
+		if p.Required {
+			params[p.Name] = "example"
+		}
+	}
+	return render.Tenant{Kind: v1alpha1.KindCommune, Name: "sample", Namespace: "commune-sample", NIS: "62063",
+		DisplayName: "Sample", Tier: "S", Seats: 1, Parameters: params}
+}
+
+func allTenants(ctx context.Context, c client.Client) ([]v1alpha1.Tenant, error) {
+	communes := &v1alpha1.CommuneList{}
+	if err := c.List(ctx, communes); err != nil {
+		return nil, err
+	}
+	cpas := &v1alpha1.CPASList{}
+	if err := c.List(ctx, cpas); err != nil {
+		return nil, err
+	}
+	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
+	for i := range communes.Items {
+		out = append(out, &communes.Items[i])
+	}
+	for i := range cpas.Items {
+		out = append(out, &cpas.Items[i])
+	}
+	return out, nil
+}
+
+// usesApplication tells whether a tenant subscribes to an application, or shares its commune's.
+func usesApplication(t v1alpha1.Tenant, app string) bool {
+	if subscribes(t, app) {
+		return true
+	}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, name := range cpas.Spec.Synergy.SharedApplications {
+			if name == app {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// applicationsOf maps a tenant to the applications it subscribes to or reports.
+func applicationsOf(_ context.Context, obj client.Object) []reconcile.Request {
+	t, ok := obj.(v1alpha1.Tenant)
+	if !ok {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []reconcile.Request
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+		}
+	}
+	for _, a := range t.TenantSpec().Applications {
+		add(a.Name)
+	}
+	for _, a := range t.TenantStatus().Applications {
+		add(a.Name)
+	}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, name := range cpas.Spec.Synergy.SharedApplications {
+			add(name)
+		}
+	}
+	return out
+}
+
+// SetupWithManager wakes an application for its own changes, its tenants' and the policy's.
+func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	all := func(ctx context.Context, _ client.Object) []reconcile.Request {
+		list := &v1alpha1.SharedApplicationList{}
+		if err := r.List(ctx, list); err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for _, a := range list.Items {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: a.Name}})
+		}
+		return out
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("sharedapplication").
+		For(&v1alpha1.SharedApplication{}).
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
+		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all)).
+		Complete(r)
+}
