@@ -73,6 +73,8 @@ type Config struct {
 	// operator does not watch namespaces it does not manage, so it cannot see the adopt annotation
 	// arrive. Default one minute.
 	ConflictRetry time.Duration
+	// Now is the clock of licence expiry; nil is the wall clock.
+	Now func() time.Time
 }
 
 // Setup registers the field indexes and every reconciler with the manager.
@@ -92,6 +94,9 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 		return err
 	}
 	if err := (&SharedApplicationReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&LicencePoolReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {

@@ -89,10 +89,13 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	}
 	sort.Slice(outcomes, func(i, j int) bool { return outcomes[i].status.Name < outcomes[j].status.Name })
 	s.apps = nil
+	sort.Slice(s.licences, func(i, j int) bool { return s.licences[i].Application < s.licences[j].Application })
 	for _, o := range outcomes {
 		s.apps = append(s.apps, o.status)
 	}
 	s.appsReported = true
+
+	s.licenceCondition()
 
 	const part = v1alpha1.ConditionApplicationsReady
 	if err := errors.Join(append(applyErrs, pruneErrs...)...); err != nil {
@@ -141,6 +144,17 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		return out, err
 	}
 
+	seats, deploy, problem := r.licenceFor(ctx, s, app, sub, shared)
+	if problem != "" {
+		out.invalid = true
+		out.status.Message = problem
+		return out, nil
+	}
+	if !deploy {
+		out.status.Message = fmt.Sprintf("waiting for licence seats of %s: see LicencesReady", app.Name)
+		return out, nil
+	}
+
 	var objs []*unstructured.Unstructured
 	if shared {
 		var problem string
@@ -154,7 +168,7 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		var err error
 		objs, err = render.Render(app, render.Tenant{
 			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
-			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters,
+			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters, Seats: seats,
 		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 		var rerr *render.Error
 		if errors.As(err, &rerr) {
@@ -368,4 +382,44 @@ func union(a, b []apply.Ref) []apply.Ref {
 		}
 	}
 	return out
+}
+
+// licenceFor works out the seats of one subscription: an OpenSource application takes none; a
+// PerSeat or PerInstance one takes them from its LicencePool. deploy is false while the tenant has
+// no grant at all; with a grant smaller than its request, the application runs on its grant.
+func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription, shared bool) (seats int32, deploy bool, problem string) {
+	model := app.Spec.Licence.Model
+	if shared {
+		return 0, true, "" // the commune's instance carries the licence
+	}
+	if model == "" || model == v1alpha1.LicenceOpenSource {
+		if sub.Seats != nil {
+			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name)
+		}
+		return 0, true, ""
+	}
+	requested := int32(1)
+	if model == v1alpha1.LicencePerSeat {
+		if sub.Seats == nil {
+			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name)
+		}
+		requested = *sub.Seats
+	}
+	entry := v1alpha1.LicenceStatus{Application: app.Name, Requested: requested}
+	defer func() { s.licences = append(s.licences, entry) }()
+	pool, err := activePool(ctx, r.Client, app.Name)
+	if err != nil || pool == nil {
+		s.licenceShort = append(s.licenceShort, fmt.Sprintf("%s: no LicencePool holds its seats: create one", app.Name))
+		return 0, false, ""
+	}
+	for _, a := range pool.Status.Allocations {
+		if a.Tenant == s.res.Namespace {
+			entry.Granted = a.Seats
+		}
+	}
+	if entry.Granted < requested {
+		s.licenceShort = append(s.licenceShort, fmt.Sprintf("%s: %d seats requested, %d granted; pool %s has %d available: buy seats or lower the request",
+			app.Name, requested, entry.Granted, pool.Name, pool.Status.AvailableSeats))
+	}
+	return entry.Granted, entry.Granted > 0, ""
 }

@@ -256,22 +256,8 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 }
 
 // reconcileLaterParts reports the parts of the tenant contract that this version of mutualis does
-// not manage yet (licences, backups), so that nobody mistakes their absence for health.
+// not manage yet (backups), so that nobody mistakes their absence for health.
 func (r *TenantReconciler) reconcileLaterParts(_ context.Context, s *scope) error {
-	spec := s.tenant.TenantSpec()
-	seats := 0
-	for _, a := range spec.Applications {
-		if a.Seats != nil {
-			seats++
-		}
-	}
-	if seats == 0 {
-		s.ok(v1alpha1.ConditionLicencesReady, "no licence seats requested")
-		s.conds[v1alpha1.ConditionLicencesReady].Reason = v1alpha1.ReasonNoLicences
-	} else {
-		s.unknown(v1alpha1.ConditionLicencesReady, v1alpha1.ReasonNotManagedYet,
-			"seats are requested for %d applications; this version of mutualis does not allocate licences yet", seats)
-	}
 	s.unknown(v1alpha1.ConditionBackupReady, v1alpha1.ReasonNotManagedYet,
 		"this version of mutualis does not schedule Velero backups yet: back the namespace up by other means")
 	return nil
@@ -388,6 +374,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(r.subscribers),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune)).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS))
 	return b.Complete(r)
@@ -446,14 +433,13 @@ func (r *TenantReconciler) allTenants(ctx context.Context, _ client.Object) []re
 }
 
 func (r *TenantReconciler) subscribers(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool {
-		for _, a := range t.TenantSpec().Applications {
-			if a.Name == obj.GetName() {
-				return true
-			}
-		}
-		return false
-	})
+	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool { return usesApplication(t, obj.GetName()) })
+}
+
+// poolSubscribers wakes the tenants of a pool's application when its allocation changes.
+func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Object) []reconcile.Request {
+	app := obj.(*v1alpha1.LicencePool).Spec.Application
+	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool { return subscribes(t, app) })
 }
 
 // relatedToCommune wakes, for a changed Commune, the Communes that share its NIS code (one of them

@@ -500,10 +500,15 @@ func TestPolicyTiersAndPodSecurityApply(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
-	if c.Status.Tier != "ALL" {
-		t.Errorf("status tier %q, want ALL", c.Status.Tier)
-	}
+	eventually(t, wait, func() error {
+		if err := conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, "")(); err != nil {
+			return err
+		}
+		if c.Status.Tier != "ALL" {
+			return fmt.Errorf("status tier %q, want ALL", c.Status.Tier)
+		}
+		return nil
+	})
 }
 
 func TestRetainKeepsTheNamespaceAndANewTenantAdoptsIt(t *testing.T) {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +48,8 @@ type scope struct {
 	partner v1alpha1.Tenant
 	// apps is the status of each application, when the applications step ran.
 	apps         []v1alpha1.ApplicationStatus
+	licences     []v1alpha1.LicenceStatus
+	licenceShort []string
 	appsReported bool
 
 	requeue   time.Duration
@@ -132,6 +135,7 @@ func computeStatus(s *scope) {
 	}
 	if s.appsReported {
 		st.Applications = s.apps
+		st.Licences = s.licences
 	}
 	ready := 0
 	for _, a := range st.Applications {
@@ -238,5 +242,18 @@ func (r *TenantReconciler) transitionEvents(s *scope) {
 	}
 	if c, ok := became(v1alpha1.ConditionNISCurrent, metav1.ConditionFalse); ok {
 		r.event(s.tenant, corev1.EventTypeWarning, c.Reason, "Reconcile", "%s", c.Message)
+	}
+}
+
+// licenceCondition turns the licences observed by the applications step into LicencesReady.
+func (s *scope) licenceCondition() {
+	const part = v1alpha1.ConditionLicencesReady
+	switch {
+	case len(s.licenceShort) > 0:
+		s.conds[part] = condition(part, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted, "%s", strings.Join(s.licenceShort, "; "))
+	case len(s.licences) == 0:
+		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonNoLicences, "no licensed application")
+	default:
+		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonApplied, "%d licensed applications have their seats", len(s.licences))
 	}
 }

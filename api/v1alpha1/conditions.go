@@ -37,6 +37,7 @@ const (
 	ReasonDeleting          = "Deleting"
 	ReasonNoApplications    = "NoApplications"
 	ReasonNoLicences        = "NoLicensedApplications"
+	ReasonPoolExhausted     = "PoolExhausted"
 	ReasonNotManagedYet     = "NotManagedYet"
 	ReasonApplyFailed       = "ApplyFailed"
 )

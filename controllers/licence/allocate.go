@@ -1,0 +1,84 @@
+// Package licence allocates the seats of a LicencePool to the tenants that request them. The
+// allocation is a pure function of the pool, its previous allocations and the requests, so that
+// every rule is tested with tables: oldest tenant first, then by name; a tenant keeps what it was
+// granted; a new request is met whole or not at all; an expired pool grants nothing new.
+package licence
+
+import (
+	"sort"
+	"time"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// Request is one tenant's demand for seats of the pool's application.
+type Request struct {
+	// Tenant is the tenant namespace, the key of an allocation.
+	Tenant string
+	// Created orders tenants: the oldest is served first.
+	Created time.Time
+	Seats   int32
+}
+
+// Result is the pool's new allocation.
+type Result struct {
+	// Allocations are the grants, sorted by tenant.
+	Allocations []v1alpha1.LicenceAllocation
+	Allocated   int32
+	// Available is what remains; zero when the pool was shrunk below what it already granted.
+	Available int32
+	// Unmet lists the tenants whose request, or its increase, could not be met.
+	Unmet []string
+}
+
+// Allocate computes the allocation of a pool of seats. expired stops every new grant; existing
+// grants are kept.
+func Allocate(seats int32, expired bool, previous []v1alpha1.LicenceAllocation, requests []Request) Result {
+	granted := map[string]int32{}
+	for _, a := range previous {
+		granted[a.Tenant] = a.Seats
+	}
+	ordered := append([]Request(nil), requests...)
+	sort.Slice(ordered, func(i, j int) bool {
+		if !ordered[i].Created.Equal(ordered[j].Created) {
+			return ordered[i].Created.Before(ordered[j].Created)
+		}
+		return ordered[i].Tenant < ordered[j].Tenant
+	})
+
+	// first what every tenant keeps: its grant, capped by what it still asks for; a tenant that
+	// asks for nothing any more frees its seats
+	kept := map[string]int32{}
+	var used int32
+	for _, r := range ordered {
+		k := min(granted[r.Tenant], r.Seats)
+		if k > 0 {
+			kept[r.Tenant] = k
+			used += k
+		}
+	}
+	// then new demand, in order, whole or not at all
+	var unmet []string
+	for _, r := range ordered {
+		want := r.Seats - kept[r.Tenant]
+		if want <= 0 {
+			continue
+		}
+		if expired || used+want > seats {
+			unmet = append(unmet, r.Tenant)
+			continue
+		}
+		kept[r.Tenant] += want
+		used += want
+	}
+
+	res := Result{Allocated: used, Unmet: unmet}
+	if seats > used {
+		res.Available = seats - used
+	}
+	for tenant, n := range kept {
+		res.Allocations = append(res.Allocations, v1alpha1.LicenceAllocation{Tenant: tenant, Seats: n})
+	}
+	sort.Slice(res.Allocations, func(i, j int) bool { return res.Allocations[i].Tenant < res.Allocations[j].Tenant })
+	return res
+}

@@ -1,0 +1,229 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/licence"
+)
+
+// Conditions and reasons of a LicencePool.
+const (
+	conditionExpiringSoon = "ExpiringSoon"
+	conditionExhausted    = "Exhausted"
+	reasonAllocated       = "Allocated"
+	reasonExpired         = "Expired"
+	reasonNotExpiring     = "NotExpiring"
+	reasonDuplicatePool   = "DuplicatePool"
+	reasonSeatsLeft       = "SeatsLeft"
+	// expiryNotice is how long before its end a pool warns.
+	expiryNotice = 30 * 24 * time.Hour
+)
+
+// LicencePoolReconciler allocates the seats of each pool to the tenants that request them.
+type LicencePoolReconciler struct {
+	client.Client
+	Recorder recorder.EventRecorder
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=licencepools/status,verbs=get;update;patch
+
+// Reconcile computes the allocation of one pool and writes it when it changed.
+func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pool := &v1alpha1.LicencePool{}
+	if err := r.Get(ctx, req.NamespacedName, pool); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	now := r.Now()
+	before := pool.DeepCopy()
+	st := &pool.Status
+	st.ObservedGeneration = pool.Generation
+	set := func(condType string, status metav1.ConditionStatus, reason, format string, args ...any) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: condType, Status: status, Reason: reason,
+			Message: fmt.Sprintf(format, args...), ObservedGeneration: pool.Generation})
+	}
+
+	active, err := activePool(ctx, r.Client, pool.Spec.Application)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if active == nil {
+		return ctrl.Result{}, nil // the pool is being deleted
+	}
+	if active.Name != pool.Name {
+		st.Allocations, st.AllocatedSeats, st.AvailableSeats = nil, 0, 0
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, reasonDuplicatePool,
+			"LicencePool %s already holds the seats of %s: add these seats to it and delete this pool", active.Name, pool.Spec.Application)
+		return ctrl.Result{}, r.writeStatus(ctx, before, pool)
+	}
+
+	app := &v1alpha1.SharedApplication{}
+	perInstance := false
+	if err := r.Get(ctx, client.ObjectKey{Name: pool.Spec.Application}, app); err == nil {
+		perInstance = app.Spec.Licence.Model == v1alpha1.LicencePerInstance
+	} else if !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	tenants, err := allTenants(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var requests []licence.Request
+	for _, t := range tenants {
+		if !t.GetDeletionTimestamp().IsZero() {
+			continue
+		}
+		if seats := requestedSeats(t, pool.Spec.Application, perInstance); seats > 0 {
+			requests = append(requests, licence.Request{Tenant: t.TenantNamespace(), Created: t.GetCreationTimestamp().Time, Seats: seats})
+		}
+	}
+	expired := pool.Spec.ValidUntil != nil && !now.Before(pool.Spec.ValidUntil.Time)
+	res := licence.Allocate(pool.Spec.Seats, expired, st.Allocations, requests)
+	st.Allocations, st.AllocatedSeats, st.AvailableSeats = res.Allocations, res.Allocated, res.Available
+
+	var requeue time.Duration
+	switch {
+	case expired:
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, reasonExpired,
+			"the licence ended on %s: existing grants are kept, no new seat is granted; renew the licence and set spec.validUntil", pool.Spec.ValidUntil.Format(time.DateOnly))
+	default:
+		set(v1alpha1.ConditionReady, metav1.ConditionTrue, reasonAllocated, "%d of %d seats allocated to %d tenants", res.Allocated, pool.Spec.Seats, len(res.Allocations))
+	}
+	if len(res.Unmet) > 0 {
+		set(conditionExhausted, metav1.ConditionTrue, v1alpha1.ReasonPoolExhausted,
+			"%d seats available; not met: %s: buy more seats or lower the requests", res.Available, strings.Join(res.Unmet, ", "))
+	} else {
+		set(conditionExhausted, metav1.ConditionFalse, reasonSeatsLeft, "every request is met")
+	}
+	if until := pool.Spec.ValidUntil; until != nil && !expired {
+		left := until.Sub(now)
+		if left <= expiryNotice {
+			set(conditionExpiringSoon, metav1.ConditionTrue, conditionExpiringSoon, "the licence ends on %s: renew it", until.Format(time.DateOnly))
+			requeue = left
+		} else {
+			set(conditionExpiringSoon, metav1.ConditionFalse, reasonNotExpiring, "the licence ends on %s", until.Format(time.DateOnly))
+			requeue = left - expiryNotice
+		}
+	}
+	if err := r.writeStatus(ctx, before, pool); err != nil {
+		return ctrl.Result{}, err
+	}
+	was := meta.FindStatusCondition(before.Status.Conditions, conditionExpiringSoon)
+	if c := meta.FindStatusCondition(st.Conditions, conditionExpiringSoon); c != nil && c.Status == metav1.ConditionTrue && (was == nil || was.Status != metav1.ConditionTrue) {
+		r.Recorder.Eventf(pool, nil, corev1.EventTypeWarning, conditionExpiringSoon, "Allocate", "%s", c.Message)
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+func (r *LicencePoolReconciler) writeStatus(ctx context.Context, before, pool *v1alpha1.LicencePool) error {
+	if equality.Semantic.DeepEqual(before.Status, pool.Status) {
+		return nil
+	}
+	return r.Status().Patch(ctx, pool, client.MergeFrom(before))
+}
+
+// activePool is the pool that holds an application's seats: the oldest, then by name. A second
+// pool for the same application says so and grants nothing.
+func activePool(ctx context.Context, c client.Client, application string) (*v1alpha1.LicencePool, error) {
+	list := &v1alpha1.LicencePoolList{}
+	if err := c.List(ctx, list); err != nil {
+		return nil, err
+	}
+	var pools []v1alpha1.LicencePool
+	for _, p := range list.Items {
+		if p.Spec.Application == application && p.DeletionTimestamp.IsZero() {
+			pools = append(pools, p)
+		}
+	}
+	if len(pools) == 0 {
+		return nil, nil
+	}
+	sort.Slice(pools, func(i, j int) bool {
+		a, b := pools[i].CreationTimestamp, pools[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return pools[i].Name < pools[j].Name
+	})
+	return &pools[0], nil
+}
+
+// requestedSeats is what a tenant asks of an application's pool: one per instance, or the seats
+// of its subscription.
+func requestedSeats(t v1alpha1.Tenant, application string, perInstance bool) int32 {
+	for _, a := range t.TenantSpec().Applications {
+		if a.Name != application {
+			continue
+		}
+		if perInstance {
+			return 1
+		}
+		if a.Seats != nil {
+			return *a.Seats
+		}
+	}
+	return 0
+}
+
+// SetupWithManager wakes a pool for its own changes, its application's and its tenants'.
+func (r *LicencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	poolsOf := func(ctx context.Context, apps []string) []reconcile.Request {
+		list := &v1alpha1.LicencePoolList{}
+		if err := r.List(ctx, list); err != nil {
+			return nil
+		}
+		wanted := map[string]bool{}
+		for _, a := range apps {
+			wanted[a] = true
+		}
+		var out []reconcile.Request
+		for _, p := range list.Items {
+			if wanted[p.Spec.Application] {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}})
+			}
+		}
+		return out
+	}
+	fromTenant := func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var apps []string
+		for _, req := range applicationsOf(ctx, obj) {
+			apps = append(apps, req.Name)
+		}
+		return poolsOf(ctx, apps)
+	}
+	fromApp := func(ctx context.Context, obj client.Object) []reconcile.Request {
+		return poolsOf(ctx, []string{obj.GetName()})
+	}
+	fromPool := func(ctx context.Context, obj client.Object) []reconcile.Request {
+		return poolsOf(ctx, []string{obj.(*v1alpha1.LicencePool).Spec.Application})
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("licencepool").
+		For(&v1alpha1.LicencePool{}).
+		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(fromPool)).
+		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(fromApp)).
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant)).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant)).
+		Complete(r)
+}
