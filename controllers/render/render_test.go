@@ -161,3 +161,51 @@ func TestRenderedObjectsAreDeepCopyable(t *testing.T) {
 		_ = o.DeepCopy() // panics on numbers that are not int64 or float64
 	}
 }
+
+// Every application of the shipped catalogue renders for a tenant and follows the contract.
+func TestCatalogueSamplesRender(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "catalog", "*.yaml"))
+	if err != nil || len(files) < 6 {
+		t.Fatalf("catalogue samples: %v %v", files, err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(data), "\n---\n") {
+			app := &v1alpha1.SharedApplication{}
+			if err := yaml.Unmarshal([]byte(doc), app); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if app.Kind != "SharedApplication" {
+				continue
+			}
+			tenant := liege()
+			tenant.Parameters = map[string]string{}
+			for _, p := range app.Spec.Parameters {
+				if p.Required {
+					tenant.Parameters[p.Name] = "example.liege.be"
+				}
+			}
+			objs, err := Render(app, tenant, Options{})
+			if err != nil {
+				t.Errorf("%s: %v", file, err)
+				continue
+			}
+			for _, o := range objs {
+				// every container declares its resources: the quota refuses pods that do not
+				containers, _, _ := unstructuredSlice(o.Object, "spec", "template", "spec", "containers")
+				for _, c := range containers {
+					m := c.(map[string]any)
+					if _, ok := m["resources"]; !ok {
+						t.Errorf("%s: %s %s container %v has no resources", file, o.GetKind(), o.GetName(), m["name"])
+					}
+					if img, _ := m["image"].(string); !strings.Contains(img, ":") || strings.HasSuffix(img, ":latest") {
+						t.Errorf("%s: image %q is not pinned", file, img)
+					}
+				}
+			}
+		}
+	}
+}
