@@ -47,7 +47,7 @@ test: tools verify lint test-unit test-integration test-e2e ## Every test layer
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no control plane)
-	go test ./api/... ./controllers/tenant/... ./controllers/apply/... ./cmd/...
+	go test $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
 
 .PHONY: test-integration
 test-integration: tools ## envtest: a real kube-apiserver and etcd from bin/
