@@ -193,6 +193,12 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 			out.status.Message = "apply failed: " + err.Error()
 			return out, err
 		}
+		if apply.IsWorkload(obj) {
+			// a tenant back from suspend: hand the replica count back to the application
+			if _, err := apply.Resume(ctx, r.Client, obj); err != nil {
+				return out, err
+			}
+		}
 	}
 	left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), s.res.Namespace, app.Name, refs(prev.Resources), current)
 	out.status.Resources = strs(union(current, left))

@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -100,7 +101,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	if t.TenantSpec().Suspend {
 		s.suspended = true
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.suspendWorkloads(ctx, s)
 	}
 	for _, step := range []func(context.Context, *scope) error{
 		r.reconcileNamespace,
@@ -160,6 +161,27 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 		r.event(s.tenant, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", s.res.Namespace)
 	}
 	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
+	return nil
+}
+
+// suspendWorkloads scales to zero every Deployment and StatefulSet that the tenant's applications
+// applied, from their inventories.
+func (r *TenantReconciler) suspendWorkloads(ctx context.Context, s *scope) error {
+	for _, app := range s.tenant.TenantStatus().Applications {
+		for _, ref := range refs(app.Resources) {
+			gk, name, err := ref.Parse()
+			if err != nil || gk.Group != "apps" || (gk.Kind != "Deployment" && gk.Kind != "StatefulSet") {
+				continue
+			}
+			w := &unstructured.Unstructured{}
+			w.SetGroupVersionKind(gk.WithVersion("v1"))
+			w.SetNamespace(s.tenant.TenantNamespace())
+			w.SetName(name)
+			if _, err := apply.Suspend(ctx, r.Client, w); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -445,11 +446,28 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 }
 
 func TestSuspendStopsApplyingChanges(t *testing.T) {
-	c := newCommune("spa", "63072")
+	create(t, webApp("thermes", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("spa", "63072", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "thermes"}}
+	})
 	create(t, c)
+	markAvailable(t, "commune-spa", "thermes")
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	patch(t, c, func() { c.Spec.Suspend = true })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended))
+	replicas := func(want int32) func() error {
+		return func() error {
+			d := &appsv1.Deployment{}
+			if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "commune-spa", Name: "thermes"}, d); err != nil {
+				return err
+			}
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != want {
+				return fmt.Errorf("replicas %v, want %d", d.Spec.Replicas, want)
+			}
+			return nil
+		}
+	}
+	eventually(t, wait, replicas(0))
 	np := &networkingv1.NetworkPolicy{}
 	get(t, "commune-spa/mutualis-dns", np)
 	if err := k8s.Delete(context.Background(), np); err != nil {
@@ -463,6 +481,9 @@ func TestSuspendStopsApplyingChanges(t *testing.T) {
 		return nil
 	})
 	patch(t, c, func() { c.Spec.Suspend = false })
+	// back to the application's own count: the base sets none, so the default of one
+	eventually(t, wait, replicas(1))
+	markAvailable(t, "commune-spa", "thermes")
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	get(t, "commune-spa/mutualis-dns", np)
 }
