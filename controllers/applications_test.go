@@ -3,17 +3,21 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
@@ -304,5 +308,64 @@ func catalogueCounts(name string, subscribed, updated, ready int32) func() error
 				name, st.Subscribed, st.Updated, st.Ready, st.ObservedGeneration, app.Generation, subscribed, updated, ready)
 		}
 		return nil
+	}
+}
+
+// Each bad base of the render tests, as a catalogue entry: its own condition says what is wrong,
+// the tenant says it too, and the good application of the same tenant is deployed all the same.
+func TestEveryBadBaseIsReportedAndSparesTheRest(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]string{
+		"bad-clusterrolebinding.yaml": "ClusterRoleBinding everything is cluster-scoped",
+		"bad-namespace.yaml":          "Namespace sneaky is not allowed",
+		"bad-kube-system.yaml":        "sets namespace kube-system",
+		"bad-networkpolicy.yaml":      "NetworkPolicy allow-all is not allowed",
+		"bad-loadbalancer.yaml":       "Service public has type LoadBalancer",
+		"bad-rolebinding.yaml":        "binds User /mayor",
+		"bad-patch.yaml":              "kustomize build failed",
+		"bad-replacement.yaml":        "fieldPath `data.no-such-parameter` is missing",
+	}
+	subs := []v1alpha1.ApplicationSubscription{{Name: "registry-office"}}
+	create(t, webApp("registry-office", "nginxinc/nginx-unprivileged:1.26"))
+	i := 0
+	for file, want := range cases {
+		data, err := os.ReadFile(filepath.Join("render", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := &v1alpha1.SharedApplication{}
+		if err := yaml.Unmarshal(data, app); err != nil {
+			t.Fatal(err)
+		}
+		app.Name = fmt.Sprintf("bad-%d", i)
+		i++
+		create(t, app)
+		subs = append(subs, v1alpha1.ApplicationSubscription{Name: app.Name})
+		eventually(t, wait, func() error {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+				return err
+			}
+			c := meta.FindStatusCondition(app.Status.Conditions, conditionBaseValid)
+			if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, want) {
+				return fmt.Errorf("%s: BaseValid %+v, want False with %q", file, c, want)
+			}
+			return nil
+		})
+	}
+	c := newCommune("gembloux", "92142", func(c *v1alpha1.Commune) { c.Spec.Applications = subs })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	msg := message(c, v1alpha1.ConditionApplicationsReady)
+	for file, want := range cases {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s: the tenant's message lacks %q", file, want)
+		}
+	}
+	get(t, "commune-gembloux/registry-office", &appsv1.Deployment{})
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "sneaky"}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a Namespace of a bad base was created (%v)", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "everything"}, &rbacv1.ClusterRoleBinding{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a ClusterRoleBinding of a bad base was created (%v)", err)
 	}
 }
