@@ -8,7 +8,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,7 +111,6 @@ func TestSeatsForAnOpenSourceApplicationAreRefused(t *testing.T) {
 }
 
 func TestExpiringPoolWarnsAndExpiredPoolGrantsNothingNew(t *testing.T) {
-	ctx := context.Background()
 	create(t, officeApp("signature"))
 	soon := metav1.NewTime(time.Now().Add(10 * 24 * time.Hour).Truncate(time.Second))
 	pool := &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "signature"},
@@ -125,18 +123,7 @@ func TestExpiringPoolWarnsAndExpiredPoolGrantsNothingNew(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, wait, func() error {
-		events, err := clientset.EventsV1().Events("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		for _, e := range events.Items {
-			if e.Regarding.Name == "signature" && e.Reason == conditionExpiringSoon && e.Type == corev1.EventTypeWarning {
-				return nil
-			}
-		}
-		return fmt.Errorf("no Warning event %s", conditionExpiringSoon)
-	})
+	eventually(t, wait, warningEvent("signature", conditionExpiringSoon))
 
 	past := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
 	patch(t, pool, func() { pool.Spec.ValidUntil = &past })

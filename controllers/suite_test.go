@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -226,3 +227,19 @@ func reconcileCount(controller string) float64 {
 }
 
 func intstrFromInt(i int) intstr.IntOrString { return intstr.FromInt(i) }
+
+// warningEvent checks that a Warning event with a reason was recorded about an object.
+func warningEvent(regarding, reason string) func() error {
+	return func() error {
+		events, err := clientset.EventsV1().Events("").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Regarding.Name == regarding && e.Reason == reason && e.Type == corev1.EventTypeWarning {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Warning event %s about %s", reason, regarding)
+	}
+}

@@ -316,18 +316,7 @@ func TestRetiredNISWorksWithAWarning(t *testing.T) {
 	if msg := message(c, v1alpha1.ConditionNISCurrent); !strings.Contains(msg, "successor is 82039") {
 		t.Errorf("NISCurrent message %q should name the successor", msg)
 	}
-	eventually(t, wait, func() error {
-		events, err := clientset.EventsV1().Events("").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		for _, e := range events.Items {
-			if e.Regarding.Name == "bertogne" && e.Reason == v1alpha1.ReasonRetiredNIS && e.Type == corev1.EventTypeWarning {
-				return nil
-			}
-		}
-		return fmt.Errorf("no Warning event %s for bertogne", v1alpha1.ReasonRetiredNIS)
-	})
+	eventually(t, wait, warningEvent("bertogne", v1alpha1.ReasonRetiredNIS))
 }
 
 func TestExistingNamespaceIsAdoptedOnlyWhenAnnotated(t *testing.T) {
