@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/mattfenwick/cyclonus v0.5.6
+	github.com/robfig/cron/v3 v3.0.1
 	golang.org/x/text v0.40.0
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2

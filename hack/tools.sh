@@ -18,6 +18,7 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.23.0
+VELERO_VERSION=v1.17.1
 
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
@@ -129,7 +130,27 @@ GO
   publish "${out}"
 }
 
+# velero_crds puts Velero's own CRDs, from its Go module, into bin/velero-crds: the tests install
+# them instead of copies kept in this repository.
+velero_crds() {
+  local out; out=$(cached velero-crds "${VELERO_VERSION}")
+  if [ ! -f "${out}/.complete" ]; then
+    log "fetching Velero ${VELERO_VERSION} CRDs from the module proxy (first time only)"
+    local work="${CACHE}/work-velero"
+    scratch_module "${work}"
+    local dir
+    dir=$(cd "${work}" && go mod download -json "github.com/vmware-tanzu/velero@${VELERO_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+    cp "${dir}"/config/crd/v1/bases/*.yaml "${out}.tmp/"
+    chmod 644 "${out}.tmp"/*.yaml
+    touch "${out}.tmp/.complete"
+    rm -rf "${out}" "${work}"; mv "${out}.tmp" "${out}"
+  fi
+  ln -sfn "${out}" "${BIN}/velero-crds"
+}
+
 build_etcd
+velero_crds
 build_simple controller-gen "${CONTROLLER_GEN_VERSION}" sigs.k8s.io/controller-tools cmd/controller-gen
 build_kubernetes
 build_simple kwok "${KWOK_VERSION}" sigs.k8s.io/kwok cmd/kwok cmd/kwokctl
