@@ -56,7 +56,8 @@ func runSuite(m *testing.M) int {
 		assets, _ = filepath.Abs("../bin")
 	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		// Velero's own CRDs, from its Go module (make tools puts them in bin/velero-crds)
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases"), filepath.Join("..", "bin", "velero-crds")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
@@ -76,6 +77,10 @@ func runSuite(m *testing.M) int {
 	}
 	clientset = kubernetes.NewForConfigOrDie(cfg)
 	if err := applyFile(filepath.Join("..", "config", "rbac", "tenant-roles.yaml")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

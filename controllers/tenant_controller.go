@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/backup"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -38,6 +42,11 @@ type TenantReconciler struct {
 	Kind      v1alpha1.TenantKind
 	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again.
 	ConflictRetry time.Duration
+
+	// controller and cache serve the watches on Velero's kinds, added once Velero is installed.
+	controller  controller.Controller
+	cache       cache.Cache
+	veleroWatch sync.Once
 }
 
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas,verbs=get;list;watch;update;patch
@@ -55,6 +64,7 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;list;watch;create;update;patch;delete;escalate;bind
+// +kubebuilder:rbac:groups=velero.io,resources=schedules;backups,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
@@ -108,8 +118,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		r.reconcileQuota,
 		r.reconcileAccess,
 		r.reconcileNetwork,
-		r.reconcileLaterParts,
 		r.reconcileApplications,
+		r.reconcileBackup,
 	} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, err
@@ -277,14 +287,6 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 	return nil
 }
 
-// reconcileLaterParts reports the parts of the tenant contract that this version of mutualis does
-// not manage yet (backups), so that nobody mistakes their absence for health.
-func (r *TenantReconciler) reconcileLaterParts(_ context.Context, s *scope) error {
-	s.unknown(v1alpha1.ConditionBackupReady, v1alpha1.ReasonNotManagedYet,
-		"this version of mutualis does not schedule Velero backups yet: back the namespace up by other means")
-	return nil
-}
-
 // applyOwned reads the live object from the cache and applies the desired one when what mutualis
 // owns on it differs.
 func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
@@ -320,10 +322,21 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 		return ctrl.Result{}, err
 	}
 	res := &tenant.Resolved{Kind: r.Kind, Name: t.GetName(), UID: t.GetUID(), Namespace: nsName, Spec: t.TenantSpec()}
+	policy := &v1alpha1.TenancyPolicy{}
+	if err := r.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
+		policy = nil
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
+	settings := backup.EffectiveSettings(t.TenantSpec().Backup, tenant.EffectivePolicy(policy))
 	if live != nil && isManagedNamespace(live, res) {
 		switch t.TenantSpec().DeletionPolicy {
 		case v1alpha1.DeletionPolicyDelete:
 			if live.DeletionTimestamp == nil {
+				done, err := r.finalBackup(ctx, s, settings)
+				if err != nil || !done {
+					return s.result(), err
+				}
 				log.Info("deleting tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyDelete)
 				if err := r.Delete(ctx, live, client.Preconditions{UID: &live.UID}); client.IgnoreNotFound(err) != nil {
 					return ctrl.Result{}, err
@@ -339,6 +352,9 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 			log.Info("kept tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyRetain)
 			r.event(t, corev1.EventTypeNormal, "NamespaceRetained", "Retain", "namespace %s and its data are kept, labelled %s", nsName, v1alpha1.LabelOrphaned)
 		}
+	}
+	if err := r.deleteSchedule(ctx, nsName, settings); err != nil {
+		return ctrl.Result{}, err
 	}
 	for _, obj := range []client.Object{
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: tenant.AccessRoleName(nsName)}},
@@ -399,7 +415,12 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune)).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS))
-	return b.Complete(r)
+	c, err := b.Build(r)
+	if err != nil {
+		return err
+	}
+	r.controller, r.cache = c, mgr.GetCache()
+	return nil
 }
 
 // tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value

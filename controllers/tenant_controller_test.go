@@ -103,7 +103,7 @@ func TestCommuneBecomesReadyWithTheTenantContract(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if err := conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionUnknown, v1alpha1.ReasonNotManagedYet)(); err != nil {
+	if err := conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, "BackupPending")(); err != nil {
 		t.Error(err)
 	}
 	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionFalse, "")(); err != nil {
@@ -581,9 +581,19 @@ func TestDeleteRemovesTheNamespaceBeforeReleasingTheTenant(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	// the final backup comes first: the namespace is intact until Velero completes it
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, "FinalBackupInProgress"))
+	ns := &corev1.Namespace{}
+	consistently(t, time.Second, func() error {
+		get(t, "commune-gedinne", ns)
+		if ns.DeletionTimestamp != nil {
+			return fmt.Errorf("the namespace is deleted before its final backup completed")
+		}
+		return nil
+	})
+	playVelero(t, "mutualis-commune-gedinne-final", "Completed", "")
 	// envtest has no namespace controller: the namespace stays Terminating, and the tenant waits
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDeleting))
-	ns := &corev1.Namespace{}
 	get(t, "commune-gedinne", ns)
 	if ns.DeletionTimestamp == nil {
 		t.Fatal("the namespace of a Delete tenant should be deleting")

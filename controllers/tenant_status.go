@@ -51,6 +51,8 @@ type scope struct {
 	licences     []v1alpha1.LicenceStatus
 	licenceShort []string
 	appsReported bool
+	// backupStatus is what Velero's Backups say, when the backup step ran.
+	backupStatus *v1alpha1.BackupStatus
 
 	requeue   time.Duration
 	suspended bool
@@ -137,6 +139,9 @@ func computeStatus(s *scope) {
 		st.Applications = s.apps
 		st.Licences = s.licences
 	}
+	if s.backupStatus != nil {
+		st.Backup = s.backupStatus
+	}
 	ready := 0
 	for _, a := range st.Applications {
 		if a.Ready {
@@ -168,16 +173,16 @@ func computeStatus(s *scope) {
 	notStalled := condition(v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonReady, "no configuration error")
 	notReconciling := condition(v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonReady, "nothing in progress")
 	switch {
-	case !t.GetDeletionTimestamp().IsZero():
-		msg := "the tenant is being deleted"
-		if s.waiting != nil {
-			msg = s.waiting.Message
-		}
-		summary(condition(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDeleting, "%s", msg),
-			condition(v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonDeleting, "%s", msg), notStalled)
 	case s.stalled != nil:
 		summary(condition(v1alpha1.ConditionReady, metav1.ConditionFalse, s.stalled.Reason, "%s", s.stalled.Message),
 			notReconciling, s.stalled)
+	case !t.GetDeletionTimestamp().IsZero():
+		reason, msg := v1alpha1.ReasonDeleting, "the tenant is being deleted"
+		if s.waiting != nil {
+			reason, msg = s.waiting.Reason, s.waiting.Message
+		}
+		summary(condition(v1alpha1.ConditionReady, metav1.ConditionFalse, reason, "%s", msg),
+			condition(v1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, "%s", msg), notStalled)
 	case s.suspended:
 		summary(condition(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended,
 			"spec.suspend is true: changes are not applied; set it to false to resume"), notReconciling, notStalled)

@@ -1,0 +1,151 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/backup"
+)
+
+// playVelero sets the status of a Backup the way Velero's server would; there is no Velero server
+// in the tests.
+func playVelero(t *testing.T, name, phase, reason string) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		b := &unstructured.Unstructured{}
+		b.SetGroupVersionKind(backup.BackupGVK)
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "velero", Name: name}, b); err != nil {
+			return err
+		}
+		status := map[string]any{"phase": phase}
+		if phase == backup.PhaseCompleted {
+			status["completionTimestamp"] = time.Now().UTC().Format(time.RFC3339)
+		}
+		if reason != "" {
+			status["failureReason"] = reason
+		}
+		b.Object["status"] = status
+		// Velero's CRDs have no status subresource: the status is written with the object
+		return k8s.Update(context.Background(), b)
+	})
+}
+
+func veleroObject(kind, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(backup.ScheduleGVK.GroupVersion().WithKind(kind))
+	err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "velero", Name: name}, u)
+	if err != nil {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(backup.BackupGVK.GroupVersion().WithKind(kind + "List"))
+		_ = k8s.List(context.Background(), l)
+		var names []string
+		for _, i := range l.Items {
+			names = append(names, i.GetNamespace()+"/"+i.GetName())
+		}
+		return u, fmt.Errorf("%w (there are: %v)", err, names)
+	}
+	return u, err
+}
+
+func TestScheduleStatusAndBackupNow(t *testing.T) {
+	c := newCommune("philippeville", "93056", func(c *v1alpha1.Commune) {
+		c.Spec.Backup.Schedule = "0 3 * * *"
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupPending))
+	schedule, err := veleroObject("Schedule", "mutualis-commune-philippeville")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _ := unstructured.NestedString(schedule.Object, "spec", "schedule"); s != "0 3 * * *" {
+		t.Errorf("schedule %q", s)
+	}
+	if ns, _, _ := unstructured.NestedStringSlice(schedule.Object, "spec", "template", "includedNamespaces"); len(ns) != 1 || ns[0] != "commune-philippeville" {
+		t.Errorf("included namespaces %v", ns)
+	}
+
+	// an on-demand backup per token
+	patch(t, c, func() { c.Annotations = map[string]string{AnnotationBackupNow: "before-council-2026-11-25"} })
+	name := backup.OnDemandBackupName("commune-philippeville", "before-council-2026-11-25")
+	eventually(t, wait, func() error { _, err := veleroObject("Backup", name); return err })
+	playVelero(t, name, "Completed", "")
+	eventually(t, wait, func() error {
+		if err := conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupSucceeded)(); err != nil {
+			return err
+		}
+		if c.Status.Backup == nil || c.Status.Backup.LastSuccessfulTime == nil || c.Status.Backup.LastBackup != name {
+			return fmt.Errorf("backup status %+v", c.Status.Backup)
+		}
+		return nil
+	})
+
+	// a failed backup: BackupReady says so with Velero's reason, and the tenant stays Ready
+	time.Sleep(1100 * time.Millisecond) // the latest backup is the most recently created, to the second
+	patch(t, c, func() { c.Annotations[AnnotationBackupNow] = "second" })
+	second := backup.OnDemandBackupName("commune-philippeville", "second")
+	eventually(t, wait, func() error { _, err := veleroObject("Backup", second); return err })
+	playVelero(t, second, "Failed", "BackupStorageLocation ovh-gra is unavailable")
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionFalse, backup.ReasonBackupFailed))
+	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionBackupReady))
+	if !strings.Contains(message(c, v1alpha1.ConditionBackupReady), "ovh-gra is unavailable") {
+		t.Errorf("message should carry Velero's reason")
+	}
+	if err := conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, "")(); err != nil {
+		t.Errorf("a failed backup is a condition, not a broken tenant: %v", err)
+	}
+
+	// turning backups off removes the Schedule
+	patch(t, c, func() { c.Spec.Backup.Disabled = true })
+	eventually(t, wait, func() error {
+		if _, err := veleroObject("Schedule", "mutualis-commune-philippeville"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("schedule still there (%v)", err)
+		}
+		return nil
+	})
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupsDisabled))
+}
+
+func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("couvin", "93014", func(c *v1alpha1.Commune) { c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	if err := k8s.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	final := backup.FinalBackupName("commune-couvin")
+	playVelero(t, final, "Failed", "volume snapshot failed")
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, "FinalBackupFailed"))
+	msg := message(c, v1alpha1.ConditionStalled)
+	t.Logf("the user sees: %s", msg)
+	for _, want := range []string{"volume snapshot failed", "Retain", AnnotationSkipFinalBackup} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q", want)
+		}
+	}
+	ns := &corev1.Namespace{}
+	get(t, "commune-couvin", ns)
+	if ns.DeletionTimestamp != nil {
+		t.Fatal("the namespace must stay intact when the final backup failed")
+	}
+	// the explicit way out
+	patch(t, c, func() { c.Annotations = map[string]string{AnnotationSkipFinalBackup: "true"} })
+	eventually(t, wait, func() error {
+		get(t, "commune-couvin", ns)
+		if ns.DeletionTimestamp == nil {
+			return fmt.Errorf("not deleted yet")
+		}
+		return nil
+	})
+	eventually(t, wait, warningEvent("couvin", "FinalBackupSkipped"))
+}
