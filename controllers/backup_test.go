@@ -149,3 +149,73 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 	})
 	eventually(t, wait, warningEvent("couvin", "FinalBackupSkipped"))
 }
+
+// The documented restore path: the tenant is gone, Velero restores its namespace from the final
+// backup (labels kept, owner references and UIDs new), and a Commune of the same name takes the
+// namespace back, data included, by its labels and name.
+func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("chimay", "56016", func(c *v1alpha1.Commune) { c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	ns := &corev1.Namespace{}
+	get(t, "commune-chimay", ns)
+	restoredLabels := ns.Labels
+	oldUID := ns.UID
+
+	if err := k8s.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	playVelero(t, backup.FinalBackupName("commune-chimay"), backup.PhaseCompleted, "")
+	eventually(t, wait, func() error {
+		get(t, "commune-chimay", ns)
+		if ns.DeletionTimestamp == nil {
+			return fmt.Errorf("not deleting yet")
+		}
+		return nil
+	})
+	ns.Spec.Finalizers = nil // the namespace controller's part
+	if _, err := clientset.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the Commune is still there (%v)", err)
+		}
+		return nil
+	})
+
+	// Velero's part: a Restore of the final backup brings the namespace back with its labels (and
+	// Velero's own), without owner references, with a new UID, and the data inside
+	restore := &unstructured.Unstructured{}
+	restore.SetGroupVersionKind(backup.ScheduleGVK.GroupVersion().WithKind("Restore"))
+	restore.SetNamespace("velero")
+	restore.SetName("chimay-from-final")
+	_ = unstructured.SetNestedField(restore.Object, backup.FinalBackupName("commune-chimay"), "spec", "backupName")
+	_ = unstructured.SetNestedStringSlice(restore.Object, []string{"commune-chimay"}, "spec", "includedNamespaces")
+	create(t, restore)
+	labels := map[string]string{"velero.io/restore-name": "chimay-from-final", "velero.io/backup-name": backup.FinalBackupName("commune-chimay")}
+	for k, v := range restoredLabels {
+		if k != corev1.LabelMetadataName {
+			labels[k] = v
+		}
+	}
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "commune-chimay", Labels: labels}})
+	create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "council-minutes", Namespace: "commune-chimay"}, Data: map[string]string{"2026-10": "approved"}})
+
+	again := newCommune("chimay", "56016", func(c *v1alpha1.Commune) { c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete })
+	create(t, again)
+	eventually(t, wait, conditionIs(again, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	get(t, "commune-chimay", ns)
+	if ns.UID == oldUID {
+		t.Fatal("the test should restore a new namespace object")
+	}
+	if len(ns.OwnerReferences) != 1 || ns.OwnerReferences[0].UID != again.UID {
+		t.Errorf("the restored namespace is owned by the new Commune: %v", ns.OwnerReferences)
+	}
+	minutes := &corev1.ConfigMap{}
+	get(t, "commune-chimay/council-minutes", minutes)
+	if minutes.Data["2026-10"] != "approved" {
+		t.Errorf("restored data changed: %v", minutes.Data)
+	}
+}

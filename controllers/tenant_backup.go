@@ -69,6 +69,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 	if !installed {
 		s.conds[part] = condition(part, metav1.ConditionFalse, backup.ReasonVeleroNotInstalled,
 			"Velero's CRDs are not installed, so this tenant has no backups: install Velero; the rest of the tenant works")
+		s.requeueAfter(time.Minute) // nothing else tells mutualis that Velero arrived
 		return nil
 	}
 	if err := r.watchVelero(); err != nil {

@@ -134,6 +134,14 @@ func startOperator(bin string) error {
 	return operator.Start()
 }
 
+// killOperator ends the operator at once, as a crash or an evicted pod would.
+func killOperator() {
+	if operator != nil && operator.Process != nil {
+		_ = operator.Process.Kill()
+		_ = operator.Wait()
+	}
+}
+
 func stopOperator() {
 	if operator != nil && operator.Process != nil {
 		_ = operator.Process.Signal(os.Interrupt)
@@ -226,8 +234,10 @@ func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
 }
 
 func TestDeleteTenantRemovesItsNamespace(t *testing.T) {
+	// backups off: the final backup has its own test, with Velero's part played
 	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "gedinne"},
-		Spec: v1alpha1.CommuneSpec{NIS: "91054", TenantSpec: v1alpha1.TenantSpec{DeletionPolicy: v1alpha1.DeletionPolicyDelete}}}
+		Spec: v1alpha1.CommuneSpec{NIS: "91054", TenantSpec: v1alpha1.TenantSpec{DeletionPolicy: v1alpha1.DeletionPolicyDelete,
+			Backup: v1alpha1.BackupSpec{Disabled: true}}}}
 	create(t, c)
 	eventually(t, time.Minute, ready(c))
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "commune-gedinne"}}

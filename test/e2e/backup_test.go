@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+func backupCondition(obj v1alpha1.Tenant, status metav1.ConditionStatus, reason string) func() error {
+	return func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, v1alpha1.ConditionBackupReady)
+		if c == nil || c.Status != status || c.Reason != reason {
+			return fmt.Errorf("BackupReady %+v, want %s %s", c, status, reason)
+		}
+		return nil
+	}
+}
+
+func veleroGet(kind, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("velero.io/v1")
+	u.SetKind(kind)
+	return u, k8s.Get(context.Background(), client.ObjectKey{Namespace: "velero", Name: name}, u)
+}
+
+// Velero arrives after the operator: first a condition, then the Schedule. Then a Delete tenant
+// with the operator killed while its final backup runs: the namespace stays until the backup
+// completes, whatever the restart.
+func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
+	ctx := context.Background()
+	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "nivelles"}, Spec: v1alpha1.CommuneSpec{NIS: "25072"}}
+	create(t, c)
+	eventually(t, time.Minute, ready(c))
+	if err := backupCondition(c, metav1.ConditionFalse, "VeleroNotInstalled")(); err != nil {
+		t.Fatal(err)
+	}
+
+	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "bin", "velero-crds")+"/")
+	kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}})
+	// mutualis looks for Velero again within a minute; a change of the tenant wakes it at once
+	base := c.DeepCopy()
+	c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
+	if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, backupCondition(c, metav1.ConditionTrue, "BackupPending"))
+	if _, err := veleroGet("Schedule", "mutualis-commune-nivelles"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := k8s.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	final := "mutualis-commune-nivelles-final"
+	eventually(t, time.Minute, func() error { _, err := veleroGet("Backup", final); return err })
+	killOperator()
+	if err := startOperator(managerPath); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // the new process has taken the lease and reconciled
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "commune-nivelles"}, ns); err != nil || ns.DeletionTimestamp != nil {
+		t.Fatalf("the namespace must be intact while the final backup runs: %v %v", err, ns.DeletionTimestamp)
+	}
+
+	// Velero's part: the final backup completes
+	b, err := veleroGet("Backup", final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Object["status"] = map[string]any{"phase": "Completed", "completionTimestamp": time.Now().UTC().Format(time.RFC3339)}
+	if err := k8s.Update(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, gone(ns))
+	eventually(t, time.Minute, gone(c))
+	if _, err := veleroGet("Schedule", "mutualis-commune-nivelles"); err == nil {
+		t.Error("the Schedule of a deleted tenant should be gone")
+	}
+}
