@@ -48,11 +48,43 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// a Delete tenant cannot go without its final backup, and Velero is not there: it stalls, the
+	// namespace intact, until someone chooses the way out
+	tubize := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "tubize"}, Spec: v1alpha1.CommuneSpec{NIS: "25105",
+		TenantSpec: v1alpha1.TenantSpec{DeletionPolicy: v1alpha1.DeletionPolicyDelete}}}
+	create(t, tubize)
+	eventually(t, time.Minute, ready(tubize))
+	if err := k8s.Delete(ctx, tubize); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(tubize), tubize); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(tubize.Status.Conditions, v1alpha1.ConditionStalled)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "VeleroNotInstalled" {
+			return fmt.Errorf("Stalled %+v", c)
+		}
+		return nil
+	})
+	t.Logf("the user sees: %s", meta.FindStatusCondition(tubize.Status.Conditions, v1alpha1.ConditionStalled).Message)
+	tns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "commune-tubize"}, tns); err != nil || tns.DeletionTimestamp != nil {
+		t.Fatalf("the namespace must stay intact: %v %v", err, tns.DeletionTimestamp)
+	}
+	base := tubize.DeepCopy()
+	tubize.Annotations = map[string]string{"mutualis.crtpl.be/skip-final-backup": "true"}
+	if err := k8s.Patch(ctx, tubize, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, gone(tns))
+	eventually(t, time.Minute, gone(tubize))
+
 	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "bin", "velero-crds")+"/")
 	kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}})
 	// mutualis looks for Velero again within a minute; a change of the tenant wakes it at once
-	base := c.DeepCopy()
+	base = c.DeepCopy()
 	c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 	if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
