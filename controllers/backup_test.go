@@ -174,16 +174,8 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 		}
 		return nil
 	})
-	ns.Spec.Finalizers = nil // the namespace controller's part
-	if _, err := clientset.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, wait, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the Commune is still there (%v)", err)
-		}
-		return nil
-	})
+	finalizeNamespace(t, ns)
+	eventually(t, wait, absent(c))
 
 	// Velero's part: a Restore of the final backup brings the namespace back with its labels (and
 	// Velero's own), without owner references, with a new UID, and the data inside

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -246,5 +247,25 @@ func warningEvent(regarding, reason string) func() error {
 			}
 		}
 		return fmt.Errorf("no Warning event %s about %s", reason, regarding)
+	}
+}
+
+// finalizeNamespace plays the namespace controller's part, which envtest does not run: it empties
+// the finalizers of a deleting namespace so that it goes.
+func finalizeNamespace(t *testing.T, ns *corev1.Namespace) {
+	t.Helper()
+	ns.Spec.Finalizers = nil
+	if _, err := clientset.CoreV1().Namespaces().Finalize(context.Background(), ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// absent checks that an object no longer exists.
+func absent(obj client.Object) func() error {
+	return func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%T %s is still there (%v)", obj, obj.GetName(), err)
+		}
+		return nil
 	}
 }

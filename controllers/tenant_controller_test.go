@@ -546,12 +546,7 @@ func TestRetainKeepsTheNamespaceAndANewTenantAdoptsIt(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the Commune is still there (%v)", err)
-		}
-		return nil
-	})
+	eventually(t, wait, absent(c))
 	get(t, "commune-ciney", ns)
 	if ns.DeletionTimestamp != nil || ns.Labels[v1alpha1.LabelOrphaned] != "true" || len(ns.OwnerReferences) != 0 {
 		t.Fatalf("retained namespace: deleting=%v labels=%v owners=%v", ns.DeletionTimestamp, ns.Labels, ns.OwnerReferences)
@@ -598,15 +593,6 @@ func TestDeleteRemovesTheNamespaceBeforeReleasingTheTenant(t *testing.T) {
 	if ns.DeletionTimestamp == nil {
 		t.Fatal("the namespace of a Delete tenant should be deleting")
 	}
-	// play the namespace controller's part: empty the finalizers so that the namespace goes
-	ns.Spec.Finalizers = nil
-	if _, err := clientset.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, wait, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the Commune is still there (%v)", err)
-		}
-		return nil
-	})
+	finalizeNamespace(t, ns)
+	eventually(t, wait, absent(c))
 }
