@@ -72,10 +72,6 @@ func (s *scope) ok(part, format string, args ...any) {
 	s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonApplied, format, args...)
 }
 
-func (s *scope) unknown(part, reason, format string, args ...any) {
-	s.conds[part] = condition(part, metav1.ConditionUnknown, reason, format, args...)
-}
-
 // stall records a configuration error; part may be empty when the error is about the tenant as a
 // whole (its NIS code, its commune).
 func (s *scope) stall(part, reason, format string, args ...any) {

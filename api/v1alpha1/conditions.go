@@ -38,6 +38,5 @@ const (
 	ReasonNoApplications    = "NoApplications"
 	ReasonNoLicences        = "NoLicensedApplications"
 	ReasonPoolExhausted     = "PoolExhausted"
-	ReasonNotManagedYet     = "NotManagedYet"
 	ReasonApplyFailed       = "ApplyFailed"
 )
