@@ -217,6 +217,8 @@ func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
 		t.Error(err)
 	}
 	get(t, "commune-malmedy/forms", &appsv1.Deployment{})
+	// the other parts of the tenant go on: its backups are scheduled all the same
+	eventually(t, wait, func() error { _, err := veleroObject("Schedule", "mutualis-commune-malmedy"); return err })
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-malmedy", Name: "kiosk"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
 		t.Errorf("nothing of an invalid application may be applied (%v)", err)
 	}

@@ -113,8 +113,13 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		s.suspended = true
 		return ctrl.Result{}, r.suspendWorkloads(ctx, s)
 	}
+	// everything lives in the namespace: without it, nothing else is done
+	if err := r.reconcileNamespace(ctx, s); err != nil || s.blocked() {
+		return s.result(), err
+	}
+	// the other parts stand on their own: an application that waits or a role that is missing
+	// never holds back the quota, the isolation or the backups
 	for _, step := range []func(context.Context, *scope) error{
-		r.reconcileNamespace,
 		r.reconcileQuota,
 		r.reconcileAccess,
 		r.reconcileNetwork,
@@ -123,9 +128,6 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	} {
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, err
-		}
-		if s.blocked() {
-			break
 		}
 	}
 	return s.result(), nil
