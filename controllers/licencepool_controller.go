@@ -133,11 +133,13 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
+// writeStatus writes the whole status when it changed (zero counts included, for kubectl's
+// columns); this controller is the status's only writer.
 func (r *LicencePoolReconciler) writeStatus(ctx context.Context, before, pool *v1alpha1.LicencePool) error {
-	if equality.Semantic.DeepEqual(before.Status, pool.Status) {
+	if equality.Semantic.DeepEqual(before.Status, pool.Status) && before.Status.ObservedGeneration != 0 {
 		return nil
 	}
-	return r.Status().Patch(ctx, pool, client.MergeFrom(before))
+	return r.Status().Update(ctx, pool)
 }
 
 // activePool is the pool that holds an application's seats: the oldest, then by name. A second

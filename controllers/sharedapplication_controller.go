@@ -90,10 +90,12 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			}
 		}
 	}
-	if equality.Semantic.DeepEqual(before, st) {
+	if equality.Semantic.DeepEqual(before, st) && before.ObservedGeneration != 0 {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, r.Status().Patch(ctx, app, client.MergeFrom(&v1alpha1.SharedApplication{ObjectMeta: app.ObjectMeta, Status: *before}))
+	// the whole status, zero counts included, so that kubectl's columns read 0 rather than nothing;
+	// this controller is the status's only writer
+	return ctrl.Result{}, r.Status().Update(ctx, app)
 }
 
 // sampleTenant fills every parameter, so that the check covers the base and not a subscription.

@@ -66,7 +66,7 @@ type LicencePoolStatus struct {
 // +kubebuilder:printcolumn:name="Application",type=string,JSONPath=`.spec.application`
 // +kubebuilder:printcolumn:name="Seats",type=integer,JSONPath=`.spec.seats`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableSeats`
-// +kubebuilder:printcolumn:name="Valid until",type=date,JSONPath=`.spec.validUntil`
+// +kubebuilder:printcolumn:name="Valid until",type=string,JSONPath=`.spec.validUntil`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LicencePool struct {
 	metav1.TypeMeta   `json:",inline"`
