@@ -24,9 +24,10 @@ generate: tools ## Generate deepcopy functions
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: tools ## Generate CRDs and RBAC into config/
+manifests: tools ## Generate CRDs and RBAC into config/, and the chart's CRDs and ClusterRoles from them
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=mutualis-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac/generated
+	hack/chart.sh
 
 .PHONY: build
 build: generate ## Build the operator
@@ -39,8 +40,8 @@ lint: ## gofmt and go vet
 
 .PHONY: verify
 verify: generate manifests ## Regenerate and fail when generated files differ from git
-	@git diff --exit-code -- api config || { echo "generated files are out of date: run make generate manifests and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; echo "untracked generated files"; exit 1; }
+	@git diff --exit-code -- api config charts || { echo "generated files are out of date: run make generate manifests and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
 
 .PHONY: test
 test: tools verify lint test-unit test-integration test-e2e ## Every test layer

@@ -369,3 +369,29 @@ func TestInstallManifestsValidate(t *testing.T) {
 		}
 	}
 }
+
+// The Helm chart lints, renders, and its objects pass the API server's validation.
+func TestHelmChart(t *testing.T) {
+	helm := func(args ...string) string {
+		cmd := exec.Command(filepath.Join(root, "bin", "helm"), args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return out.String()
+	}
+	chart := filepath.Join(root, "charts", "mutualis")
+	helm("lint", "--strict", "--kube-version", "1.37.2", chart)
+	rendered := helm("template", "mutualis", chart, "--namespace", "mutualis-system", "--kube-version", "1.37.2", "--include-crds")
+	file := filepath.Join(t.TempDir(), "chart.yaml")
+	if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := kubectl(t, "apply", "--server-side", "--dry-run=server", "--field-manager=mutualis-chart", "-n", "mutualis-system", "-f", file)
+	for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager", "customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run output lacks %s:\n%s", want, out)
+		}
+	}
+}
