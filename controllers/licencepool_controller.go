@@ -82,7 +82,7 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	} else if !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
 	}
-	tenants, err := allTenants(ctx, r.Client)
+	tenants, err := tenantsUsing(ctx, r.Client, pool.Spec.Application)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

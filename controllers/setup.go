@@ -21,6 +21,8 @@ import (
 const (
 	indexCommuneNIS     = "spec.nis"
 	indexCPASCommuneRef = "spec.communeRef"
+	// indexApplication lists the applications a tenant uses: subscribed, or shared from its commune.
+	indexApplication = "applications"
 )
 
 // managedObjects are the kinds of the tenant contract, watched for drift.
@@ -98,6 +100,13 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}
 	if err := (&LicencePoolReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
 		return err
+	}
+	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
+		if err := idx.IndexField(ctx, obj, indexApplication, func(o client.Object) []string {
+			return usedApplications(o.(v1alpha1.Tenant))
+		}); err != nil {
+			return err
+		}
 	}
 	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
 		r := &TenantReconciler{

@@ -69,14 +69,11 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	meta.SetStatusCondition(&st.Conditions, ready)
 
 	st.Subscribed, st.Updated, st.Ready = 0, 0, 0
-	tenants, err := allTenants(ctx, r.Client)
+	tenants, err := tenantsUsing(ctx, r.Client, app.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, t := range tenants {
-		if !usesApplication(t, app.Name) {
-			continue
-		}
 		st.Subscribed++
 		for _, a := range t.TenantStatus().Applications {
 			if a.Name != app.Name {
@@ -110,13 +107,14 @@ func sampleTenant(app *v1alpha1.SharedApplication) render.Tenant {
 		DisplayName: "Sample", Tier: "S", Seats: 1, Parameters: params}
 }
 
-func allTenants(ctx context.Context, c client.Client) ([]v1alpha1.Tenant, error) {
+// tenantsUsing lists, through the index, the Communes and CPAS that use an application.
+func tenantsUsing(ctx context.Context, c client.Client, app string) ([]v1alpha1.Tenant, error) {
 	communes := &v1alpha1.CommuneList{}
-	if err := c.List(ctx, communes); err != nil {
+	if err := c.List(ctx, communes, client.MatchingFields{indexApplication: app}); err != nil {
 		return nil, err
 	}
 	cpas := &v1alpha1.CPASList{}
-	if err := c.List(ctx, cpas); err != nil {
+	if err := c.List(ctx, cpas, client.MatchingFields{indexApplication: app}); err != nil {
 		return nil, err
 	}
 	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
@@ -129,19 +127,16 @@ func allTenants(ctx context.Context, c client.Client) ([]v1alpha1.Tenant, error)
 	return out, nil
 }
 
-// usesApplication tells whether a tenant subscribes to an application, or shares its commune's.
-func usesApplication(t v1alpha1.Tenant, app string) bool {
-	if subscribes(t, app) {
-		return true
+// usedApplications are the applications a tenant subscribes to or shares from its commune.
+func usedApplications(t v1alpha1.Tenant) []string {
+	var out []string
+	for _, a := range t.TenantSpec().Applications {
+		out = append(out, a.Name)
 	}
 	if cpas, ok := t.(*v1alpha1.CPAS); ok {
-		for _, name := range cpas.Spec.Synergy.SharedApplications {
-			if name == app {
-				return true
-			}
-		}
+		out = append(out, cpas.Spec.Synergy.SharedApplications...)
 	}
-	return false
+	return out
 }
 
 // applicationsOf maps a tenant to the applications it subscribes to or reports.

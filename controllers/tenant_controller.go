@@ -478,13 +478,13 @@ func (r *TenantReconciler) allTenants(ctx context.Context, _ client.Object) []re
 }
 
 func (r *TenantReconciler) subscribers(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool { return usesApplication(t, obj.GetName()) })
+	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: obj.GetName()}), nil)
 }
 
 // poolSubscribers wakes the tenants of a pool's application when its allocation changes.
 func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Object) []reconcile.Request {
 	app := obj.(*v1alpha1.LicencePool).Spec.Application
-	return requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool { return subscribes(t, app) })
+	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: app}), nil)
 }
 
 // relatedToCommune wakes, for a changed Commune, the Communes that share its NIS code (one of them
