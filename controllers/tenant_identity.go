@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -56,10 +56,11 @@ type communeIdentity struct {
 func identifyCommune(c *v1alpha1.Commune, policy v1alpha1.TenancyPolicySpec) (communeIdentity, string, string) {
 	var id communeIdentity
 	if policy.NISRegistry != v1alpha1.NISRegistryDisabled {
-		e, ok := registry.Lookup(c.Spec.NIS)
-		if !ok {
-			return id, v1alpha1.ReasonUnknownNIS, fmt.Sprintf("NIS %s is not a Walloon commune: check the code against the Statbel registry; nothing was created", c.Spec.NIS)
+		// the same check, and the same words, as the offline validator
+		if err := validation.NIS(c.Spec.NIS, true); err != nil {
+			return id, v1alpha1.ReasonUnknownNIS, err.Error() + "; nothing was created"
 		}
+		e, _ := registry.Lookup(c.Spec.NIS)
 		id.population = e.Population
 		if !e.Current() {
 			id.retired = &e
