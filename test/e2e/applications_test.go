@@ -43,19 +43,6 @@ func deploymentApp(name, image, podSecurity string) *v1alpha1.SharedApplication 
 
 const restricted = `{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}}`
 
-func applicationsReady(obj v1alpha1.Tenant, status metav1.ConditionStatus, contains string) func() error {
-	return func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, v1alpha1.ConditionApplicationsReady)
-		if c == nil || c.Status != status || !strings.Contains(c.Message, contains) {
-			return fmt.Errorf("%s %s ApplicationsReady: %v", obj.TenantKind(), obj.GetName(), c)
-		}
-		return nil
-	}
-}
-
 func TestApplicationsRunOnTheCluster(t *testing.T) {
 	ctx := context.Background()
 	intranet := deploymentApp("intranet", "nginxinc/nginx-unprivileged:1.26", restricted)
@@ -97,7 +84,7 @@ func TestApplicationsRunOnTheCluster(t *testing.T) {
 	if err := k8s.Patch(ctx, commune, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Minute, applicationsReady(commune, metav1.ConditionFalse, "violates PodSecurity"))
+	eventually(t, 2*time.Minute, hasCondition(commune, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, "", "violates PodSecurity"))
 	t.Logf("the user sees: %s", meta.FindStatusCondition(commune.Status.Conditions, v1alpha1.ConditionApplicationsReady).Message)
 
 	// unsubscribing prunes exactly that application

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,19 +14,6 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
-
-func backupCondition(obj v1alpha1.Tenant, status metav1.ConditionStatus, reason string) func() error {
-	return func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, v1alpha1.ConditionBackupReady)
-		if c == nil || c.Status != status || c.Reason != reason {
-			return fmt.Errorf("BackupReady %+v, want %s %s", c, status, reason)
-		}
-		return nil
-	}
-}
 
 func veleroGet(kind, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
@@ -44,7 +30,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "nivelles"}, Spec: v1alpha1.CommuneSpec{NIS: "25072"}}
 	create(t, c)
 	eventually(t, time.Minute, ready(c))
-	if err := backupCondition(c, metav1.ConditionFalse, "VeleroNotInstalled")(); err != nil {
+	if err := hasCondition(c, v1alpha1.ConditionBackupReady, metav1.ConditionFalse, "VeleroNotInstalled", "")(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -57,16 +43,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	if err := k8s.Delete(ctx, tubize); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(tubize), tubize); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(tubize.Status.Conditions, v1alpha1.ConditionStalled)
-		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "VeleroNotInstalled" {
-			return fmt.Errorf("Stalled %+v", c)
-		}
-		return nil
-	})
+	eventually(t, time.Minute, hasCondition(tubize, v1alpha1.ConditionStalled, metav1.ConditionTrue, "VeleroNotInstalled", ""))
 	t.Logf("the user sees: %s", meta.FindStatusCondition(tubize.Status.Conditions, v1alpha1.ConditionStalled).Message)
 	tns := &corev1.Namespace{}
 	if err := k8s.Get(ctx, client.ObjectKey{Name: "commune-tubize"}, tns); err != nil || tns.DeletionTimestamp != nil {
@@ -89,7 +66,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, backupCondition(c, metav1.ConditionTrue, "BackupPending"))
+	eventually(t, time.Minute, hasCondition(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, "BackupPending", ""))
 	if _, err := veleroGet("Schedule", "mutualis-commune-nivelles"); err != nil {
 		t.Fatal(err)
 	}

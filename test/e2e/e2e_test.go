@@ -172,17 +172,23 @@ func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	}
 }
 
-func ready(obj v1alpha1.Tenant) func() error {
+// hasCondition checks one condition of a tenant: its status, and its reason and message when
+// they are given.
+func hasCondition(obj v1alpha1.Tenant, condType string, status metav1.ConditionStatus, reason, contains string) func() error {
 	return func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return err
 		}
-		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, v1alpha1.ConditionReady)
-		if c == nil || c.Status != metav1.ConditionTrue {
-			return fmt.Errorf("%s %s is not Ready: %v", obj.TenantKind(), obj.GetName(), c)
+		c := meta.FindStatusCondition(obj.TenantStatus().Conditions, condType)
+		if c == nil || c.Status != status || (reason != "" && c.Reason != reason) || !strings.Contains(c.Message, contains) {
+			return fmt.Errorf("%s %s %s: %+v; want %s %s %q", obj.TenantKind(), obj.GetName(), condType, c, status, reason, contains)
 		}
 		return nil
 	}
+}
+
+func ready(obj v1alpha1.Tenant) func() error {
+	return hasCondition(obj, v1alpha1.ConditionReady, metav1.ConditionTrue, "", "")
 }
 
 func gone(obj client.Object) func() error {
