@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,6 +63,16 @@ func markAvailable(t *testing.T, namespace, name string) {
 		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
 		return k8s.Status().Update(context.Background(), d)
 	})
+}
+
+// intact fails the test unless the object exists and is not being deleted (a PVC that someone
+// deleted stays, Terminating, behind its protection finalizer).
+func intact(t *testing.T, key string, obj client.Object) {
+	t.Helper()
+	get(t, key, obj)
+	if obj.GetDeletionTimestamp() != nil {
+		t.Fatalf("%T %s is being deleted", obj, key)
+	}
 }
 
 func appStatus(obj v1alpha1.Tenant, name string) (v1alpha1.ApplicationStatus, bool) {
@@ -155,6 +166,36 @@ func TestUnsubscribePrunesExactlyTheInventory(t *testing.T) {
 	stranger := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "polls-notes", Namespace: "commune-eupen",
 		Labels: map[string]string{v1alpha1.LabelManagedBy: "mutualis", v1alpha1.LabelTenant: "commune-eupen", v1alpha1.LabelPartOf: "polls"}}}
 	create(t, stranger)
+	// the data volume of a StatefulSet carries the labels of its template, and whoever can write the
+	// tenant's status can add it to the inventory: mutualis must still not delete what it never
+	// applied
+	volume := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-polls-0", Namespace: "commune-eupen", Labels: stranger.Labels},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	create(t, volume)
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		for i, a := range c.Status.Applications {
+			if a.Name == "polls" {
+				c.Status.Applications[i].Resources = append(a.Resources, "ConfigMap/polls-notes", "PersistentVolumeClaim/data-polls-0")
+			}
+		}
+		return k8s.Status().Update(ctx, c)
+	})
+	// the forged entries leave the inventory at the next reconcile, the objects stay
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		if a, _ := appStatus(c, "polls"); strings.Contains(strings.Join(a.Resources, ","), "data-polls-0") {
+			return fmt.Errorf("forged entries still listed: %v", a.Resources)
+		}
+		return nil
+	})
+	intact(t, "commune-eupen/data-polls-0", &corev1.PersistentVolumeClaim{})
+	intact(t, "commune-eupen/polls-notes", &corev1.ConfigMap{})
 
 	patch(t, c, func() { c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "maps"}} })
 	eventually(t, wait, func() error {
@@ -175,7 +216,8 @@ func TestUnsubscribePrunesExactlyTheInventory(t *testing.T) {
 		return nil
 	})
 	get(t, "commune-eupen/maps", &appsv1.Deployment{})
-	get(t, "commune-eupen/polls-notes", &corev1.ConfigMap{})
+	intact(t, "commune-eupen/polls-notes", &corev1.ConfigMap{})
+	intact(t, "commune-eupen/data-polls-0", &corev1.PersistentVolumeClaim{})
 	cms := &corev1.ConfigMapList{}
 	if err := k8s.List(ctx, cms, client.InNamespace("commune-eupen"), client.MatchingLabels{v1alpha1.LabelPartOf: "polls"}); err != nil {
 		t.Fatal(err)

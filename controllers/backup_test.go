@@ -123,7 +123,7 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	final := backup.FinalBackupName("commune-couvin")
+	final := backup.FinalBackupName("commune-couvin", c.UID)
 	playVelero(t, final, "Failed", "volume snapshot failed")
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, "FinalBackupFailed"))
 	msg := message(c, v1alpha1.ConditionStalled)
@@ -166,7 +166,7 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	playVelero(t, backup.FinalBackupName("commune-chimay"), backup.PhaseCompleted, "")
+	playVelero(t, backup.FinalBackupName("commune-chimay", c.UID), backup.PhaseCompleted, "")
 	eventually(t, wait, func() error {
 		get(t, "commune-chimay", ns)
 		if ns.DeletionTimestamp == nil {
@@ -183,10 +183,10 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 	restore.SetGroupVersionKind(backup.ScheduleGVK.GroupVersion().WithKind("Restore"))
 	restore.SetNamespace("velero")
 	restore.SetName("chimay-from-final")
-	_ = unstructured.SetNestedField(restore.Object, backup.FinalBackupName("commune-chimay"), "spec", "backupName")
+	_ = unstructured.SetNestedField(restore.Object, backup.FinalBackupName("commune-chimay", c.UID), "spec", "backupName")
 	_ = unstructured.SetNestedStringSlice(restore.Object, []string{"commune-chimay"}, "spec", "includedNamespaces")
 	create(t, restore)
-	labels := map[string]string{"velero.io/restore-name": "chimay-from-final", "velero.io/backup-name": backup.FinalBackupName("commune-chimay")}
+	labels := map[string]string{"velero.io/restore-name": "chimay-from-final", "velero.io/backup-name": backup.FinalBackupName("commune-chimay", c.UID)}
 	for k, v := range restoredLabels {
 		if k != corev1.LabelMetadataName {
 			labels[k] = v
@@ -202,12 +202,45 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 	if ns.UID == oldUID {
 		t.Fatal("the test should restore a new namespace object")
 	}
-	if len(ns.OwnerReferences) != 1 || ns.OwnerReferences[0].UID != again.UID {
-		t.Errorf("the restored namespace is owned by the new Commune: %v", ns.OwnerReferences)
+	if len(ns.OwnerReferences) != 0 {
+		t.Errorf("a tenant namespace never carries an owner reference: %v", ns.OwnerReferences)
 	}
 	minutes := &corev1.ConfigMap{}
 	get(t, "commune-chimay/council-minutes", minutes)
 	if minutes.Data["2026-10"] != "approved" {
 		t.Errorf("restored data changed: %v", minutes.Data)
 	}
+
+	// new data since the restore, and the tenant deleted again within the retention: the final
+	// backup of the first Commune, Completed, is still there and must not release the second one
+	create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "minutes-after-restore", Namespace: "commune-chimay"}})
+	if err := k8s.Delete(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, conditionIs(again, v1alpha1.ConditionReady, metav1.ConditionFalse, "FinalBackupInProgress"))
+	consistently(t, 2*time.Second, func() error {
+		get(t, "commune-chimay", ns)
+		if ns.DeletionTimestamp != nil {
+			return fmt.Errorf("the namespace went on the final backup of an earlier Commune of the same name")
+		}
+		return nil
+	})
+	second := backup.FinalBackupName("commune-chimay", again.UID)
+	b, err := veleroObject("Backup", second)
+	if err != nil {
+		t.Fatalf("no final backup of its own was requested for the second Commune: %v", err)
+	}
+	if b.GetLabels()[backup.LabelTenantUID] != string(again.UID) {
+		t.Errorf("the final backup names the tenant's uid: %v", b.GetLabels())
+	}
+	playVelero(t, second, backup.PhaseCompleted, "")
+	eventually(t, wait, func() error {
+		get(t, "commune-chimay", ns)
+		if ns.DeletionTimestamp == nil {
+			return fmt.Errorf("not deleting yet")
+		}
+		return nil
+	})
+	finalizeNamespace(t, ns)
+	eventually(t, wait, absent(again))
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
 )
 
 // Field indexes of the tenant caches.
@@ -23,6 +24,8 @@ const (
 	indexCPASCommuneRef = "spec.communeRef"
 	// indexApplication lists the applications a tenant uses: subscribed, or shared from its commune.
 	indexApplication = "applications"
+	// indexDomain lists the keys of a tenant's declared domains (validation.DomainIndexKeys).
+	indexDomain = "domains"
 )
 
 // managedObjects are the kinds of the tenant contract, watched for drift.
@@ -104,6 +107,15 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
 		if err := idx.IndexField(ctx, obj, indexApplication, func(o client.Object) []string {
 			return usedApplications(o.(v1alpha1.Tenant))
+		}); err != nil {
+			return err
+		}
+		if err := idx.IndexField(ctx, obj, indexDomain, func(o client.Object) []string {
+			var keys []string
+			for _, d := range o.(v1alpha1.Tenant).TenantSpec().Domains {
+				keys = append(keys, validation.DomainIndexKeys(string(d))...)
+			}
+			return keys
 		}); err != nil {
 			return err
 		}

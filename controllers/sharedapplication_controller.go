@@ -51,6 +51,7 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	st := &app.Status
 	st.ObservedGeneration = app.Generation
 
+	var result ctrl.Result
 	// the base is checked the way every tenant will render it, with a sample tenant
 	base := metav1.Condition{Type: conditionBaseValid, Status: metav1.ConditionTrue, Reason: reasonBaseValid,
 		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}
@@ -58,10 +59,16 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper()),
 	}); err != nil {
 		var rerr *render.Error
-		if !errors.As(err, &rerr) {
+		var missing *render.MissingKindsError
+		switch {
+		case errors.As(err, &rerr):
+			base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
+		case errors.As(err, &missing):
+			base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonKindNotInstalled, missing.Error()
+			result.RequeueAfter = kindRetry
+		default:
 			return ctrl.Result{}, err
 		}
-		base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
 	}
 	meta.SetStatusCondition(&st.Conditions, base)
 	ready := base
@@ -88,11 +95,11 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		}
 	}
 	if equality.Semantic.DeepEqual(before, st) && before.ObservedGeneration != 0 {
-		return ctrl.Result{}, nil
+		return result, nil
 	}
 	// the whole status, zero counts included, so that kubectl's columns read 0 rather than nothing;
 	// this controller is the status's only writer
-	return ctrl.Result{}, r.Status().Update(ctx, app)
+	return result, r.Status().Update(ctx, app)
 }
 
 // sampleTenant fills every parameter, so that the check covers the base and not a subscription.

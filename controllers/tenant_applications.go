@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,7 +26,12 @@ const (
 	reasonApplicationsProgressing = "ApplicationsProgressing"
 	reasonApplicationMissing      = "ApplicationMissing"
 	reasonApplicationInvalid      = "ApplicationInvalid"
+	reasonKindNotInstalled        = "KindNotInstalled"
 )
+
+// kindRetry is how often a tenant whose application uses a kind the cluster does not serve looks
+// again: mutualis does not watch CRDs.
+const kindRetry = 15 * time.Second
 
 // appOutcome is what one subscription came to in this reconcile.
 type appOutcome struct {
@@ -34,6 +40,8 @@ type appOutcome struct {
 	invalid bool
 	// missing marks a SharedApplication that does not exist: nothing was touched.
 	missing bool
+	// dependencyMissing marks a render that uses kinds the cluster does not serve yet.
+	dependencyMissing bool
 }
 
 // reconcileApplications renders, applies and prunes each subscribed application, then reads its
@@ -101,7 +109,7 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	if err := errors.Join(append(applyErrs, pruneErrs...)...); err != nil {
 		return s.failed(part, err)
 	}
-	var invalid, missing, progressing []string
+	var invalid, missing, dependencies, progressing []string
 	ready := 0
 	for _, o := range outcomes {
 		switch {
@@ -109,6 +117,8 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 			invalid = append(invalid, o.status.Message)
 		case o.missing:
 			missing = append(missing, o.status.Message)
+		case o.dependencyMissing:
+			dependencies = append(dependencies, o.status.Message)
 		case !o.status.Ready:
 			progressing = append(progressing, fmt.Sprintf("%s: %s", o.status.Name, o.status.Message))
 		default:
@@ -120,6 +130,8 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 		s.stall(part, reasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
 	case len(missing) > 0:
 		s.wait(part, reasonApplicationMissing, "%s", strings.Join(missing, "; "))
+	case len(dependencies) > 0:
+		s.wait(part, reasonKindNotInstalled, "%s", strings.Join(dependencies, "; "))
 	case len(progressing) > 0:
 		s.wait(part, reasonApplicationsProgressing, "%s", strings.Join(progressing, "; "))
 	case len(outcomes) == 0:
@@ -144,7 +156,10 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		return out, err
 	}
 
-	seats, deploy, problem := r.licenceFor(ctx, s, app, sub, shared)
+	seats, deploy, problem, err := r.licenceFor(ctx, s, app, sub, shared)
+	if err != nil {
+		return out, err
+	}
 	if problem != "" {
 		out.invalid = true
 		out.status.Message = problem
@@ -171,12 +186,19 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters, Seats: seats,
 		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 		var rerr *render.Error
-		if errors.As(err, &rerr) {
+		var missing *render.MissingKindsError
+		switch {
+		case errors.As(err, &rerr):
 			out.invalid = true
 			out.status.Message = rerr.Error()
 			return out, nil
-		}
-		if err != nil {
+		case errors.As(err, &missing):
+			// a missing dependency waits; nothing tells mutualis when a CRD arrives, so it looks again
+			out.dependencyMissing = true
+			out.status.Message = missing.Error()
+			s.requeueAfter(kindRetry)
+			return out, nil
+		case err != nil:
 			return out, err
 		}
 	}
@@ -340,7 +362,7 @@ func namespacedBy(mapper meta.RESTMapper) func(apiVersion, kind string) (bool, e
 		}
 		m, err := mapper.RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
 		if meta.IsNoMatchError(err) {
-			return false, fmt.Errorf("the cluster does not know %s %s: install its CRD first", apiVersion, kind)
+			return false, &render.UnknownKindError{APIVersion: apiVersion, Kind: kind}
 		}
 		if err != nil {
 			return false, err
@@ -393,30 +415,35 @@ func union(a, b []apply.Ref) []apply.Ref {
 // licenceFor works out the seats of one subscription: an OpenSource application takes none; a
 // PerSeat or PerInstance one takes them from its LicencePool. deploy is false while the tenant has
 // no grant at all; with a grant smaller than its request, the application runs on its grant.
-func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription, shared bool) (seats int32, deploy bool, problem string) {
+func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription, shared bool) (seats int32, deploy bool, problem string, err error) {
 	model := app.Spec.Licence.Model
 	if shared {
-		return 0, true, "" // the commune's instance carries the licence
+		return 0, true, "", nil // the commune's instance carries the licence
 	}
 	if model == "" || model == v1alpha1.LicenceOpenSource {
 		if sub.Seats != nil {
-			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name)
+			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name), nil
 		}
-		return 0, true, ""
+		return 0, true, "", nil
 	}
 	requested := int32(1)
 	if model == v1alpha1.LicencePerSeat {
 		if sub.Seats == nil {
-			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name)
+			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name), nil
 		}
 		requested = *sub.Seats
 	}
+	// an error reading the pools says nothing of the seats: it is retried, never reported as an
+	// exhausted or missing pool
+	pool, err := activePool(ctx, r.Client, app.Name)
+	if err != nil {
+		return 0, false, "", fmt.Errorf("reading the LicencePools of %s: %w", app.Name, err)
+	}
 	entry := v1alpha1.LicenceStatus{Application: app.Name, Requested: requested}
 	defer func() { s.licences = append(s.licences, entry) }()
-	pool, err := activePool(ctx, r.Client, app.Name)
-	if err != nil || pool == nil {
+	if pool == nil {
 		s.licenceShort = append(s.licenceShort, fmt.Sprintf("%s: no LicencePool holds its seats: create one", app.Name))
-		return 0, false, ""
+		return 0, false, "", nil
 	}
 	for _, a := range pool.Status.Allocations {
 		if a.Tenant == s.res.Namespace {
@@ -427,5 +454,5 @@ func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alph
 		s.licenceShort = append(s.licenceShort, fmt.Sprintf("%s: %d seats requested, %d granted; pool %s has %d available: buy seats or lower the request",
 			app.Name, requested, entry.Granted, pool.Name, pool.Status.AvailableSeats))
 	}
-	return entry.Granted, entry.Granted > 0, ""
+	return entry.Granted, entry.Granted > 0, "", nil
 }

@@ -40,22 +40,29 @@ func (r *TenantReconciler) veleroInstalled() (bool, error) {
 }
 
 // watchVelero starts watching Schedules and Backups once Velero is there: a watch on a kind that
-// does not exist would keep the controller from starting.
+// does not exist would keep the controller from starting. A kind counts as watched only once its
+// watch was added, so a failure is tried again at the next reconcile, and no kind is watched twice.
 func (r *TenantReconciler) watchVelero() error {
-	var err error
-	r.veleroWatch.Do(func() {
-		if r.controller == nil || r.cache == nil {
-			return
+	r.veleroMu.Lock()
+	defer r.veleroMu.Unlock()
+	if r.controller == nil || r.cache == nil {
+		return nil
+	}
+	if r.veleroWatched == nil {
+		r.veleroWatched = map[string]bool{}
+	}
+	for _, kind := range []string{backup.ScheduleGVK.Kind, backup.BackupGVK.Kind} {
+		if r.veleroWatched[kind] {
+			continue
 		}
-		for _, kind := range []string{backup.ScheduleGVK.Kind, backup.BackupGVK.Kind} {
-			u := &unstructured.Unstructured{}
-			u.SetGroupVersionKind(backup.ScheduleGVK.GroupVersion().WithKind(kind))
-			if werr := r.controller.Watch(source.Kind[client.Object](r.cache, u, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))); werr != nil {
-				err = werr
-			}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(backup.ScheduleGVK.GroupVersion().WithKind(kind))
+		if err := r.controller.Watch(source.Kind[client.Object](r.cache, u, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))); err != nil {
+			return fmt.Errorf("watching Velero %ss: %w", kind, err)
 		}
-	})
-	return err
+		r.veleroWatched[kind] = true
+	}
+	return nil
 }
 
 // reconcileBackup keeps the tenant's Velero Schedule, takes on-demand backups and reads the
@@ -83,15 +90,14 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 			return err
 		}
 	} else if _, err := apply.Object(ctx, r.Client, schedule); err != nil {
-		s.conds[part] = condition(part, metav1.ConditionFalse, "ScheduleFailed",
-			"the Velero Schedule %s/%s cannot be written: %v", settings.VeleroNamespace, schedule.GetName(), err)
-		s.requeueAfter(time.Minute)
-		return nil
+		// an error of the API server: the condition says so and the reconcile is retried with
+		// backoff, not in a minute
+		return s.failed(part, fmt.Errorf("the Velero Schedule %s/%s cannot be written: %w", settings.VeleroNamespace, schedule.GetName(), err))
 	}
 
 	if token := t.GetAnnotations()[AnnotationBackupNow]; token != "" {
 		name := backup.OnDemandBackupName(t.TenantNamespace(), token)
-		created, err := r.ensureBackup(ctx, name, t.TenantNamespace(), settings)
+		created, err := r.ensureBackup(ctx, backup.Backup(name, t.TenantNamespace(), settings))
 		if err != nil {
 			return err
 		}
@@ -126,16 +132,16 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 }
 
 // ensureBackup creates a Backup unless it exists; a Backup is created once and never changed.
-func (r *TenantReconciler) ensureBackup(ctx context.Context, name, tenantNamespace string, settings backup.Settings) (bool, error) {
+func (r *TenantReconciler) ensureBackup(ctx context.Context, b *unstructured.Unstructured) (bool, error) {
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(backup.BackupGVK)
-	switch err := r.Get(ctx, client.ObjectKey{Namespace: settings.VeleroNamespace, Name: name}, existing); {
+	switch err := r.Get(ctx, client.ObjectKeyFromObject(b), existing); {
 	case err == nil:
 		return false, nil
 	case !apierrors.IsNotFound(err):
 		return false, err
 	}
-	if err := r.Create(ctx, backup.Backup(name, tenantNamespace, settings), client.FieldOwner(v1alpha1.FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := r.Create(ctx, b, client.FieldOwner(v1alpha1.FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
 		return false, err
 	}
 	return true, nil
@@ -175,8 +181,9 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 		s.stall(v1alpha1.ConditionBackupReady, backup.ReasonVeleroNotInstalled, "the final backup cannot be taken because Velero is not installed: install Velero, or %s", wayOut)
 		return false, nil
 	}
-	name := backup.FinalBackupName(t.TenantNamespace())
-	if _, err := r.ensureBackup(ctx, name, t.TenantNamespace(), settings); err != nil {
+	desired := backup.FinalBackup(t.TenantNamespace(), t.GetUID(), settings)
+	name := desired.GetName()
+	if _, err := r.ensureBackup(ctx, desired); err != nil {
 		return false, err
 	}
 	final := &unstructured.Unstructured{}
@@ -188,6 +195,11 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 			return false, nil
 		}
 		return false, err
+	}
+	if counts, why := backup.FinalBackupCounts(final, t.GetUID(), t.GetDeletionTimestamp().Time); !counts {
+		s.stall(v1alpha1.ConditionBackupReady, "FinalBackupForeign",
+			"%s, so it says nothing of the data in namespace %s: delete that Backup so that mutualis takes the final backup again, or %s", why, t.TenantNamespace(), wayOut)
+		return false, nil
 	}
 	phase, failed, reason := backup.Phase(final)
 	switch {

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
 	"github.com/crtpl/mutualis/controllers/tenant"
@@ -44,9 +46,10 @@ type TenantReconciler struct {
 	ConflictRetry time.Duration
 
 	// controller and cache serve the watches on Velero's kinds, added once Velero is installed.
-	controller  controller.Controller
-	cache       cache.Cache
-	veleroWatch sync.Once
+	controller    controller.Controller
+	cache         cache.Cache
+	veleroMu      sync.Mutex
+	veleroWatched map[string]bool
 }
 
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas,verbs=get;list;watch;update;patch
@@ -92,6 +95,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		}
 	}()
 
+	// before anything else, in every state of the tenant: a namespace that the garbage collector
+	// can reach is a namespace that a foreground cascade deletes before the final backup
+	if err := r.releaseNamespace(ctx, t); err != nil {
+		return ctrl.Result{}, err
+	}
 	if !t.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, s)
 	}
@@ -176,6 +184,40 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 	return nil
 }
 
+// releaseNamespace removes from the tenant namespace every owner reference to a Commune or a CPAS.
+// Earlier versions of mutualis put one on the namespaces of Delete tenants; with it, a foreground
+// cascade lets the garbage collector delete the namespace before the final backup, and a reference
+// to a tenant that no longer exists lets it delete the namespace at any time.
+func (r *TenantReconciler) releaseNamespace(ctx context.Context, t v1alpha1.Tenant) error {
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, client.ObjectKey{Name: t.TenantNamespace()}, ns); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	var kept []metav1.OwnerReference
+	for _, ref := range ns.OwnerReferences {
+		if !isTenantReference(ref) {
+			kept = append(kept, ref)
+		}
+	}
+	if len(kept) == len(ns.OwnerReferences) {
+		return nil
+	}
+	before := ns.DeepCopy()
+	ns.OwnerReferences = kept
+	if err := r.Patch(ctx, ns, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("removing the owner reference from namespace %s: %w", ns.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("removed the owner reference of an earlier version from the tenant namespace", "namespace", ns.Name)
+	r.event(t, corev1.EventTypeNormal, "NamespaceReleased", "Release",
+		"removed the owner reference from namespace %s: only the finalizer deletes a tenant namespace, after the final backup", ns.Name)
+	return nil
+}
+
+func isTenantReference(ref metav1.OwnerReference) bool {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == v1alpha1.GroupVersion.Group && (ref.Kind == "Commune" || ref.Kind == "CPAS")
+}
+
 // suspendWorkloads scales to zero every Deployment and StatefulSet that the tenant's applications
 // applied, from their inventories.
 func (r *TenantReconciler) suspendWorkloads(ctx context.Context, s *scope) error {
@@ -223,12 +265,7 @@ func isManagedNamespace(ns *corev1.Namespace, t *tenant.Resolved) bool {
 		l[v1alpha1.LabelKind] == string(t.Kind) {
 		return true
 	}
-	for _, f := range ns.ManagedFields {
-		if f.Manager == v1alpha1.FieldOwner && f.Operation == metav1.ManagedFieldsOperationApply {
-			return true
-		}
-	}
-	return false
+	return apply.AppliedByMutualis(ns)
 }
 
 func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {
@@ -491,20 +528,36 @@ func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Objec
 // may now win) or the CPAS that serve it.
 func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Object) []reconcile.Request {
 	c := obj.(*v1alpha1.Commune)
+	rivals := r.domainRivals(ctx, c)
 	if r.Kind == v1alpha1.KindCommune {
-		return requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
-			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })
+		return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
+			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
 	}
-	return requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)
+	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)...)
 }
 
 // relatedToCPAS wakes, for a changed CPAS, its Commune (network partner) or the other CPAS of the
 // same commune (one of them may now win).
 func (r *TenantReconciler) relatedToCPAS(ctx context.Context, obj client.Object) []reconcile.Request {
 	c := obj.(*v1alpha1.CPAS)
+	rivals := r.domainRivals(ctx, c)
 	if r.Kind == v1alpha1.KindCommune {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}}}
+		return append(rivals, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}})
 	}
-	return requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
-		func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })
+	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
+		func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
+}
+
+// domainRivals wakes, for a changed tenant, the tenants of this reconciler's kind whose domains
+// may overlap its own: one of them may now win a domain, or lose it.
+func (r *TenantReconciler) domainRivals(ctx context.Context, changed v1alpha1.Tenant) []reconcile.Request {
+	var out []reconcile.Request
+	for _, d := range changed.TenantSpec().Domains {
+		for _, key := range validation.DomainLookupKeys(string(d)) {
+			out = append(out, requests(r.listTenants(ctx, client.MatchingFields{indexDomain: key}), func(t v1alpha1.Tenant) bool {
+				return t.TenantKind() != changed.TenantKind() || t.GetName() != changed.GetName()
+			})...)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -39,8 +40,93 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 	if err != nil || s.blocked() {
 		return err
 	}
-	s.res.ExposedPorts = r.exposedPorts(ctx, t.TenantSpec())
+	if err := r.resolveDomains(ctx, s); err != nil || s.blocked() {
+		return err
+	}
+	s.res.ExposedPorts, err = exposedPorts(ctx, r.Client, t.TenantSpec())
+	return err
+}
+
+// resolveDomains works out the domains the tenant may publish and stalls it when one of them is
+// the cell's or is held by an older tenant.
+func (r *TenantReconciler) resolveDomains(ctx context.Context, s *scope) error {
+	t := s.tenant
+	var domains []string
+	for _, d := range t.TenantSpec().Domains {
+		if err := validation.DeclaredDomain(string(d), s.policy.BaseDomain); err != nil {
+			s.stall("", v1alpha1.ReasonDomainNotAllowed, "%v", err)
+			return nil
+		}
+		domains = append(domains, string(d))
+	}
+	if len(domains) == 0 {
+		if d := validation.DefaultDomain(r.Kind == v1alpha1.KindCPAS, t.GetName(), s.policy.BaseDomain); d != "" {
+			domains = []string{d}
+		}
+	}
+	sort.Strings(domains)
+	for _, d := range domains {
+		rivals, err := tenantsWithDomainsNear(ctx, r.Client, d)
+		if err != nil {
+			return err
+		}
+		for _, rival := range rivals {
+			if rival.TenantKind() == r.Kind && rival.GetName() == t.GetName() {
+				continue
+			}
+			for _, theirs := range rival.TenantSpec().Domains {
+				if validation.DomainsOverlap(d, string(theirs)) && olderTenant(rival, t) {
+					s.stall("", v1alpha1.ReasonDuplicateDomain,
+						"domain %s overlaps %s of %s %s, declared earlier: a host belongs to one tenant; remove it from spec.domains; nothing was changed",
+						d, theirs, rival.TenantKind(), rival.GetName())
+					return nil
+				}
+			}
+		}
+	}
+	s.res.Domains = domains
 	return nil
+}
+
+// tenantsWithDomainsNear lists the Communes and CPAS whose declared domains may overlap d.
+func tenantsWithDomainsNear(ctx context.Context, c client.Reader, d string) ([]v1alpha1.Tenant, error) {
+	var out []v1alpha1.Tenant
+	seen := map[string]bool{}
+	for _, key := range validation.DomainLookupKeys(d) {
+		communes := &v1alpha1.CommuneList{}
+		if err := c.List(ctx, communes, client.MatchingFields{indexDomain: key}); err != nil {
+			return nil, err
+		}
+		cpas := &v1alpha1.CPASList{}
+		if err := c.List(ctx, cpas, client.MatchingFields{indexDomain: key}); err != nil {
+			return nil, err
+		}
+		var found []v1alpha1.Tenant
+		for i := range communes.Items {
+			found = append(found, &communes.Items[i])
+		}
+		for i := range cpas.Items {
+			found = append(found, &cpas.Items[i])
+		}
+		for _, t := range found {
+			id := string(t.TenantKind()) + "/" + t.GetName()
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}
+
+// olderTenant says whether a was declared before b: by creation time, then kind and name, so that
+// two tenants always agree on which of them wins.
+func olderTenant(a, b v1alpha1.Tenant) bool {
+	at, bt := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !at.Equal(&bt) {
+		return at.Before(&bt)
+	}
+	return string(a.TenantKind())+"/"+a.GetName() < string(b.TenantKind())+"/"+b.GetName()
 }
 
 // communeIdentity is what a Commune's spec and the registry say about it.
@@ -142,7 +228,10 @@ func (r *TenantReconciler) resolveCommune(ctx context.Context, s *scope, c *v1al
 		if partner.DeletionTimestamp.IsZero() {
 			s.partner = partner
 			s.res.Partner = partner.TenantNamespace()
-			s.res.PartnerExposedPorts = r.exposedPorts(ctx, partner.TenantSpec())
+			var err error
+			if s.res.PartnerExposedPorts, err = exposedPorts(ctx, r.Client, partner.TenantSpec()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -194,21 +283,28 @@ func (r *TenantReconciler) resolveCPAS(ctx context.Context, s *scope, c *v1alpha
 	if commune.DeletionTimestamp.IsZero() {
 		s.partner = commune
 		s.res.Partner = commune.TenantNamespace()
-		s.res.PartnerExposedPorts = r.exposedPorts(ctx, commune.TenantSpec())
+		var err error
+		if s.res.PartnerExposedPorts, err = exposedPorts(ctx, r.Client, commune.TenantSpec()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // exposedPorts collects the ports that a tenant's subscribed applications expose. An application
-// missing from the catalogue exposes nothing.
-func (r *TenantReconciler) exposedPorts(ctx context.Context, spec *v1alpha1.TenantSpec) []v1alpha1.ExposedPort {
+// missing from the catalogue exposes nothing; any other error is returned, because network
+// policies written without an application's ports would cut it off.
+func exposedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec) ([]v1alpha1.ExposedPort, error) {
 	var out []v1alpha1.ExposedPort
 	for _, sub := range spec.Applications {
 		app := &v1alpha1.SharedApplication{}
-		if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); err != nil {
+		switch err := c.Get(ctx, client.ObjectKey{Name: sub.Name}, app); {
+		case apierrors.IsNotFound(err):
 			continue
+		case err != nil:
+			return nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
 		}
 		out = append(out, app.Spec.Exposes...)
 	}
-	return out
+	return out, nil
 }

@@ -155,6 +155,8 @@ func computeStatus(s *scope) {
 	for _, part := range partConditions {
 		if c := s.conds[part]; c != nil {
 			set(c)
+		} else if stale := unobserved(s, meta.FindStatusCondition(st.Conditions, part), gen); stale != nil {
+			set(stale)
 		}
 	}
 	if s.nis != nil {
@@ -193,6 +195,31 @@ func computeStatus(s *scope) {
 		summary(condition(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady, "tenant is ready in namespace %s", st.Namespace),
 			notReconciling, notStalled)
 	}
+}
+
+// unobserved turns a part condition that this reconcile did not check into Unknown, when keeping it
+// would tell something false: the tenant stalled, waits, is suspended or being deleted before the
+// part's step ran, or the condition describes an older generation. A part left out only because an
+// error of the API server cut this reconcile short keeps what the last check of the same
+// generation found.
+func unobserved(s *scope, old *metav1.Condition, gen int64) *metav1.Condition {
+	if old == nil || old.Status == metav1.ConditionUnknown {
+		return nil
+	}
+	reason, why := v1alpha1.ReasonNotChecked, "the tenant changed since this part was checked"
+	switch {
+	case s.stalled != nil:
+		reason, why = s.stalled.Reason, s.stalled.Message
+	case !s.tenant.GetDeletionTimestamp().IsZero():
+		reason, why = v1alpha1.ReasonDeleting, "the tenant is being deleted"
+	case s.suspended:
+		reason, why = v1alpha1.ReasonSuspended, "spec.suspend is true"
+	case s.waiting != nil:
+		reason, why = s.waiting.Reason, s.waiting.Message
+	case old.ObservedGeneration == gen:
+		return nil
+	}
+	return condition(old.Type, metav1.ConditionUnknown, reason, "not checked: %s", why)
 }
 
 func statusOf(t v1alpha1.Tenant) any {

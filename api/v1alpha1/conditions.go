@@ -39,4 +39,8 @@ const (
 	ReasonNoLicences        = "NoLicensedApplications"
 	ReasonPoolExhausted     = "PoolExhausted"
 	ReasonApplyFailed       = "ApplyFailed"
+	ReasonDuplicateDomain   = "DuplicateDomain"
+	ReasonDomainNotAllowed  = "DomainNotAllowed"
+	// ReasonNotChecked marks a part condition that the latest reconcile did not check.
+	ReasonNotChecked = "NotChecked"
 )

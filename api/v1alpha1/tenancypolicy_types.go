@@ -65,7 +65,17 @@ type TenancyPolicySpec struct {
 	// +kubebuilder:default=Embedded
 	NISRegistry NISRegistryMode `json:"nisRegistry,omitempty"`
 
-	// allowedServiceTypes are the Service types that applications may create.
+	// baseDomain is the cell's own DNS zone for tenants: a tenant that declares no spec.domains may
+	// publish <name>.<baseDomain> (a Commune) or cpas-<name>.<baseDomain> (a CPAS). Tenants may not
+	// declare domains under it themselves. Empty: tenants publish only the domains they declare.
+	// +optional
+	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`
+	BaseDomain string `json:"baseDomain,omitempty"`
+
+	// allowedServiceTypes are the Service types that applications and tenant admins may create in
+	// tenant namespaces (ClusterIP only by default). The admission policy enforces them for
+	// everyone; ExternalName is in any case allowed only towards the partner tenant.
 	// +optional
 	// +kubebuilder:validation:MaxItems=4
 	// +listType=set

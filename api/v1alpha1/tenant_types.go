@@ -7,19 +7,26 @@ import (
 
 // Labels, annotations and the finalizer that mutualis puts on, or reads from, the objects it manages.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	ManagedByValue      = "mutualis"
-	LabelTenant         = "mutualis.crtpl.be/tenant"
-	LabelKind           = "mutualis.crtpl.be/kind"
-	LabelNIS            = "mutualis.crtpl.be/nis"
-	LabelTier           = "mutualis.crtpl.be/tier"
-	LabelOrphaned       = "mutualis.crtpl.be/orphaned"
-	LabelPartOf         = "app.kubernetes.io/part-of"
-	AnnotationAdopt     = "mutualis.crtpl.be/adopt"
-	Finalizer           = "mutualis.crtpl.be/finalizer"
-	FieldOwner          = "mutualis"
-	NamespacePrefixCom  = "commune-"
-	NamespacePrefixCPAS = "cpas-"
+	LabelManagedBy  = "app.kubernetes.io/managed-by"
+	ManagedByValue  = "mutualis"
+	LabelTenant     = "mutualis.crtpl.be/tenant"
+	LabelKind       = "mutualis.crtpl.be/kind"
+	LabelNIS        = "mutualis.crtpl.be/nis"
+	LabelTier       = "mutualis.crtpl.be/tier"
+	LabelOrphaned   = "mutualis.crtpl.be/orphaned"
+	LabelPartOf     = "app.kubernetes.io/part-of"
+	AnnotationAdopt = "mutualis.crtpl.be/adopt"
+	// AnnotationDomains, AnnotationPartner and AnnotationServiceTypes publish on a tenant namespace
+	// what the admission policy needs to know of its tenant: the domains its Ingresses may use
+	// (comma-separated), the namespace of its partner tenant, the Service types the policy allows.
+	// Tenant admins cannot change a namespace, so they cannot change these.
+	AnnotationDomains      = "mutualis.crtpl.be/domains"
+	AnnotationPartner      = "mutualis.crtpl.be/partner"
+	AnnotationServiceTypes = "mutualis.crtpl.be/service-types"
+	Finalizer              = "mutualis.crtpl.be/finalizer"
+	FieldOwner             = "mutualis"
+	NamespacePrefixCom     = "commune-"
+	NamespacePrefixCPAS    = "cpas-"
 )
 
 // DeletionPolicy says what happens to a tenant's namespace when the tenant object is deleted.
@@ -85,6 +92,17 @@ type TenantSpec struct {
 	// +optional
 	Network NetworkSpec `json:"network,omitempty"`
 
+	// domains are the host names the tenant may publish in Ingresses, such as liege.be and
+	// *.liege.be (a wildcard covers one label). Each must be unique across tenants: a tenant whose
+	// domain another, older tenant holds is Stalled. A domain may not lie under the TenancyPolicy's
+	// baseDomain, which the cell allocates itself. Empty: the tenant's default domain under the
+	// baseDomain (<name>.<baseDomain> for a Commune, cpas-<name>.<baseDomain> for a CPAS), or none
+	// when the policy sets no baseDomain.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	Domains []Domain `json:"domains,omitempty"`
+
 	// backup overrides the policy's backup defaults for this tenant.
 	// +optional
 	Backup BackupSpec `json:"backup,omitempty"`
@@ -121,6 +139,11 @@ type ApplicationSubscription struct {
 	// +kubebuilder:validation:MaxProperties=64
 	Parameters map[string]string `json:"parameters,omitempty"`
 }
+
+// Domain is a DNS host name in lower case, optionally a wildcard of one label: liege.be, *.liege.be.
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`
+type Domain string
 
 // CIDR is an IPv4 or IPv6 network in CIDR notation, such as 192.0.2.0/24.
 // +kubebuilder:validation:MaxLength=43

@@ -973,6 +973,11 @@ func (in *TenantSpec) DeepCopyInto(out *TenantSpec) {
 		}
 	}
 	in.Network.DeepCopyInto(&out.Network)
+	if in.Domains != nil {
+		in, out := &in.Domains, &out.Domains
+		*out = make([]Domain, len(*in))
+		copy(*out, *in)
+	}
 	in.Backup.DeepCopyInto(&out.Backup)
 }
 

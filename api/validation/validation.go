@@ -59,3 +59,74 @@ func EnterpriseNumber(s string) error {
 	}
 	return nil
 }
+
+// Domains a tenant may publish ------------------------------------------------------------------
+
+// DomainsOverlap says whether two domain entries can name the same host: equal entries, or a
+// wildcard (*.liege.be, one label) and a host directly under it (www.liege.be).
+func DomainsOverlap(a, b string) bool {
+	if a == b {
+		return true
+	}
+	return wildcardCovers(a, b) || wildcardCovers(b, a)
+}
+
+func wildcardCovers(wildcard, host string) bool {
+	suffix, ok := strings.CutPrefix(wildcard, "*")
+	if !ok || strings.HasPrefix(host, "*.") {
+		return false
+	}
+	label, found := strings.CutSuffix(host, suffix)
+	return found && label != "" && !strings.Contains(label, ".")
+}
+
+// DomainIndexKeys are the keys under which a tenant holding a domain is indexed, so that its rivals
+// find it with DomainLookupKeys: the entry itself, and for a host the parent that a wildcard names.
+func DomainIndexKeys(d string) []string {
+	if strings.HasPrefix(d, "*.") {
+		return []string{d}
+	}
+	keys := []string{d}
+	if _, parent, ok := strings.Cut(d, "."); ok {
+		keys = append(keys, "under:"+parent)
+	}
+	return keys
+}
+
+// DomainLookupKeys are the index keys of the tenants whose domains may overlap d.
+func DomainLookupKeys(d string) []string {
+	if parent, ok := strings.CutPrefix(d, "*."); ok {
+		return []string{d, "under:" + parent}
+	}
+	keys := []string{d}
+	if _, parent, ok := strings.Cut(d, "."); ok {
+		keys = append(keys, "*."+parent)
+	}
+	return keys
+}
+
+// DefaultDomain is the domain of a tenant that declares none: its name under the cell's base
+// domain (cpas-<name> for a CPAS, so that a commune and its CPAS do not share one); empty without
+// a base domain.
+func DefaultDomain(cpas bool, name, baseDomain string) string {
+	if baseDomain == "" {
+		return ""
+	}
+	if cpas {
+		return "cpas-" + name + "." + baseDomain
+	}
+	return name + "." + baseDomain
+}
+
+// DeclaredDomain checks a domain that a tenant declares itself: the cell's base domain and
+// everything under it are the cell's to allocate.
+func DeclaredDomain(d, baseDomain string) error {
+	if baseDomain == "" {
+		return nil
+	}
+	host := strings.TrimPrefix(d, "*.")
+	if host == baseDomain || strings.HasSuffix(host, "."+baseDomain) {
+		return fmt.Errorf("domain %s lies under the cell's base domain %s, which mutualis allocates itself (this tenant's default is its name under it): remove it from spec.domains", d, baseDomain)
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -178,9 +179,22 @@ func sameQuantity(a, b string) bool {
 	return qa.Cmp(qb) == 0
 }
 
+// AppliedByMutualis says whether mutualis applied the object itself: its managed fields hold an
+// Apply entry of the field owner mutualis. Labels say nothing of the kind: anyone who can write an
+// object can copy them.
+func AppliedByMutualis(obj metav1.Object) bool {
+	for _, f := range obj.GetManagedFields() {
+		if f.Manager == v1alpha1.FieldOwner && f.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
 // Prune deletes the objects of an old inventory that the new one no longer lists. It deletes only
-// what the inventory names and what still carries the labels of this tenant and application:
-// nothing else, whatever the cache says.
+// what the inventory names, what still carries the labels of this tenant and application, and what
+// mutualis applied itself, as the live object's managed fields show: nothing else, whatever the
+// cache or the inventory says.
 func Prune(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, old, current []Ref) ([]Ref, error) {
 	keep := map[Ref]bool{}
 	for _, r := range current {
@@ -227,6 +241,12 @@ func deleteOne(ctx context.Context, c client.Client, mapper meta.RESTMapper, nam
 	l := live.GetLabels()
 	if l[v1alpha1.LabelManagedBy] != v1alpha1.ManagedByValue || l[v1alpha1.LabelTenant] != namespace || l[v1alpha1.LabelPartOf] != application {
 		return nil // not ours any more: left alone
+	}
+	// the inventory lives in the tenant's status, which more people can write than mutualis, and
+	// labels are copied onto objects that other controllers create (a StatefulSet's data volumes):
+	// only the live object's own record that mutualis applied it proves that it is ours to delete
+	if !AppliedByMutualis(live) {
+		return nil
 	}
 	uid := live.GetUID()
 	if err := c.Delete(ctx, live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {

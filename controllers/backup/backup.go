@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
@@ -63,8 +65,43 @@ func EffectiveSettings(spec v1alpha1.BackupSpec, policy v1alpha1.TenancyPolicySp
 // ScheduleName is the name of a tenant's Velero Schedule.
 func ScheduleName(tenantNamespace string) string { return "mutualis-" + tenantNamespace }
 
-// FinalBackupName is the name of the Backup taken before a Delete tenant's namespace goes.
-func FinalBackupName(tenantNamespace string) string { return "mutualis-" + tenantNamespace + "-final" }
+// LabelTenantUID marks a final Backup with the uid of the tenant it was taken for: a tenant of the
+// same name created later is another tenant, and the final backup of the first never counts for it.
+const LabelTenantUID = "mutualis.crtpl.be/tenant-uid"
+
+// FinalBackupName is the name of the Backup taken before a Delete tenant's namespace goes. It
+// carries the start of the tenant's uid, so that each tenant of a name takes its own.
+func FinalBackupName(tenantNamespace string, uid types.UID) string {
+	short := strings.ReplaceAll(string(uid), "-", "")
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	return "mutualis-" + tenantNamespace + "-final-" + short
+}
+
+// FinalBackup is the Backup of a Delete tenant's namespace taken once its deletion began.
+func FinalBackup(tenantNamespace string, uid types.UID, s Settings) *unstructured.Unstructured {
+	u := Backup(FinalBackupName(tenantNamespace, uid), tenantNamespace, s)
+	l := u.GetLabels()
+	l[LabelTenantUID] = string(uid)
+	u.SetLabels(l)
+	return u
+}
+
+// FinalBackupCounts says whether a Backup may release a Delete tenant's namespace: it must have
+// been taken for this tenant (its uid) after the tenant's deletion began. Anything else (a Backup of
+// an earlier tenant of the same name, one written by hand before the deletion) says nothing of the
+// data in the namespace now.
+func FinalBackupCounts(b *unstructured.Unstructured, uid types.UID, deletionStarted time.Time) (bool, string) {
+	if got := b.GetLabels()[LabelTenantUID]; got != string(uid) {
+		return false, fmt.Sprintf("Backup %s/%s was not taken for this tenant (label %s=%q, the tenant's uid is %s)", b.GetNamespace(), b.GetName(), LabelTenantUID, got, uid)
+	}
+	if created := b.GetCreationTimestamp().Time; created.Before(deletionStarted) {
+		return false, fmt.Sprintf("Backup %s/%s was created at %s, before the tenant's deletion began at %s", b.GetNamespace(), b.GetName(),
+			created.UTC().Format(time.RFC3339), deletionStarted.UTC().Format(time.RFC3339))
+	}
+	return true, ""
+}
 
 // OnDemandBackupName is the Backup of one backup-now token: the same token never makes two.
 func OnDemandBackupName(tenantNamespace, token string) string {

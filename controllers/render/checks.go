@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -63,8 +64,9 @@ func checkBase(app *v1alpha1.SharedApplication) []string {
 	return problems
 }
 
-// checkRendered enforces the rules of the tenant contract on the built objects.
-func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Options) []string {
+// checkRendered enforces the rules of the tenant contract on the built objects. It returns the
+// problems, and apart from them the kinds that the cluster does not serve yet.
+func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Options) (problems, missing []string) {
 	allowed := map[string]bool{}
 	for _, t := range opts.AllowedServiceTypes {
 		allowed[string(t)] = true
@@ -72,7 +74,6 @@ func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Opt
 	if len(allowed) == 0 {
 		allowed["ClusterIP"] = true
 	}
-	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	for _, u := range objs {
 		kind := u.GetKind()
@@ -84,6 +85,11 @@ func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Opt
 		if namespaced && opts.IsNamespaced != nil {
 			var err error
 			if namespaced, err = opts.IsNamespaced(u.GetAPIVersion(), kind); err != nil {
+				var unknown *UnknownKindError
+				if errors.As(err, &unknown) {
+					missing = append(missing, u.GetAPIVersion()+"/"+kind)
+					continue
+				}
 				add("%s: %v", describe(u), err)
 				continue
 			}
@@ -107,6 +113,73 @@ func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Opt
 			}
 		case kind == "RoleBinding" && gv.Group == "rbac.authorization.k8s.io":
 			problems = append(problems, checkRoleBinding(u, namespace)...)
+		case kind == "Role" && gv.Group == "rbac.authorization.k8s.io":
+			problems = append(problems, checkRole(u)...)
+		}
+	}
+	sort.Strings(missing)
+	return problems, slicesCompact(missing)
+}
+
+func slicesCompact(in []string) []string {
+	var out []string
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Verbs and resources that a Role of an application may never grant: with them, the application's
+// ServiceAccount (and anyone who runs code in its pods) could give itself more rights, act as
+// someone else, or take apart the isolation of its tenant.
+var (
+	forbiddenRoleVerbs = map[string]string{
+		"*": "a wildcard grants every verb, present and future", "bind": "bind lets it grant roles it does not hold",
+		"escalate": "escalate lets it raise its own rights", "impersonate": "impersonate lets it act as another user",
+	}
+	forbiddenRoleResources = map[string]string{
+		"*": "a wildcard grants every resource, present and future", "namespaces": "the namespace belongs to the tenant contract",
+		"resourcequotas": "the quota comes from the tier", "limitranges": "the limits come from the tier",
+		"networkpolicies": "network isolation belongs to the tenant contract", "serviceaccounts/token": "it could mint tokens of any ServiceAccount of the namespace",
+	}
+)
+
+// checkRole lets an application give its ServiceAccounts plain rights on its own objects: no
+// wildcard, no right over RBAC, and nothing that touches the tenant contract.
+func checkRole(u *unstructured.Unstructured) []string {
+	var problems []string
+	add := func(format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("Role %s %s", u.GetName(), fmt.Sprintf(format, args...)))
+	}
+	rules, _, _ := unstructured.NestedSlice(u.Object, "rules")
+	for i, r := range rules {
+		rule, _ := r.(map[string]any)
+		strs := func(field string) []string {
+			list, _, _ := unstructured.NestedStringSlice(rule, field)
+			return list
+		}
+		for _, v := range strs("verbs") {
+			if why, bad := forbiddenRoleVerbs[v]; bad {
+				add("rules[%d] grants the verb %q: %s", i, v, why)
+			}
+		}
+		for _, g := range strs("apiGroups") {
+			switch g {
+			case "*":
+				add("rules[%d] names every API group (\"*\"): name the groups of the application's own kinds", i)
+			case "rbac.authorization.k8s.io":
+				add("rules[%d] grants rights on RBAC: an application may not change who may do what", i)
+			}
+		}
+		for _, res := range strs("resources") {
+			if why, bad := forbiddenRoleResources[res]; bad {
+				add("rules[%d] grants rights on %q: %s", i, res, why)
+			}
+		}
+		if len(strs("nonResourceURLs")) > 0 {
+			add("rules[%d] names nonResourceURLs, which only a ClusterRole can grant", i)
 		}
 	}
 	return problems

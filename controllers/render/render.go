@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -62,8 +63,44 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("application %s: %s", e.Application, strings.Join(e.Problems, "; "))
 }
 
+// MissingKindsError says that a render is valid but names kinds the cluster does not serve yet (a
+// CRD not installed): a dependency to wait for, not an error of the catalogue entry.
+type MissingKindsError struct {
+	Application string
+	// Kinds are apiVersion/kind pairs.
+	Kinds []string
+}
+
+func (e *MissingKindsError) Error() string {
+	return fmt.Sprintf("application %s uses %s, which the cluster does not serve yet: install the CRD; the application is applied once it is there",
+		e.Application, strings.Join(e.Kinds, ", "))
+}
+
+// UnknownKindError is what Options.IsNamespaced returns for a kind the cluster does not know.
+type UnknownKindError struct {
+	APIVersion, Kind string
+}
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("the cluster does not serve %s %s", e.APIVersion, e.Kind)
+}
+
 // krusty is not safe for concurrent use: one build at a time.
 var buildMu sync.Mutex
+
+// runKustomize builds a kustomization of the in-memory file system; tests replace it to make a
+// build panic.
+var runKustomize = func(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	return krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, dir)
+}
+
+// build runs one kustomize build under the lock. The lock is released however the build ends: a
+// build that panics must not block every later render of the operator.
+func build(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	return runKustomize(fs, dir)
+}
 
 // Render builds the objects of app for tenant t.
 func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstructured.Unstructured, error) {
@@ -91,9 +128,7 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 		return nil, err
 	}
 
-	buildMu.Lock()
-	resources, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/app")
-	buildMu.Unlock()
+	resources, err := build(fs, "/app")
 	if err != nil {
 		return nil, &Error{Application: app.Name, Problems: []string{"kustomize build failed: " + err.Error()}}
 	}
@@ -110,8 +145,12 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 		}
 		objs = append(objs, u)
 	}
-	if problems := checkRendered(objs, t.Namespace, opts); len(problems) > 0 {
+	problems, missing := checkRendered(objs, t.Namespace, opts)
+	if len(problems) > 0 {
 		return nil, &Error{Application: app.Name, Problems: problems}
+	}
+	if len(missing) > 0 {
+		return nil, &MissingKindsError{Application: app.Name, Kinds: missing}
 	}
 	return objs, nil
 }

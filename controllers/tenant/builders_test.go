@@ -54,6 +54,7 @@ func resolved(mutate ...func(*Resolved)) *Resolved {
 			DeletionPolicy: v1alpha1.DeletionPolicyRetain,
 		},
 		Partner: "cpas-liege",
+		Domains: []string{"liege.be", "*.liege.be"},
 		ExposedPorts: []v1alpha1.ExposedPort{
 			{Service: "nextcloud", Port: 80, TargetPort: ptr.To(intstr.FromInt32(8080))},
 			{Service: "nextcloud-alias", Port: 8080}, // the same pod port: one rule
@@ -103,14 +104,13 @@ func TestNamespace(t *testing.T) {
 		name       string
 		mutate     func(*Resolved)
 		policy     v1alpha1.TenancyPolicySpec
-		wantOwner  bool
 		wantLevel  string
 		wantOrphan bool
 		wantKind   string
 	}{
 		{name: "retain commune", wantLevel: "restricted", wantKind: "commune"},
-		{name: "delete commune is owned", mutate: func(r *Resolved) { r.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete },
-			wantOwner: true, wantLevel: "restricted", wantKind: "commune"},
+		{name: "not even a delete commune is owned", mutate: func(r *Resolved) { r.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete },
+			wantLevel: "restricted", wantKind: "commune"},
 		{name: "orphaned delete tenant loses its owner", mutate: func(r *Resolved) {
 			r.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 			r.Orphaned = true
@@ -125,11 +125,17 @@ func TestNamespace(t *testing.T) {
 				tt.mutate(r)
 			}
 			ns := Namespace(r, EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: tt.policy}))
-			if got := len(ns.OwnerReferences) == 1; got != tt.wantOwner {
-				t.Errorf("owner reference present = %v, want %v", got, tt.wantOwner)
+			// the garbage collector must never reach a tenant namespace
+			if len(ns.OwnerReferences) != 0 {
+				t.Errorf("owner references %+v, want none", ns.OwnerReferences)
 			}
-			if tt.wantOwner && (*ns.OwnerReferences[0].UID != "0b5e-uid" || !*ns.OwnerReferences[0].Controller) {
-				t.Errorf("owner reference %+v", ns.OwnerReferences[0])
+			// what the admission policy reads, unless the namespace is orphaned
+			if tt.wantOrphan {
+				if len(ns.Annotations) != 0 {
+					t.Errorf("an orphaned namespace keeps no admission data: %v", ns.Annotations)
+				}
+			} else if ns.Annotations[v1alpha1.AnnotationDomains] != "liege.be,*.liege.be" || ns.Annotations[v1alpha1.AnnotationServiceTypes] != "ClusterIP" {
+				t.Errorf("admission annotations %v", ns.Annotations)
 			}
 			for _, mode := range []string{"enforce", "audit", "warn"} {
 				if got := ns.Labels["pod-security.kubernetes.io/"+mode]; got != tt.wantLevel {
@@ -243,4 +249,35 @@ func TestAccessObjects(t *testing.T) {
 func TestQuotaAndLimits(t *testing.T) {
 	r := resolved()
 	golden(t, "quota-commune-xxl", []any{ResourceQuota(r), LimitRange(r)})
+}
+
+// A tier of the policy that does not repeat the built-in guards still gets them: object counts,
+// node disk, and zero NodePorts and LoadBalancers unless the policy allows their Service type.
+func TestCustomTiersKeepTheGuards(t *testing.T) {
+	custom := v1alpha1.Tier{Name: "village", Quota: corev1.ResourceList{
+		corev1.ResourceRequestsCPU: resource.MustParse("2"), corev1.ResourcePods: resource.MustParse("10"),
+	}}
+	policy := EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{Tiers: []v1alpha1.Tier{custom}}})
+	got := policy.Tiers[0]
+	for name, want := range map[corev1.ResourceName]string{
+		corev1.ResourcePods: "10", corev1.ResourceRequestsCPU: "2",
+		corev1.ResourceServicesNodePorts: "0", corev1.ResourceServicesLoadBalancers: "0",
+		corev1.ResourceSecrets: "800", corev1.ResourceConfigMaps: "800", corev1.ResourceServices: "400",
+		corev1.ResourceReplicationControllers: "0", corev1.ResourceRequestsEphemeralStorage: "320Gi",
+		"count/networkpolicies.networking.k8s.io": "32",
+	} {
+		q, ok := got.Quota[name]
+		if !ok || q.Cmp(resource.MustParse(want)) != 0 {
+			t.Errorf("%s = %v (set %v), want %s", name, q.String(), ok, want)
+		}
+	}
+	if _, ok := got.DefaultRequest[corev1.ResourceEphemeralStorage]; !ok {
+		t.Error("without a default ephemeral-storage request, containers that declare none are refused by the quota")
+	}
+	// a policy that allows LoadBalancers lifts that cap only
+	policy = EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{
+		Tiers: []v1alpha1.Tier{custom}, AllowedServiceTypes: []v1alpha1.ServiceType{"ClusterIP", "LoadBalancer"}}})
+	if _, capped := policy.Tiers[0].Quota[corev1.ResourceServicesLoadBalancers]; capped {
+		t.Error("LoadBalancers are allowed by the policy: the tier should not cap them at zero")
+	}
 }

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -45,7 +46,10 @@ type Resolved struct {
 	// ExposedPorts are the ports the tenant's applications expose; PartnerExposedPorts the partner's.
 	ExposedPorts        []v1alpha1.ExposedPort
 	PartnerExposedPorts []v1alpha1.ExposedPort
-	// Orphaned marks a Retain tenant being deleted: its namespace is kept without owner reference.
+	// Domains are the host names the tenant may publish: its spec's, or its default under the
+	// policy's base domain.
+	Domains []string
+	// Orphaned marks a Retain tenant being deleted: its namespace is kept, labelled as orphaned.
 	Orphaned bool
 }
 
@@ -75,10 +79,11 @@ func ownerReference(t *Resolved) *metav1ac.OwnerReferenceApplyConfiguration {
 		WithBlockOwnerDeletion(true)
 }
 
-// Namespace is the tenant namespace with its identity and Pod Security labels. Only a Delete tenant
-// puts an owner reference on it: the garbage collector must never be able to take a Retain
-// tenant's data, not even under `kubectl delete --cascade=foreground`, which deletes dependents
-// before any finalizer of the owner runs.
+// Namespace is the tenant namespace with its identity and Pod Security labels. It never carries an
+// owner reference, whatever the deletion policy: under a foreground cascade (Argo CD's default
+// prune, kubectl delete --cascade=foreground) the garbage collector deletes every dependent of the
+// tenant before the tenant's finalizer runs, so a reference would let it delete the council's data
+// before the final backup. The finalizer alone deletes a tenant namespace.
 func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.NamespaceApplyConfiguration {
 	level := string(policy.PodSecurity)
 	labels := Labels(t.Namespace)
@@ -92,8 +97,18 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 		labels[v1alpha1.LabelOrphaned] = "true"
 	}
 	ns := corev1ac.Namespace(t.Namespace).WithLabels(labels)
-	if !t.Orphaned && t.Spec.DeletionPolicy == v1alpha1.DeletionPolicyDelete {
-		ns.WithOwnerReferences(ownerReference(t))
+	if !t.Orphaned {
+		// what the admission policy reads of the tenant; an orphaned namespace loses them, and with
+		// them every Ingress host, ExternalName Service and Service type but ClusterIP
+		types := make([]string, 0, len(policy.AllowedServiceTypes))
+		for _, st := range policy.AllowedServiceTypes {
+			types = append(types, string(st))
+		}
+		ns.WithAnnotations(map[string]string{
+			v1alpha1.AnnotationDomains:      strings.Join(t.Domains, ","),
+			v1alpha1.AnnotationPartner:      t.Partner,
+			v1alpha1.AnnotationServiceTypes: strings.Join(types, ","),
+		})
 	}
 	return ns
 }

@@ -3,6 +3,7 @@ package tenant
 import (
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,29 +15,51 @@ import (
 )
 
 // DefaultTiers are the tiers in force when the TenancyPolicy names none. The bands follow the
-// population of the Walloon communes: 148 in S, 74 in M, 27 in L, 7 in XL and 5 in XXL.
+// population of the Walloon communes: 148 in S, 74 in M, 27 in L, 7 in XL and 5 in XXL. Besides
+// compute and storage, every tier caps the number of objects a tenant may create (pods, services,
+// secrets, config maps, volumes claims, its own roles and network policies...) and the node disk
+// its containers may use, so that one tenant cannot fill etcd, a node's disk or the operator's
+// memory; NodePorts and LoadBalancers are zero.
 func DefaultTiers() []v1alpha1.Tier {
-	tier := func(name string, maxPop int32, cpu, mem, storage string, pods, pvcs string) v1alpha1.Tier {
+	tier := func(name string, maxPop int32, cpu, mem, storage, ephemeral string, objects int64) v1alpha1.Tier {
+		count := func(scale int64) resource.Quantity { return *resource.NewQuantity(objects*scale, resource.DecimalSI) }
 		t := v1alpha1.Tier{
 			Name: name,
 			Quota: corev1.ResourceList{
-				corev1.ResourceRequestsCPU:            resource.MustParse(cpu),
-				corev1.ResourceRequestsMemory:         resource.MustParse(mem),
-				corev1.ResourceLimitsCPU:              doubled(cpu),
-				corev1.ResourceLimitsMemory:           doubled(mem),
-				corev1.ResourceRequestsStorage:        resource.MustParse(storage),
-				corev1.ResourcePods:                   resource.MustParse(pods),
-				corev1.ResourcePersistentVolumeClaims: resource.MustParse(pvcs),
-				corev1.ResourceServicesLoadBalancers:  resource.MustParse("0"),
-				corev1.ResourceServicesNodePorts:      resource.MustParse("0"),
+				corev1.ResourceRequestsCPU:                     resource.MustParse(cpu),
+				corev1.ResourceRequestsMemory:                  resource.MustParse(mem),
+				corev1.ResourceLimitsCPU:                       doubled(cpu),
+				corev1.ResourceLimitsMemory:                    doubled(mem),
+				corev1.ResourceRequestsStorage:                 resource.MustParse(storage),
+				corev1.ResourceRequestsEphemeralStorage:        resource.MustParse(ephemeral),
+				corev1.ResourceLimitsEphemeralStorage:          doubled(ephemeral),
+				corev1.ResourcePods:                            count(1),
+				corev1.ResourcePersistentVolumeClaims:          count(1),
+				corev1.ResourceServices:                        count(1),
+				corev1.ResourceSecrets:                         count(2),
+				corev1.ResourceConfigMaps:                      count(2),
+				corev1.ResourceReplicationControllers:          resource.MustParse("0"),
+				corev1.ResourceQuotas:                          resource.MustParse("1"),
+				corev1.ResourceServicesLoadBalancers:           resource.MustParse("0"),
+				corev1.ResourceServicesNodePorts:               resource.MustParse("0"),
+				"count/ingresses.networking.k8s.io":            count(1),
+				"count/networkpolicies.networking.k8s.io":      *resource.NewQuantity(32, resource.DecimalSI),
+				"count/roles.rbac.authorization.k8s.io":        *resource.NewQuantity(32, resource.DecimalSI),
+				"count/rolebindings.rbac.authorization.k8s.io": *resource.NewQuantity(32, resource.DecimalSI),
+				"count/deployments.apps":                       count(1),
+				"count/statefulsets.apps":                      count(1),
+				"count/jobs.batch":                             count(1),
+				"count/cronjobs.batch":                         count(1),
 			},
 			DefaultRequest: corev1.ResourceList{
-				corev1.ResourceCPU:    resource.MustParse("100m"),
-				corev1.ResourceMemory: resource.MustParse("128Mi"),
+				corev1.ResourceCPU:              resource.MustParse("100m"),
+				corev1.ResourceMemory:           resource.MustParse("128Mi"),
+				corev1.ResourceEphemeralStorage: resource.MustParse("256Mi"),
 			},
 			DefaultLimit: corev1.ResourceList{
-				corev1.ResourceCPU:    resource.MustParse("1"),
-				corev1.ResourceMemory: resource.MustParse("1Gi"),
+				corev1.ResourceCPU:              resource.MustParse("1"),
+				corev1.ResourceMemory:           resource.MustParse("1Gi"),
+				corev1.ResourceEphemeralStorage: resource.MustParse("2Gi"),
 			},
 		}
 		if maxPop > 0 {
@@ -45,12 +68,77 @@ func DefaultTiers() []v1alpha1.Tier {
 		return t
 	}
 	return []v1alpha1.Tier{
-		tier("S", 10000, "4", "8Gi", "100Gi", "50", "20"),
-		tier("M", 20000, "8", "16Gi", "250Gi", "100", "30"),
-		tier("L", 35000, "16", "32Gi", "500Gi", "150", "40"),
-		tier("XL", 80000, "32", "64Gi", "1Ti", "250", "60"),
-		tier("XXL", 0, "64", "128Gi", "2Ti", "400", "100"),
+		tier("S", 10000, "4", "8Gi", "100Gi", "20Gi", 50),
+		tier("M", 20000, "8", "16Gi", "250Gi", "40Gi", 100),
+		tier("L", 35000, "16", "32Gi", "500Gi", "80Gi", 150),
+		tier("XL", 80000, "32", "64Gi", "1Ti", "160Gi", 250),
+		tier("XXL", 0, "64", "128Gi", "2Ti", "320Gi", 400),
 	}
+}
+
+// guardedResources are the quota entries every tier carries, whatever the policy says: the object
+// counts and the node disk. A tier of the policy that leaves one out gets the built-in value of the
+// tier of the same name, or of the largest built-in tier.
+func guardedResources(name corev1.ResourceName) bool {
+	switch name {
+	case corev1.ResourcePods, corev1.ResourcePersistentVolumeClaims, corev1.ResourceServices,
+		corev1.ResourceSecrets, corev1.ResourceConfigMaps, corev1.ResourceReplicationControllers,
+		corev1.ResourceQuotas, corev1.ResourceRequestsEphemeralStorage, corev1.ResourceLimitsEphemeralStorage:
+		return true
+	}
+	return strings.HasPrefix(string(name), "count/")
+}
+
+// completeTier gives a tier of the policy the guards it lacks. NodePorts and LoadBalancers are
+// capped at zero unless the policy allows their Service type; without a default request and limit
+// of node disk, a container that declares none would be refused by the quota.
+func completeTier(t v1alpha1.Tier, allowed []v1alpha1.ServiceType) v1alpha1.Tier {
+	builtin := DefaultTiers()
+	ref := builtin[len(builtin)-1]
+	for _, b := range builtin {
+		if b.Name == t.Name {
+			ref = b
+		}
+	}
+	t = *t.DeepCopy()
+	if t.Quota == nil {
+		t.Quota = corev1.ResourceList{}
+	}
+	for name, q := range ref.Quota {
+		if _, set := t.Quota[name]; !set && guardedResources(name) {
+			t.Quota[name] = q.DeepCopy()
+		}
+	}
+	allows := map[v1alpha1.ServiceType]bool{}
+	for _, st := range allowed {
+		allows[st] = true
+	}
+	// a LoadBalancer Service takes a NodePort too
+	for name, allowedType := range map[corev1.ResourceName]bool{
+		corev1.ResourceServicesNodePorts:     allows["NodePort"] || allows["LoadBalancer"],
+		corev1.ResourceServicesLoadBalancers: allows["LoadBalancer"],
+	} {
+		q, set := t.Quota[name]
+		switch {
+		case !allowedType:
+			t.Quota[name] = resource.MustParse("0")
+		case set && q.IsZero():
+			delete(t.Quota, name) // the built-in zero cap of a type the policy allows
+		}
+	}
+	if t.DefaultRequest == nil {
+		t.DefaultRequest = corev1.ResourceList{}
+	}
+	if t.DefaultLimit == nil {
+		t.DefaultLimit = corev1.ResourceList{}
+	}
+	if _, set := t.DefaultRequest[corev1.ResourceEphemeralStorage]; !set {
+		t.DefaultRequest[corev1.ResourceEphemeralStorage] = ref.DefaultRequest[corev1.ResourceEphemeralStorage]
+	}
+	if _, set := t.DefaultLimit[corev1.ResourceEphemeralStorage]; !set {
+		t.DefaultLimit[corev1.ResourceEphemeralStorage] = ref.DefaultLimit[corev1.ResourceEphemeralStorage]
+	}
+	return t
 }
 
 func doubled(s string) resource.Quantity {
@@ -98,6 +186,9 @@ func EffectivePolicy(p *v1alpha1.TenancyPolicy) v1alpha1.TenancyPolicySpec {
 	}
 	if len(spec.AllowedServiceTypes) == 0 {
 		spec.AllowedServiceTypes = []v1alpha1.ServiceType{"ClusterIP"}
+	}
+	for i := range spec.Tiers {
+		spec.Tiers[i] = completeTier(spec.Tiers[i], spec.AllowedServiceTypes)
 	}
 	return spec
 }

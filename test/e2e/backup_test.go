@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/backup"
 )
 
 func veleroGet(kind, name string) (*unstructured.Unstructured, error) {
@@ -74,7 +75,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	final := "mutualis-commune-nivelles-final"
+	final := backup.FinalBackupName("commune-nivelles", c.UID)
 	eventually(t, time.Minute, func() error { _, err := veleroGet("Backup", final); return err })
 	killOperator()
 	if err := startOperator(managerPath); err != nil {
