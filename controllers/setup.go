@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/api/validation"
+	"github.com/crtpl/mutualis/controllers/apply"
 )
 
 // Field indexes of the tenant caches.
@@ -59,17 +61,55 @@ func applicationObjects() []client.Object {
 
 // CacheOptions restricts every cache to objects labelled as managed by mutualis, but for the
 // mutualis kinds themselves: the operator never caches every Secret, Namespace or Deployment of the
-// cluster, including the kinds of applications it only meets in a render.
+// cluster, including the kinds of applications it only meets in a render. Labels prove nothing (a
+// tenant admin can put them on anything of its namespace), so of a labelled object that mutualis
+// did not apply itself, the cache keeps only a stub of its identity: hundreds of large labelled
+// ConfigMaps cost the operator a few hundred bytes each.
 func CacheOptions() cache.Options {
-	everything := cache.ByObject{Label: labels.Everything()}
+	everything := cache.ByObject{Label: labels.Everything(), Transform: keepWhole}
 	return cache.Options{
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
+		DefaultTransform:     stubUnlessApplied,
 		ByObject: map[client.Object]cache.ByObject{
 			&v1alpha1.Commune{}: everything, &v1alpha1.CPAS{}: everything,
 			&v1alpha1.SharedApplication{}: everything, &v1alpha1.LicencePool{}: everything,
 			&v1alpha1.TenancyPolicy{}: everything,
 		},
 	}
+}
+
+func keepWhole(obj any) (any, error) { return obj, nil }
+
+// stubUnlessApplied is the cache's transform: an object that mutualis applied is kept whole (its
+// managed fields are what the appliers compare), any other one is reduced to its identity.
+func stubUnlessApplied(obj any) (any, error) {
+	o, ok := obj.(client.Object)
+	if !ok || apply.AppliedByMutualis(o) {
+		return obj, nil
+	}
+	var stub client.Object
+	if u, isUnstructured := o.(*unstructured.Unstructured); isUnstructured {
+		s := &unstructured.Unstructured{}
+		s.SetGroupVersionKind(u.GroupVersionKind())
+		stub = s
+	} else {
+		stub = reflect.New(reflect.TypeOf(o).Elem()).Interface().(client.Object)
+	}
+	stub.SetName(o.GetName())
+	stub.SetNamespace(o.GetNamespace())
+	stub.SetUID(o.GetUID())
+	stub.SetResourceVersion(o.GetResourceVersion())
+	stub.SetGeneration(o.GetGeneration())
+	stub.SetCreationTimestamp(o.GetCreationTimestamp())
+	stub.SetDeletionTimestamp(o.GetDeletionTimestamp())
+	stub.SetLabels(o.GetLabels())
+	// what the tenant step reads of a namespace that mutualis did not apply (yet): the adopt
+	// annotation, and owner references of an earlier version to remove
+	if v, found := o.GetAnnotations()[v1alpha1.AnnotationAdopt]; found {
+		stub.SetAnnotations(map[string]string{v1alpha1.AnnotationAdopt: v})
+	}
+	stub.SetOwnerReferences(o.GetOwnerReferences())
+	return stub, nil
 }
 
 // Config tunes the reconcilers; the zero value is what production uses.

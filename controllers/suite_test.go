@@ -24,6 +24,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -38,6 +39,10 @@ import (
 var (
 	k8s       client.Client
 	clientset *kubernetes.Clientset
+	// testConfig reaches the API server as its administrator.
+	testConfig *rest.Config
+	// operatorCache is the running operator's cache.
+	operatorCache cache.Cache
 	// operatorWrites counts the requests of the operator that write to the API server.
 	operatorWrites atomic.Int64
 )
@@ -68,6 +73,7 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	testConfig = cfg
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -77,9 +83,12 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	clientset = kubernetes.NewForConfigOrDie(cfg)
-	if err := applyFile(filepath.Join("..", "config", "rbac", "tenant-roles.yaml")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	// the tenant roles and the admission policies of tenant isolation, as installed
+	for _, f := range []string{filepath.Join("..", "config", "rbac", "tenant-roles.yaml"), filepath.Join("..", "config", "admission", "tenant-isolation.yaml")} {
+		if err := applyFile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -97,6 +106,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	operatorCache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := Setup(ctx, mgr, Config{ConflictRetry: time.Second}); err != nil {

@@ -463,8 +463,14 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
-// is the tenant namespace: commune-<name> or cpas-<name>.
+// is the tenant namespace: commune-<name> or cpas-<name>. Only objects that mutualis applied itself
+// wake a tenant: anyone may copy the labels onto objects of a tenant namespace. Velero's objects
+// live in Velero's namespace, which tenants cannot write, and Velero's Schedules create the Backups
+// there: their labels are trusted.
 func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetObjectKind().GroupVersionKind().Group != backup.BackupGVK.Group && !apply.AppliedByMutualis(obj) {
+		return nil
+	}
 	ns := obj.GetLabels()[v1alpha1.LabelTenant]
 	prefix := v1alpha1.NamespacePrefixCom
 	if r.Kind == v1alpha1.KindCPAS {
