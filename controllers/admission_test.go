@@ -60,6 +60,15 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		}), want: "spec.applications[0].seats"},
 		{name: "commune name that is too long for its namespace", obj: newCommune(strings.Repeat("a", 56), "62063"),
 			want: "at most 55 characters"},
+		{name: "domain in capitals", obj: newCommune("adm-domain-case", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Domains = []v1alpha1.Domain{"Liege.BE"}
+		}), want: "spec.domains[0]"},
+		{name: "wildcard of two labels", obj: newCommune("adm-domain-wild", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Domains = []v1alpha1.Domain{"*.*.liege.be"}
+		}), want: "spec.domains[0]"},
+		{name: "domain with a path", obj: newCommune("adm-domain-path", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Domains = []v1alpha1.Domain{"liege.be/admin"}
+		}), want: "spec.domains[0]"},
 		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},
 		{name: "licence pool with negative seats", obj: &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "adm-pool"},
 			Spec: v1alpha1.LicencePoolSpec{Application: "office", Seats: -1}}, want: "spec.seats"},

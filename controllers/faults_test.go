@@ -7,6 +7,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -115,6 +116,12 @@ func TestApplicationWaitsForAMissingCRD(t *testing.T) {
 	u.SetAPIVersion("apiextensions.k8s.io/v1")
 	u.SetKind("CustomResourceDefinition")
 	create(t, u)
+	// as a platform engineer does for a catalogue kind outside the operator's own role
+	create(t, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-widgets"}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{"widgets.mutualis.test"}, Resources: []string{"widgets"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}}})
+	create(t, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-widgets"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "mutualis-widgets"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "mutualis", Namespace: "mutualis-system"}}})
 	eventually(t, 2*kindRetry+wait, func() error {
 		w := &unstructured.Unstructured{}
 		w.SetAPIVersion("widgets.mutualis.test/v1")

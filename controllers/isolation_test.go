@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/tenant"
@@ -264,5 +267,71 @@ func TestLabelledObjectsOfATenantAreNotTheOperators(t *testing.T) {
 	}
 	if reqs := r.tenantOfManagedObject(ctx, quota); len(reqs) != 1 || reqs[0].Name != "flemalle" {
 		t.Errorf("the quota mutualis applied wakes %v, want flemalle", reqs)
+	}
+}
+
+// The operator's own ClusterRole holds no escalate, and bind only on the two tenant ClusterRoles;
+// the suite runs the operator under exactly this role, which proves it is enough.
+func TestOperatorRoleCannotEscalate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config", "rbac", "generated", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(data, role); err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range role.Rules {
+		for _, verb := range rule.Verbs {
+			switch verb {
+			case "escalate", "impersonate", "*":
+				t.Errorf("the operator may %s: %+v", verb, rule)
+			case "bind":
+				names := strings.Join(rule.ResourceNames, ",")
+				if names != tenant.AdminRoleName+","+tenant.ViewerRoleName || strings.Join(rule.Resources, ",") != "clusterroles" {
+					t.Errorf("the operator may bind more than the tenant ClusterRoles: %+v", rule)
+				}
+			}
+		}
+	}
+	// and the API server agrees: it may not bind cluster-admin
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: operatorUser,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "bind", Group: rbacv1.GroupName, Resource: "clusterroles", Name: "cluster-admin"}}}
+	if err := k8s.Create(context.Background(), review); err != nil {
+		t.Fatal(err)
+	}
+	if review.Status.Allowed {
+		t.Error("the operator may bind cluster-admin")
+	}
+}
+
+// A host belongs to one tenant: the oldest keeps it, a later tenant whose domains overlap it is
+// Stalled and creates nothing, and wins once the first lets it go. The domains reach the namespace,
+// where the admission policy reads them.
+func TestDomainsAreUniqueAcrossTenants(t *testing.T) {
+	ctx := context.Background()
+	first := newCommune("ans", "62003", func(c *v1alpha1.Commune) { c.Spec.Domains = []v1alpha1.Domain{"*.ans.be", "ans.be"} })
+	create(t, first)
+	eventually(t, wait, conditionIs(first, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	ns := &corev1.Namespace{}
+	get(t, "commune-ans", ns)
+	if got := ns.Annotations[v1alpha1.AnnotationDomains]; got != "*.ans.be,ans.be" {
+		t.Errorf("namespace domains annotation %q", got)
+	}
+	// a CPAS of another commune that claims a host under the first one's wildcard
+	second := newCPAS("awans", "ans", func(c *v1alpha1.CPAS) { c.Spec.Domains = []v1alpha1.Domain{"www.ans.be"} })
+	create(t, second)
+	eventually(t, wait, conditionIs(second, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonDuplicateDomain))
+	t.Logf("the user sees: %s", message(second, v1alpha1.ConditionStalled))
+	if !strings.Contains(message(second, v1alpha1.ConditionStalled), "Commune ans") {
+		t.Errorf("the message should name the holder: %s", message(second, v1alpha1.ConditionStalled))
+	}
+	namespaceAbsent(t, "cpas-awans")
+
+	// the holder gives the wildcard up: the CPAS wins at once
+	patch(t, first, func() { first.Spec.Domains = []v1alpha1.Domain{"ans.be"} })
+	eventually(t, wait, conditionIs(second, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "cpas-awans"}, ns); err != nil || ns.Annotations[v1alpha1.AnnotationDomains] != "www.ans.be" {
+		t.Fatalf("the CPAS namespace and its domains: %v %v", err, ns.Annotations)
 	}
 }

@@ -41,6 +41,8 @@ var (
 	clientset *kubernetes.Clientset
 	// testConfig reaches the API server as its administrator.
 	testConfig *rest.Config
+	// operatorUser is who the operator of the tests is: the ServiceAccount of config/rbac.
+	operatorUser = "system:serviceaccount:mutualis-system:mutualis"
 	// operatorCache is the running operator's cache.
 	operatorCache cache.Cache
 	// operatorWrites counts the requests of the operator that write to the API server.
@@ -95,7 +97,16 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
+	// the operator runs as its own ServiceAccount with the generated ClusterRole and nothing more,
+	// so that every test also proves that the role is enough
+	for _, f := range []string{filepath.Join("..", "config", "rbac", "generated", "role.yaml"), filepath.Join("..", "config", "rbac", "role_binding.yaml")} {
+		if err := applyFile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	operatorCfg := rest.CopyConfig(cfg)
+	operatorCfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	operatorCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countWrites{rt} }
 	mgr, err := ctrl.NewManager(operatorCfg, ctrl.Options{
 		Scheme:  scheme,

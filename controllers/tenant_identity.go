@@ -78,7 +78,7 @@ func (r *TenantReconciler) resolveDomains(ctx context.Context, s *scope) error {
 				if validation.DomainsOverlap(d, string(theirs)) && olderTenant(rival, t) {
 					s.stall("", v1alpha1.ReasonDuplicateDomain,
 						"domain %s overlaps %s of %s %s, declared earlier: a host belongs to one tenant; remove it from spec.domains; nothing was changed",
-						d, theirs, rival.TenantKind(), rival.GetName())
+						d, theirs, rival.TenantKind().Kind(), rival.GetName())
 					return nil
 				}
 			}

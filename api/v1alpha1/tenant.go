@@ -26,6 +26,22 @@ type Tenant interface {
 	TenantStatus() *TenantStatus
 }
 
+// Kind is the API kind of a tenant kind: Commune or CPAS.
+func (k TenantKind) Kind() string {
+	if k == KindCPAS {
+		return "CPAS"
+	}
+	return "Commune"
+}
+
+// Resource is the API resource of a tenant kind: communes or cpas.
+func (k TenantKind) Resource() string {
+	if k == KindCPAS {
+		return "cpas"
+	}
+	return "communes"
+}
+
 // TenantNamespaceName is the namespace of a tenant of a kind and name.
 func TenantNamespaceName(kind TenantKind, name string) string {
 	if kind == KindCPAS {

@@ -69,3 +69,57 @@ func FuzzEnterpriseNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestDomainsOverlap(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"liege.be", "liege.be", true},
+		{"*.liege.be", "www.liege.be", true},
+		{"www.liege.be", "*.liege.be", true},
+		{"*.liege.be", "*.liege.be", true},
+		{"*.liege.be", "liege.be", false},
+		{"*.liege.be", "a.b.liege.be", false},
+		{"*.liege.be", "*.www.liege.be", false},
+		{"liege.be", "herstal.be", false},
+		{"*.liege.be", "xliege.be", false},
+	} {
+		if got := DomainsOverlap(tt.a, tt.b); got != tt.want {
+			t.Errorf("DomainsOverlap(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		// every overlap is found through the index
+		if tt.want {
+			found := false
+			for _, key := range DomainLookupKeys(tt.a) {
+				for _, indexed := range DomainIndexKeys(tt.b) {
+					found = found || key == indexed
+				}
+			}
+			if !found {
+				t.Errorf("the index does not lead from %q to %q", tt.a, tt.b)
+			}
+		}
+	}
+}
+
+func TestDeclaredAndDefaultDomains(t *testing.T) {
+	if err := DeclaredDomain("liege.apps.crtpl.be", "apps.crtpl.be"); err == nil {
+		t.Error("a domain under the cell's base domain must be refused")
+	}
+	if err := DeclaredDomain("*.apps.crtpl.be", "apps.crtpl.be"); err == nil {
+		t.Error("a wildcard of the cell's base domain must be refused")
+	}
+	if err := DeclaredDomain("liege.be", "apps.crtpl.be"); err != nil {
+		t.Error(err)
+	}
+	if got := DefaultDomain(false, "liege", "apps.crtpl.be"); got != "liege.apps.crtpl.be" {
+		t.Errorf("commune default %q", got)
+	}
+	if got := DefaultDomain(true, "liege", "apps.crtpl.be"); got != "cpas-liege.apps.crtpl.be" {
+		t.Errorf("CPAS default %q", got)
+	}
+	if got := DefaultDomain(false, "liege", ""); got != "" {
+		t.Errorf("without a base domain: %q", got)
+	}
+}

@@ -66,13 +66,9 @@ func Labels(namespace string) map[string]string {
 func AccessRoleName(namespace string) string { return "mutualis-tenant-" + namespace }
 
 func ownerReference(t *Resolved) *metav1ac.OwnerReferenceApplyConfiguration {
-	kind := "Commune"
-	if t.Kind == v1alpha1.KindCPAS {
-		kind = "CPAS"
-	}
 	return metav1ac.OwnerReference().
 		WithAPIVersion(v1alpha1.GroupVersion.String()).
-		WithKind(kind).
+		WithKind(t.Kind.Kind()).
 		WithName(t.Name).
 		WithUID(t.UID).
 		WithController(true).
@@ -160,10 +156,7 @@ func RoleBindings(t *Resolved) []*rbacv1ac.RoleBindingApplyConfiguration {
 
 // AccessClusterRole lets the tenant's people get their own Commune or CPAS object, and nothing else.
 func AccessClusterRole(t *Resolved) *rbacv1ac.ClusterRoleApplyConfiguration {
-	resource := "communes"
-	if t.Kind == v1alpha1.KindCPAS {
-		resource = "cpas"
-	}
+	resource := t.Kind.Resource()
 	return rbacv1ac.ClusterRole(AccessRoleName(t.Namespace)).
 		WithLabels(Labels(t.Namespace)).
 		WithOwnerReferences(ownerReference(t)).
