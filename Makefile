@@ -44,11 +44,25 @@ verify: generate manifests ## Regenerate and fail when generated files differ fr
 	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
 
 .PHONY: test
-test: tools verify lint test-unit test-integration test-e2e ## Every test layer
+test: tools verify lint test-unit test-fuzz test-integration test-e2e ## Every test layer
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no control plane)
 	go test $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
+
+# Every fuzz target of the project, package:function; test-unit runs their seed corpora, test-fuzz
+# lets each explore for FUZZTIME (found inputs land in testdata/fuzz, to be committed with the fix).
+FUZZ_TARGETS := ./api/validation:FuzzNIS ./api/validation:FuzzEnterpriseNumber ./api/validation:FuzzDomainsOverlap \
+	./api/registry:FuzzRegistryLookup ./controllers/render:FuzzBaseChecks ./controllers/render:FuzzRenderParameters
+FUZZTIME ?= 5s
+
+.PHONY: test-fuzz
+test-fuzz: ## Run each fuzz target briefly (FUZZTIME, default 5s)
+	@for target in $(FUZZ_TARGETS); do \
+	  pkg=$${target%%:*}; fn=$${target##*:}; \
+	  echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+	  go test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 .PHONY: test-integration
 test-integration: tools ## envtest: a real kube-apiserver and etcd from bin/

@@ -31,7 +31,10 @@ up)
     --kube-scheduler-binary "${BIN}/kube-scheduler" \
     --kwok-controller-binary "${BIN}/kwok" \
     --wait 2m
-  kwokctl scale node --replicas "${nodes}"
+  # kwok's nodes report no node disk by default; real nodes do, and the tiers' quotas make every
+  # container request some (ephemeral-storage), which the scheduler then needs to find
+  kwokctl scale node --replicas "${nodes}" --param '.allocatable["ephemeral-storage"]="1Ti"' --param '.capacity["ephemeral-storage"]="1Ti"'
+
   echo "cluster ${name} is up; KUBECONFIG=${kubeconfig}"
   ;;
 down)

@@ -55,21 +55,6 @@ func TestNIS(t *testing.T) {
 	}
 }
 
-// FuzzEnterpriseNumber checks that the check never panics and that every accepted number
-// normalises to ten digits whose check digits agree.
-func FuzzEnterpriseNumber(f *testing.F) {
-	for _, s := range []string{"0841470248", "BE 0841.470.248", "", "BE", "1234567890"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if EnterpriseNumber(s) == nil {
-			if n := NormalizeEnterpriseNumber(s); len(n) != 10 {
-				t.Fatalf("accepted %q which normalises to %q", s, n)
-			}
-		}
-	})
-}
-
 func TestDomainsOverlap(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string

@@ -35,7 +35,7 @@ var (
 	root        string
 	kubeconfig  string
 	k8s         client.Client
-	operator    *exec.Cmd
+	operator    *process
 	operatorLog string
 )
 
@@ -72,7 +72,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = step("hack/dev-cluster.sh", "down", clusterName, kubeconfig) }()
-	if err := step("bin/kubectl", "apply", "--server-side", "-f", "config/crd/bases", "-f", "config/rbac/tenant-roles.yaml"); err != nil {
+	// the CRDs, the tenant roles and the admission policies of tenant isolation, as installed
+	if err := step("bin/kubectl", "apply", "--server-side", "-f", "config/crd/bases", "-f", "config/rbac/tenant-roles.yaml", "-f", "config/admission/tenant-isolation.yaml"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -121,41 +122,72 @@ func run(m *testing.M) int {
 
 var managerPath string
 
+// process is one operator process; exited is closed once it has ended.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// running says whether the process is still alive.
+func (p *process) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 func startOperator(bin string) error {
 	managerPath = bin
-	logFile, err := os.OpenFile(operatorLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	p, err := launchOperator(operatorLog, "--metrics-bind-address=0")
+	operator = p
+	return err
+}
+
+// launchOperator starts one operator process with leader election, its output appended to a log.
+func launchOperator(log string, extraArgs ...string) (*process, error) {
+	logFile, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	operator = exec.Command(bin,
-		"--leader-elect=true", "--leader-election-namespace=mutualis-system",
-		"--metrics-bind-address=0", "--health-probe-bind-address=0")
-	operator.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	operator.Stdout, operator.Stderr = logFile, logFile
-	return operator.Start()
+	args := append([]string{"--leader-elect=true", "--leader-election-namespace=mutualis-system", "--health-probe-bind-address=0"}, extraArgs...)
+	cmd := exec.Command(managerPath, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+// kill ends a process at once, as a crash or an evicted pod would.
+func (p *process) kill() {
+	if p != nil {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// stop asks a process to end, as Kubernetes does when it deletes a pod.
+func (p *process) stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		p.kill()
+	}
 }
 
 // killOperator ends the operator at once, as a crash or an evicted pod would.
-func killOperator() {
-	if operator != nil && operator.Process != nil {
-		_ = operator.Process.Kill()
-		_ = operator.Wait()
-	}
-}
+func killOperator() { operator.kill() }
 
-func stopOperator() {
-	if operator != nil && operator.Process != nil {
-		_ = operator.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = operator.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = operator.Process.Kill()
-			<-done
-		}
-	}
-}
+func stopOperator() { operator.stop() }
 
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
@@ -377,7 +409,7 @@ func TestRestartWritesNothing(t *testing.T) {
 
 // The installation manifests render with kustomize and pass the API server's validation.
 func TestInstallManifestsValidate(t *testing.T) {
-	out := kubectl(t, "apply", "--server-side", "--dry-run=server", "--field-manager=mutualis-install", "-k", filepath.Join(root, "config", "default"))
+	out := kubectl(t, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=mutualis-install", "-k", filepath.Join(root, "config", "default"))
 	for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager", "customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %s:\n%s", want, out)
@@ -403,7 +435,7 @@ func TestHelmChart(t *testing.T) {
 	if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := kubectl(t, "apply", "--server-side", "--dry-run=server", "--field-manager=mutualis-chart", "-n", "mutualis-system", "-f", file)
+	out := kubectl(t, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=mutualis-chart", "-n", "mutualis-system", "-f", file)
 	for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager", "customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry-run output lacks %s:\n%s", want, out)
