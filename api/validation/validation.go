@@ -72,10 +72,11 @@ func DomainsOverlap(a, b string) bool {
 }
 
 func wildcardCovers(wildcard, host string) bool {
-	suffix, ok := strings.CutPrefix(wildcard, "*")
-	if !ok || strings.HasPrefix(host, "*.") {
+	parent, ok := strings.CutPrefix(wildcard, "*.")
+	if !ok || parent == "" || strings.HasPrefix(host, "*.") {
 		return false
 	}
+	suffix := "." + parent
 	label, found := strings.CutSuffix(host, suffix)
 	return found && label != "" && !strings.Contains(label, ".")
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -175,6 +176,9 @@ func parameters(app *v1alpha1.SharedApplication, t Tenant) (map[string]string, e
 	for _, p := range app.Spec.Parameters {
 		v, given := t.Parameters[p.Name]
 		switch {
+		case given && !utf8.ValidString(v):
+			// kustomize would replace the bytes silently: the application would get another value
+			problems = append(problems, fmt.Sprintf("parameter %q is not valid UTF-8 text", p.Name))
 		case given:
 			values[p.Name] = v
 		case p.Required:
