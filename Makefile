@@ -82,9 +82,10 @@ dev-cluster-down: ## Delete the local control plane
 	hack/dev-cluster.sh down $(DEV_CLUSTER) $(DEV_KUBECONFIG)
 
 .PHONY: install
-install: manifests ## Install the CRDs and the tenant ClusterRoles into the current cluster
+install: manifests ## Install the CRDs, the tenant ClusterRoles and the admission policies into the current cluster
 	$(BIN)/kubectl apply --server-side -k config/crd
 	$(BIN)/kubectl apply --server-side -f config/rbac/tenant-roles.yaml
+	$(BIN)/kubectl apply --server-side -k config/admission
 	$(BIN)/kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
 .PHONY: run

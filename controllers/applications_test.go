@@ -91,7 +91,7 @@ func TestApplicationIsRenderedAppliedAndReportsHealth(t *testing.T) {
 		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "agenda", Parameters: map[string]string{"greeting": "goeiedag"}}}
 	})
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationsProgressing))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationsProgressing))
 	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionApplicationsReady))
 	if c.Status.ApplicationSummary != "0/1" {
 		t.Errorf("Apps column %q, want 0/1", c.Status.ApplicationSummary)
@@ -108,7 +108,7 @@ func TestApplicationIsRenderedAppliedAndReportsHealth(t *testing.T) {
 	get(t, "commune-andenne/agenda", &corev1.Service{})
 
 	markAvailable(t, "commune-andenne", "agenda")
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, reasonApplicationsReady))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionTrue, v1alpha1.ReasonApplicationsReady))
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	a, _ := appStatus(c, "agenda")
 	if !a.Ready || a.Version != "1.0.0" || c.Status.ApplicationSummary != "1/1" || len(a.Resources) != 3 {
@@ -237,7 +237,7 @@ func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
 		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "kiosk"}, {Name: "forms"}, {Name: "no-such-app"}}
 	})
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationInvalid))
 	msg := message(c, v1alpha1.ConditionApplicationsReady)
 	t.Logf("the user sees: %s", msg)
 	if !strings.Contains(msg, "Service kiosk-public has type LoadBalancer") {
@@ -249,13 +249,13 @@ func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKey{Name: "kiosk"}, app); err != nil {
 			return err
 		}
-		c := meta.FindStatusCondition(app.Status.Conditions, conditionBaseValid)
+		c := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionBaseValid)
 		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "LoadBalancer") {
 			return fmt.Errorf("BaseValid: %+v", c)
 		}
 		return nil
 	})
-	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, reasonApplicationInvalid)(); err != nil {
+	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonApplicationInvalid)(); err != nil {
 		t.Error(err)
 	}
 	get(t, "commune-malmedy/forms", &appsv1.Deployment{})
@@ -274,7 +274,7 @@ func TestBadApplicationsGetAClearConditionAndSpareTheOthers(t *testing.T) {
 		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "forms", Parameters: map[string]string{"colour": "blue"}}}
 	})
 	eventually(t, wait, func() error {
-		if err := conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid)(); err != nil {
+		if err := conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationInvalid)(); err != nil {
 			return err
 		}
 		if msg := message(c, v1alpha1.ConditionApplicationsReady); !strings.Contains(msg, `parameter "colour" is not declared`) {
@@ -299,7 +299,7 @@ func TestDeletedSharedApplicationLeavesTenantsRunning(t *testing.T) {
 	if err := k8s.Delete(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationMissing))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationMissing))
 	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionApplicationsReady))
 	consistently(t, time.Second, func() error {
 		return k8s.Get(ctx, client.ObjectKey{Namespace: "commune-stavelot", Name: "minutes"}, &appsv1.Deployment{})
@@ -332,7 +332,7 @@ func TestCPASUsesTheCommunesInstance(t *testing.T) {
 	other := newCPAS("theux", "theux", func(c *v1alpha1.CPAS) { c.Spec.Synergy.SharedApplications = []string{"cloud"} })
 	create(t, newCommune("theux", "63076"))
 	create(t, other)
-	eventually(t, wait, conditionIs(other, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	eventually(t, wait, conditionIs(other, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationInvalid))
 	t.Logf("the user sees: %s", message(other, v1alpha1.ConditionApplicationsReady))
 	if c := meta.FindStatusCondition(other.Status.Conditions, v1alpha1.ConditionApplicationsReady); !strings.Contains(c.Message, "commune theux does not subscribe") {
 		t.Errorf("message %q", c.Message)
@@ -389,7 +389,7 @@ func TestEveryBadBaseIsReportedAndSparesTheRest(t *testing.T) {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 				return err
 			}
-			c := meta.FindStatusCondition(app.Status.Conditions, conditionBaseValid)
+			c := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionBaseValid)
 			if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, want) {
 				return fmt.Errorf("%s: BaseValid %+v, want False with %q", file, c, want)
 			}
@@ -398,7 +398,7 @@ func TestEveryBadBaseIsReportedAndSparesTheRest(t *testing.T) {
 	}
 	c := newCommune("gembloux", "92142", func(c *v1alpha1.Commune) { c.Spec.Applications = subs })
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationInvalid))
 	msg := message(c, v1alpha1.ConditionApplicationsReady)
 	for file, want := range cases {
 		if !strings.Contains(msg, want) {

@@ -62,7 +62,7 @@ func TestScheduleStatusAndBackupNow(t *testing.T) {
 		c.Spec.Backup.Schedule = "0 3 * * *"
 	})
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupPending))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, v1alpha1.ReasonBackupPending))
 	schedule, err := veleroObject("Schedule", "mutualis-commune-philippeville")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestScheduleStatusAndBackupNow(t *testing.T) {
 	eventually(t, wait, func() error { _, err := veleroObject("Backup", name); return err })
 	playVelero(t, name, "Completed", "")
 	eventually(t, wait, func() error {
-		if err := conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupSucceeded)(); err != nil {
+		if err := conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, v1alpha1.ReasonBackupSucceeded)(); err != nil {
 			return err
 		}
 		if c.Status.Backup == nil || c.Status.Backup.LastSuccessfulTime == nil || c.Status.Backup.LastBackup != name {
@@ -95,7 +95,7 @@ func TestScheduleStatusAndBackupNow(t *testing.T) {
 	second := backup.OnDemandBackupName("commune-philippeville", "second")
 	eventually(t, wait, func() error { _, err := veleroObject("Backup", second); return err })
 	playVelero(t, second, "Failed", "BackupStorageLocation ovh-gra is unavailable")
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionFalse, backup.ReasonBackupFailed))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionFalse, v1alpha1.ReasonBackupFailed))
 	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionBackupReady))
 	if !strings.Contains(message(c, v1alpha1.ConditionBackupReady), "ovh-gra is unavailable") {
 		t.Errorf("message should carry Velero's reason")
@@ -112,7 +112,7 @@ func TestScheduleStatusAndBackupNow(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, backup.ReasonBackupsDisabled))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, v1alpha1.ReasonBackupsDisabled))
 }
 
 func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
@@ -125,7 +125,7 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 	}
 	final := backup.FinalBackupName("commune-couvin", c.UID)
 	playVelero(t, final, "Failed", "volume snapshot failed")
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, "FinalBackupFailed"))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonFinalBackupFailed))
 	msg := message(c, v1alpha1.ConditionStalled)
 	t.Logf("the user sees: %s", msg)
 	for _, want := range []string{"volume snapshot failed", "Retain", AnnotationSkipFinalBackup} {
@@ -147,7 +147,7 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, wait, warningEvent("couvin", "FinalBackupSkipped"))
+	eventually(t, wait, warningEvent("couvin", v1alpha1.ReasonFinalBackupSkipped))
 }
 
 // The documented restore path: the tenant is gone, Velero restores its namespace from the final
@@ -217,7 +217,7 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 	if err := k8s.Delete(ctx, again); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, wait, conditionIs(again, v1alpha1.ConditionReady, metav1.ConditionFalse, "FinalBackupInProgress"))
+	eventually(t, wait, conditionIs(again, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonFinalBackupInProgress))
 	consistently(t, 2*time.Second, func() error {
 		get(t, "commune-chimay", ns)
 		if ns.DeletionTimestamp != nil {

@@ -88,12 +88,12 @@ func TestApplicationWaitsForAMissingCRD(t *testing.T) {
 		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "dashboard"}}
 	})
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonKindNotInstalled))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonKindNotInstalled))
 	t.Logf("the user sees: %s", message(c, v1alpha1.ConditionApplicationsReady))
 	if err := conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionFalse, "")(); err != nil {
 		t.Fatal(err)
 	}
-	if err := conditionIs(c, v1alpha1.ConditionReconciling, metav1.ConditionTrue, reasonKindNotInstalled)(); err != nil {
+	if err := conditionIs(c, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonKindNotInstalled)(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -23,15 +23,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/licence"
 )
 
-// Conditions and reasons of a LicencePool.
 const (
-	conditionExpiringSoon = "ExpiringSoon"
-	conditionExhausted    = "Exhausted"
-	reasonAllocated       = "Allocated"
-	reasonExpired         = "Expired"
-	reasonNotExpiring     = "NotExpiring"
-	reasonDuplicatePool   = "DuplicatePool"
-	reasonSeatsLeft       = "SeatsLeft"
 	// expiryNotice is how long before its end a pool warns.
 	expiryNotice = 30 * 24 * time.Hour
 )
@@ -70,7 +62,7 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if active.Name != pool.Name {
 		st.Allocations, st.AllocatedSeats, st.AvailableSeats = nil, 0, 0
-		set(v1alpha1.ConditionReady, metav1.ConditionFalse, reasonDuplicatePool,
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDuplicatePool,
 			"LicencePool %s already holds the seats of %s: add these seats to it and delete this pool", active.Name, pool.Spec.Application)
 		return ctrl.Result{}, r.writeStatus(ctx, before, pool)
 	}
@@ -102,33 +94,33 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	var requeue time.Duration
 	switch {
 	case expired:
-		set(v1alpha1.ConditionReady, metav1.ConditionFalse, reasonExpired,
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonExpired,
 			"the licence ended on %s: existing grants are kept, no new seat is granted; renew the licence and set spec.validUntil", pool.Spec.ValidUntil.Format(time.DateOnly))
 	default:
-		set(v1alpha1.ConditionReady, metav1.ConditionTrue, reasonAllocated, "%d of %d seats allocated to %d tenants", res.Allocated, pool.Spec.Seats, len(res.Allocations))
+		set(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAllocated, "%d of %d seats allocated to %d tenants", res.Allocated, pool.Spec.Seats, len(res.Allocations))
 	}
 	if len(res.Unmet) > 0 {
-		set(conditionExhausted, metav1.ConditionTrue, v1alpha1.ReasonPoolExhausted,
+		set(v1alpha1.ConditionExhausted, metav1.ConditionTrue, v1alpha1.ReasonPoolExhausted,
 			"%d seats available; not met: %s: buy more seats or lower the requests", res.Available, strings.Join(res.Unmet, ", "))
 	} else {
-		set(conditionExhausted, metav1.ConditionFalse, reasonSeatsLeft, "every request is met")
+		set(v1alpha1.ConditionExhausted, metav1.ConditionFalse, v1alpha1.ReasonSeatsLeft, "every request is met")
 	}
 	if until := pool.Spec.ValidUntil; until != nil && !expired {
 		left := until.Sub(now)
 		if left <= expiryNotice {
-			set(conditionExpiringSoon, metav1.ConditionTrue, conditionExpiringSoon, "the licence ends on %s: renew it", until.Format(time.DateOnly))
+			set(v1alpha1.ConditionExpiringSoon, metav1.ConditionTrue, v1alpha1.ConditionExpiringSoon, "the licence ends on %s: renew it", until.Format(time.DateOnly))
 			requeue = left
 		} else {
-			set(conditionExpiringSoon, metav1.ConditionFalse, reasonNotExpiring, "the licence ends on %s", until.Format(time.DateOnly))
+			set(v1alpha1.ConditionExpiringSoon, metav1.ConditionFalse, v1alpha1.ReasonNotExpiring, "the licence ends on %s", until.Format(time.DateOnly))
 			requeue = left - expiryNotice
 		}
 	}
 	if err := r.writeStatus(ctx, before, pool); err != nil {
 		return ctrl.Result{}, err
 	}
-	was := meta.FindStatusCondition(before.Status.Conditions, conditionExpiringSoon)
-	if c := meta.FindStatusCondition(st.Conditions, conditionExpiringSoon); c != nil && c.Status == metav1.ConditionTrue && (was == nil || was.Status != metav1.ConditionTrue) {
-		r.Recorder.Eventf(pool, nil, corev1.EventTypeWarning, conditionExpiringSoon, "Allocate", "%s", c.Message)
+	was := meta.FindStatusCondition(before.Status.Conditions, v1alpha1.ConditionExpiringSoon)
+	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionExpiringSoon); c != nil && c.Status == metav1.ConditionTrue && (was == nil || was.Status != metav1.ConditionTrue) {
+		r.Recorder.Eventf(pool, nil, corev1.EventTypeWarning, v1alpha1.ConditionExpiringSoon, "Allocate", "%s", c.Message)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }

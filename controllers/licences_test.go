@@ -102,7 +102,7 @@ func TestSeatsForAnOpenSourceApplicationAreRefused(t *testing.T) {
 	create(t, webApp("wiki", "nginxinc/nginx-unprivileged:1.26"))
 	c := licensedCommune("binche", "58002", "wiki", 5)
 	create(t, c)
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, reasonApplicationInvalid))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationInvalid))
 	msg := message(c, v1alpha1.ConditionApplicationsReady)
 	t.Logf("the user sees: %s", msg)
 	if !strings.Contains(msg, "OpenSource application") {
@@ -118,12 +118,12 @@ func TestExpiringPoolWarnsAndExpiredPoolGrantsNothingNew(t *testing.T) {
 	create(t, pool)
 	eventually(t, wait, func() error {
 		get(t, "signature", pool)
-		if c := meta.FindStatusCondition(pool.Status.Conditions, conditionExpiringSoon); c == nil || c.Status != metav1.ConditionTrue {
+		if c := meta.FindStatusCondition(pool.Status.Conditions, v1alpha1.ConditionExpiringSoon); c == nil || c.Status != metav1.ConditionTrue {
 			return fmt.Errorf("ExpiringSoon: %+v", c)
 		}
 		return nil
 	})
-	eventually(t, wait, warningEvent("signature", conditionExpiringSoon))
+	eventually(t, wait, warningEvent("signature", v1alpha1.ConditionExpiringSoon))
 
 	past := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
 	patch(t, pool, func() { pool.Spec.ValidUntil = &past })
@@ -131,7 +131,7 @@ func TestExpiringPoolWarnsAndExpiredPoolGrantsNothingNew(t *testing.T) {
 	create(t, c)
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionLicencesReady, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted))
 	get(t, "signature", pool)
-	if r := meta.FindStatusCondition(pool.Status.Conditions, v1alpha1.ConditionReady); r == nil || r.Reason != reasonExpired {
+	if r := meta.FindStatusCondition(pool.Status.Conditions, v1alpha1.ConditionReady); r == nil || r.Reason != v1alpha1.ReasonExpired {
 		t.Errorf("pool Ready: %+v", r)
 	}
 }

@@ -19,13 +19,6 @@ import (
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
-// Conditions of a SharedApplication.
-const (
-	conditionBaseValid = "BaseValid"
-	reasonBaseValid    = "BaseValid"
-	reasonInvalidBase  = "InvalidBase"
-)
-
 // SharedApplicationReconciler checks each catalogue entry against the tenant contract and counts
 // the tenants that subscribe to it, run its current generation, and have it ready.
 type SharedApplicationReconciler struct {
@@ -53,7 +46,7 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 
 	var result ctrl.Result
 	// the base is checked the way every tenant will render it, with a sample tenant
-	base := metav1.Condition{Type: conditionBaseValid, Status: metav1.ConditionTrue, Reason: reasonBaseValid,
+	base := metav1.Condition{Type: v1alpha1.ConditionBaseValid, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBaseValid,
 		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}
 	if _, err := render.Render(app, sampleTenant(app), render.Options{
 		AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper()),
@@ -62,9 +55,9 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		var missing *render.MissingKindsError
 		switch {
 		case errors.As(err, &rerr):
-			base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
+			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
 		case errors.As(err, &missing):
-			base.Status, base.Reason, base.Message = metav1.ConditionFalse, reasonKindNotInstalled, missing.Error()
+			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonKindNotInstalled, missing.Error()
 			result.RequeueAfter = kindRetry
 		default:
 			return ctrl.Result{}, err

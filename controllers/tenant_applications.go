@@ -20,15 +20,6 @@ import (
 	"github.com/crtpl/mutualis/controllers/render"
 )
 
-// Reasons of the ApplicationsReady condition.
-const (
-	reasonApplicationsReady       = "ApplicationsReady"
-	reasonApplicationsProgressing = "ApplicationsProgressing"
-	reasonApplicationMissing      = "ApplicationMissing"
-	reasonApplicationInvalid      = "ApplicationInvalid"
-	reasonKindNotInstalled        = "KindNotInstalled"
-)
-
 // kindRetry is how often a tenant whose application uses a kind the cluster does not serve looks
 // again: mutualis does not watch CRDs.
 const kindRetry = 15 * time.Second
@@ -127,17 +118,17 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	}
 	switch {
 	case len(invalid) > 0:
-		s.stall(part, reasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
+		s.stall(part, v1alpha1.ReasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
 	case len(missing) > 0:
-		s.wait(part, reasonApplicationMissing, "%s", strings.Join(missing, "; "))
+		s.wait(part, v1alpha1.ReasonApplicationMissing, "%s", strings.Join(missing, "; "))
 	case len(dependencies) > 0:
-		s.wait(part, reasonKindNotInstalled, "%s", strings.Join(dependencies, "; "))
+		s.wait(part, v1alpha1.ReasonKindNotInstalled, "%s", strings.Join(dependencies, "; "))
 	case len(progressing) > 0:
-		s.wait(part, reasonApplicationsProgressing, "%s", strings.Join(progressing, "; "))
+		s.wait(part, v1alpha1.ReasonApplicationsProgressing, "%s", strings.Join(progressing, "; "))
 	case len(outcomes) == 0:
 		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonNoApplications, "no application subscribed")
 	default:
-		s.conds[part] = condition(part, metav1.ConditionTrue, reasonApplicationsReady, "%d applications ready", ready)
+		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonApplicationsReady, "%d applications ready", ready)
 	}
 	return nil
 }

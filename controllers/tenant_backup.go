@@ -74,7 +74,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 		return err
 	}
 	if !installed {
-		s.conds[part] = condition(part, metav1.ConditionFalse, backup.ReasonVeleroNotInstalled,
+		s.conds[part] = condition(part, metav1.ConditionFalse, v1alpha1.ReasonVeleroNotInstalled,
 			"Velero's CRDs are not installed, so this tenant has no backups: install Velero; the rest of the tenant works")
 		s.requeueAfter(time.Minute) // nothing else tells mutualis that Velero arrived
 		return nil
@@ -113,14 +113,14 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 	}
 	interval, err := backup.Interval(settings.Schedule, time.Now())
 	if err != nil {
-		s.stall(part, "InvalidSchedule", "%v: fix spec.backup.schedule", err)
+		s.stall(part, v1alpha1.ReasonInvalidSchedule, "%v: fix spec.backup.schedule", err)
 		return nil
 	}
 	obs := backup.Observe(list.Items, interval, t.GetCreationTimestamp().Time, time.Now())
 	s.backupStatus = &obs.Status
 	switch {
 	case settings.Disabled:
-		s.conds[part] = condition(part, metav1.ConditionTrue, backup.ReasonBackupsDisabled, "spec.backup.disabled is true: this tenant has no scheduled backups")
+		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonBackupsDisabled, "spec.backup.disabled is true: this tenant has no scheduled backups")
 	case obs.Ready:
 		s.conds[part] = condition(part, metav1.ConditionTrue, obs.Reason, "%s", obs.Message)
 	default:
@@ -169,7 +169,7 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	}
 	if t.GetAnnotations()[AnnotationSkipFinalBackup] == "true" {
 		log.Info("deleting without a final backup, as annotated", "namespace", t.TenantNamespace(), "annotation", AnnotationSkipFinalBackup)
-		r.event(t, corev1.EventTypeWarning, "FinalBackupSkipped", "Delete", "namespace %s is deleted without a final backup (%s=true)", t.TenantNamespace(), AnnotationSkipFinalBackup)
+		r.event(t, corev1.EventTypeWarning, v1alpha1.ReasonFinalBackupSkipped, "Delete", "namespace %s is deleted without a final backup (%s=true)", t.TenantNamespace(), AnnotationSkipFinalBackup)
 		return true, nil
 	}
 	installed, err := r.veleroInstalled()
@@ -178,7 +178,7 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	}
 	wayOut := fmt.Sprintf("set spec.deletionPolicy to Retain to keep the namespace, or annotate %s=true to delete it without a backup; the namespace is intact", AnnotationSkipFinalBackup)
 	if !installed {
-		s.stall(v1alpha1.ConditionBackupReady, backup.ReasonVeleroNotInstalled, "the final backup cannot be taken because Velero is not installed: install Velero, or %s", wayOut)
+		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonVeleroNotInstalled, "the final backup cannot be taken because Velero is not installed: install Velero, or %s", wayOut)
 		return false, nil
 	}
 	desired := backup.FinalBackup(t.TenantNamespace(), t.GetUID(), settings)
@@ -190,14 +190,14 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	final.SetGroupVersionKind(backup.BackupGVK)
 	if err := r.Get(ctx, client.ObjectKey{Namespace: settings.VeleroNamespace, Name: name}, final); err != nil {
 		if apierrors.IsNotFound(err) {
-			s.wait(v1alpha1.ConditionBackupReady, "FinalBackupInProgress", "waiting for the final backup %s/%s", settings.VeleroNamespace, name)
+			s.wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s", settings.VeleroNamespace, name)
 			s.requeueAfter(5 * time.Second)
 			return false, nil
 		}
 		return false, err
 	}
 	if counts, why := backup.FinalBackupCounts(final, t.GetUID(), t.GetDeletionTimestamp().Time); !counts {
-		s.stall(v1alpha1.ConditionBackupReady, "FinalBackupForeign",
+		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupForeign,
 			"%s, so it says nothing of the data in namespace %s: delete that Backup so that mutualis takes the final backup again, or %s", why, t.TenantNamespace(), wayOut)
 		return false, nil
 	}
@@ -206,11 +206,11 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	case phase == backup.PhaseCompleted:
 		return true, nil
 	case failed:
-		s.stall(v1alpha1.ConditionBackupReady, "FinalBackupFailed",
+		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupFailed,
 			"the final backup %s/%s ended %s (%s): fix Velero and delete that Backup to take it again, or %s", settings.VeleroNamespace, name, phase, orNoReason(reason), wayOut)
 		return false, nil
 	default:
-		s.wait(v1alpha1.ConditionBackupReady, "FinalBackupInProgress", "waiting for the final backup %s/%s (phase %s) before deleting namespace %s",
+		s.wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s (phase %s) before deleting namespace %s",
 			settings.VeleroNamespace, name, orNoReason(phase), t.TenantNamespace())
 		s.requeueAfter(10 * time.Second)
 		return false, nil

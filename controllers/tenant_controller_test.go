@@ -589,7 +589,7 @@ func TestDeleteRemovesTheNamespaceBeforeReleasingTheTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the final backup comes first: the namespace is intact until Velero completes it
-	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, "FinalBackupInProgress"))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonFinalBackupInProgress))
 	ns := &corev1.Namespace{}
 	consistently(t, time.Second, func() error {
 		get(t, "commune-gedinne", ns)

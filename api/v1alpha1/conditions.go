@@ -16,31 +16,75 @@ const (
 	ConditionNISCurrent        = "NISCurrent"
 )
 
-// Condition reasons. Each names what happened in one word, so that events and alerts can key on it.
+// Condition types of a SharedApplication and of a LicencePool (besides Ready).
 const (
-	ReasonReady             = "Ready"
-	ReasonProgressing       = "Progressing"
-	ReasonApplied           = "Applied"
-	ReasonUnknownNIS        = "UnknownNIS"
-	ReasonRetiredNIS        = "RetiredNIS"
-	ReasonCurrentNIS        = "CurrentNIS"
-	ReasonPopulationMissing = "PopulationRequired"
-	ReasonDuplicateNIS      = "DuplicateNIS"
-	ReasonDuplicateCPAS     = "DuplicateCPAS"
-	ReasonCommuneNotFound   = "CommuneNotFound"
-	ReasonCommuneNotReady   = "CommuneNotReady"
-	ReasonUnknownTier       = "UnknownTier"
-	ReasonNamespaceConflict = "NamespaceConflict"
-	ReasonNamespaceDeleting = "NamespaceTerminating"
-	ReasonTenantRolesAbsent = "TenantRolesMissing"
-	ReasonSuspended         = "Suspended"
-	ReasonDeleting          = "Deleting"
-	ReasonNoApplications    = "NoApplications"
-	ReasonNoLicences        = "NoLicensedApplications"
-	ReasonPoolExhausted     = "PoolExhausted"
-	ReasonApplyFailed       = "ApplyFailed"
-	ReasonDuplicateDomain   = "DuplicateDomain"
-	ReasonDomainNotAllowed  = "DomainNotAllowed"
-	// ReasonNotChecked marks a part condition that the latest reconcile did not check.
-	ReasonNotChecked = "NotChecked"
+	// ConditionBaseValid says whether the catalogue entry renders and follows the tenant contract.
+	ConditionBaseValid = "BaseValid"
+	// ConditionExpiringSoon warns that a pool ends within 30 days.
+	ConditionExpiringSoon = "ExpiringSoon"
+	// ConditionExhausted says that a pool has no seat left.
+	ConditionExhausted = "Exhausted"
+)
+
+// Condition reasons. Each names what happened in one word, so that events and alerts can key on
+// it; a Warning event carries the reason of the condition it reports.
+const (
+	// Summary and every part.
+	ReasonReady       = "Ready"       // nothing in progress, nothing wrong
+	ReasonProgressing = "Progressing" // waiting for the cache or for a retry
+	ReasonApplied     = "Applied"     // the part is in place as desired
+	ReasonApplyFailed = "ApplyFailed" // an error of the API server; retried with backoff
+	ReasonNotChecked  = "NotChecked"  // a part the latest reconcile did not check
+	ReasonSuspended   = "Suspended"   // spec.suspend is true
+	ReasonDeleting    = "Deleting"    // the tenant is being deleted
+
+	// Identity of the tenant (Stalled: nothing is created).
+	ReasonUnknownNIS        = "UnknownNIS"         // not a current code of the registry
+	ReasonRetiredNIS        = "RetiredNIS"         // NISCurrent=False: a merged commune's old code
+	ReasonCurrentNIS        = "CurrentNIS"         // NISCurrent=True
+	ReasonPopulationMissing = "PopulationRequired" // the registry is disabled and spec.population is empty
+	ReasonDuplicateNIS      = "DuplicateNIS"       // an older Commune has the code
+	ReasonDuplicateCPAS     = "DuplicateCPAS"      // the commune already has an older CPAS
+	ReasonUnknownTier       = "UnknownTier"        // spec.tier names no tier of the policy
+	ReasonDuplicateDomain   = "DuplicateDomain"    // an older tenant holds an overlapping domain
+	ReasonDomainNotAllowed  = "DomainNotAllowed"   // a declared domain lies under the cell's baseDomain
+	ReasonCommuneNotFound   = "CommuneNotFound"    // a CPAS waits for its Commune
+	ReasonCommuneNotReady   = "CommuneNotReady"    // a CPAS waits until its Commune can be served
+
+	// NamespaceReady and AccessReady.
+	ReasonNamespaceConflict = "NamespaceConflict"    // an unmanaged namespace has the name
+	ReasonNamespaceDeleting = "NamespaceTerminating" // the old namespace is still going
+	ReasonTenantRolesAbsent = "TenantRolesMissing"   // the tenant ClusterRoles are not installed
+
+	// ApplicationsReady and LicencesReady.
+	ReasonApplicationsReady       = "ApplicationsReady"
+	ReasonApplicationsProgressing = "ApplicationsProgressing" // workloads not available yet
+	ReasonApplicationMissing      = "ApplicationMissing"      // no SharedApplication of that name
+	ReasonApplicationInvalid      = "ApplicationInvalid"      // a bad base or subscription (Stalled)
+	ReasonKindNotInstalled        = "KindNotInstalled"        // the render uses a kind whose CRD is missing (waits)
+	ReasonNoApplications          = "NoApplications"
+	ReasonNoLicences              = "NoLicensedApplications"
+	ReasonPoolExhausted           = "PoolExhausted" // no pool, or not enough seats in it
+
+	// BackupReady.
+	ReasonBackupSucceeded       = "BackupSucceeded"
+	ReasonBackupFailed          = "BackupFailed"
+	ReasonBackupStale           = "BackupStale"
+	ReasonBackupPending         = "BackupPending"
+	ReasonVeleroNotInstalled    = "VeleroNotInstalled"
+	ReasonBackupsDisabled       = "BackupsDisabled"
+	ReasonInvalidSchedule       = "InvalidSchedule"       // the cron schedule does not parse
+	ReasonFinalBackupInProgress = "FinalBackupInProgress" // a Delete tenant waits for its final backup
+	ReasonFinalBackupFailed     = "FinalBackupFailed"     // the final backup ended badly (Stalled)
+	ReasonFinalBackupForeign    = "FinalBackupForeign"    // a Backup of that name was not taken for this tenant (Stalled)
+	ReasonFinalBackupSkipped    = "FinalBackupSkipped"    // event: deleted without final backup, as annotated
+
+	// SharedApplication (BaseValid) and LicencePool.
+	ReasonBaseValid     = "BaseValid"
+	ReasonInvalidBase   = "InvalidBase"
+	ReasonAllocated     = "Allocated"
+	ReasonExpired       = "Expired"
+	ReasonNotExpiring   = "NotExpiring"
+	ReasonDuplicatePool = "DuplicatePool"
+	ReasonSeatsLeft     = "SeatsLeft"
 )

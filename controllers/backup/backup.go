@@ -184,16 +184,6 @@ type Observation struct {
 	Message string
 }
 
-// Reasons of BackupReady.
-const (
-	ReasonBackupSucceeded    = "BackupSucceeded"
-	ReasonBackupFailed       = "BackupFailed"
-	ReasonBackupStale        = "BackupStale"
-	ReasonBackupPending      = "BackupPending"
-	ReasonVeleroNotInstalled = "VeleroNotInstalled"
-	ReasonBackupsDisabled    = "BackupsDisabled"
-)
-
 // Observe reads a tenant's backups: the latest one failed, or none succeeded within twice the
 // schedule's interval, makes BackupReady false. A tenant younger than that waits for its first.
 func Observe(backups []unstructured.Unstructured, interval time.Duration, tenantCreated, now time.Time) Observation {
@@ -225,20 +215,20 @@ func Observe(backups []unstructured.Unstructured, interval time.Duration, tenant
 		phase, failed, reason := Phase(latest)
 		o.Status.LastPhase, o.Status.LastBackup = phase, latest.GetName()
 		if failed {
-			o.Reason, o.Message = ReasonBackupFailed, fmt.Sprintf("the latest backup %s ended %s: %s; check Velero (velero backup describe %s --details)", latest.GetName(), phase, orUnknown(reason), latest.GetName())
+			o.Reason, o.Message = v1alpha1.ReasonBackupFailed, fmt.Sprintf("the latest backup %s ended %s: %s; check Velero (velero backup describe %s --details)", latest.GetName(), phase, orUnknown(reason), latest.GetName())
 			return o
 		}
 	}
 	window := 2 * interval
 	switch {
 	case !lastSuccess.IsZero() && now.Sub(lastSuccess) <= window:
-		o.Ready, o.Reason, o.Message = true, ReasonBackupSucceeded, fmt.Sprintf("last successful backup at %s", lastSuccess.UTC().Format(time.RFC3339))
+		o.Ready, o.Reason, o.Message = true, v1alpha1.ReasonBackupSucceeded, fmt.Sprintf("last successful backup at %s", lastSuccess.UTC().Format(time.RFC3339))
 	case lastSuccess.IsZero() && now.Sub(tenantCreated) <= window:
-		o.Ready, o.Reason, o.Message = true, ReasonBackupPending, "no backup has completed yet; the first is due by the schedule"
+		o.Ready, o.Reason, o.Message = true, v1alpha1.ReasonBackupPending, "no backup has completed yet; the first is due by the schedule"
 	case lastSuccess.IsZero():
-		o.Reason, o.Message = ReasonBackupStale, fmt.Sprintf("no backup has succeeded since the tenant was created, more than %s ago: check that Velero runs the Schedule", window)
+		o.Reason, o.Message = v1alpha1.ReasonBackupStale, fmt.Sprintf("no backup has succeeded since the tenant was created, more than %s ago: check that Velero runs the Schedule", window)
 	default:
-		o.Reason, o.Message = ReasonBackupStale, fmt.Sprintf("the last successful backup is from %s, more than %s ago: check that Velero runs the Schedule", lastSuccess.UTC().Format(time.RFC3339), window)
+		o.Reason, o.Message = v1alpha1.ReasonBackupStale, fmt.Sprintf("the last successful backup is from %s, more than %s ago: check that Velero runs the Schedule", lastSuccess.UTC().Format(time.RFC3339), window)
 	}
 	return o
 }

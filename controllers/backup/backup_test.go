@@ -40,19 +40,19 @@ func TestObserve(t *testing.T) {
 		lastPhase string
 	}{
 		{name: "recent success", backups: []unstructured.Unstructured{backupAt("a", now.Add(-5*time.Hour), "Completed", now.Add(-4*time.Hour), "")},
-			created: created, ready: true, reason: ReasonBackupSucceeded, lastPhase: "Completed"},
+			created: created, ready: true, reason: v1alpha1.ReasonBackupSucceeded, lastPhase: "Completed"},
 		{name: "latest failed", backups: []unstructured.Unstructured{
 			backupAt("a", now.Add(-26*time.Hour), "Completed", now.Add(-25*time.Hour), ""),
 			backupAt("b", now.Add(-2*time.Hour), "Failed", time.Time{}, "storage location unavailable")},
-			created: created, reason: ReasonBackupFailed, message: "storage location unavailable", lastPhase: "Failed"},
+			created: created, reason: v1alpha1.ReasonBackupFailed, message: "storage location unavailable", lastPhase: "Failed"},
 		{name: "stale", backups: []unstructured.Unstructured{backupAt("a", now.Add(-4*day), "Completed", now.Add(-4*day), "")},
-			created: created, reason: ReasonBackupStale, message: "more than 48h0m0s ago", lastPhase: "Completed"},
-		{name: "never, young tenant", created: now.Add(-time.Hour), ready: true, reason: ReasonBackupPending},
-		{name: "never, old tenant", created: created, reason: ReasonBackupStale, message: "since the tenant was created"},
+			created: created, reason: v1alpha1.ReasonBackupStale, message: "more than 48h0m0s ago", lastPhase: "Completed"},
+		{name: "never, young tenant", created: now.Add(-time.Hour), ready: true, reason: v1alpha1.ReasonBackupPending},
+		{name: "never, old tenant", created: created, reason: v1alpha1.ReasonBackupStale, message: "since the tenant was created"},
 		{name: "in progress after a success", backups: []unstructured.Unstructured{
 			backupAt("a", now.Add(-25*time.Hour), "Completed", now.Add(-24*time.Hour), ""),
 			backupAt("b", now.Add(-time.Minute), "InProgress", time.Time{}, "")},
-			created: created, ready: true, reason: ReasonBackupSucceeded, lastPhase: "InProgress"},
+			created: created, ready: true, reason: v1alpha1.ReasonBackupSucceeded, lastPhase: "InProgress"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
