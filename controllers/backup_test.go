@@ -17,6 +17,19 @@ import (
 	"github.com/crtpl/mutualis/controllers/backup"
 )
 
+// deleting checks that a namespace is being deleted.
+func deleting(name string, ns *corev1.Namespace) func() error {
+	return func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, ns); err != nil {
+			return err
+		}
+		if ns.DeletionTimestamp == nil {
+			return fmt.Errorf("namespace %s is not being deleted yet", name)
+		}
+		return nil
+	}
+}
+
 // playVelero sets the status of a Backup the way Velero's server would; there is no Velero server
 // in the tests.
 func playVelero(t *testing.T, name, phase, reason string) {
@@ -167,13 +180,7 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	playVelero(t, backup.FinalBackupName("commune-chimay", c.UID), backup.PhaseCompleted, "")
-	eventually(t, wait, func() error {
-		get(t, "commune-chimay", ns)
-		if ns.DeletionTimestamp == nil {
-			return fmt.Errorf("not deleting yet")
-		}
-		return nil
-	})
+	eventually(t, wait, deleting("commune-chimay", ns))
 	finalizeNamespace(t, ns)
 	eventually(t, wait, absent(c))
 
@@ -234,13 +241,7 @@ func TestRestoredNamespaceIsReadoptedWithItsData(t *testing.T) {
 		t.Errorf("the final backup names the tenant's uid: %v", b.GetLabels())
 	}
 	playVelero(t, second, backup.PhaseCompleted, "")
-	eventually(t, wait, func() error {
-		get(t, "commune-chimay", ns)
-		if ns.DeletionTimestamp == nil {
-			return fmt.Errorf("not deleting yet")
-		}
-		return nil
-	})
+	eventually(t, wait, deleting("commune-chimay", ns))
 	finalizeNamespace(t, ns)
 	eventually(t, wait, absent(again))
 }

@@ -79,6 +79,17 @@ func namespaceAbsent(t *testing.T, name string) {
 	}
 }
 
+// stalledSaying waits for a tenant to stall for a reason, and checks that the message says want.
+func stalledSaying(t *testing.T, obj v1alpha1.Tenant, reason, want string) {
+	t.Helper()
+	eventually(t, wait, conditionIs(obj, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason))
+	msg := message(obj, v1alpha1.ConditionStalled)
+	t.Logf("the user sees: %s", msg)
+	if !strings.Contains(msg, want) {
+		t.Errorf("the message should say %q: %s", want, msg)
+	}
+}
+
 func message(obj v1alpha1.Tenant, condType string) string {
 	if c := meta.FindStatusCondition(obj.TenantStatus().Conditions, condType); c != nil {
 		return c.Message
@@ -246,11 +257,7 @@ func TestSecondCPASForOneCommuneIsStalled(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // creation timestamps have a one-second resolution
 	second := newCPAS("mons-bis", "mons")
 	create(t, second)
-	eventually(t, wait, conditionIs(second, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonDuplicateCPAS))
-	t.Logf("the user sees: %s", message(second, v1alpha1.ConditionStalled))
-	if !strings.Contains(message(second, v1alpha1.ConditionStalled), "already has CPAS mons") {
-		t.Errorf("message should name the CPAS that wins: %q", message(second, v1alpha1.ConditionStalled))
-	}
+	stalledSaying(t, second, v1alpha1.ReasonDuplicateCPAS, "already has CPAS mons")
 	namespaceAbsent(t, "cpas-mons-bis")
 	if err := conditionIs(first, v1alpha1.ConditionReady, metav1.ConditionTrue, "")(); err != nil {
 		t.Errorf("the first CPAS must not be touched: %v", err)

@@ -23,6 +23,19 @@ func veleroGet(kind, name string) (*unstructured.Unstructured, error) {
 	return u, k8s.Get(context.Background(), client.ObjectKey{Namespace: "velero", Name: name}, u)
 }
 
+// completeBackup plays Velero's part: the Backup completes.
+func completeBackup(t *testing.T, name string) {
+	t.Helper()
+	b, err := veleroGet("Backup", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Object["status"] = map[string]any{"phase": "Completed", "completionTimestamp": time.Now().UTC().Format(time.RFC3339)}
+	if err := k8s.Update(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Velero arrives after the operator: first a condition, then the Schedule. Then a Delete tenant
 // with the operator killed while its final backup runs: the namespace stays until the backup
 // completes, whatever the restart.
@@ -88,14 +101,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	}
 
 	// Velero's part: the final backup completes
-	b, err := veleroGet("Backup", final)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Object["status"] = map[string]any{"phase": "Completed", "completionTimestamp": time.Now().UTC().Format(time.RFC3339)}
-	if err := k8s.Update(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	completeBackup(t, final)
 	eventually(t, 2*time.Minute, gone(ns))
 	eventually(t, time.Minute, gone(c))
 	if _, err := veleroGet("Schedule", "mutualis-commune-nivelles"); err == nil {

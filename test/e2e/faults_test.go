@@ -286,14 +286,7 @@ func TestForegroundPruneWaitsForTheFinalBackup(t *testing.T) {
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(minutes), minutes); err != nil {
 		t.Fatalf("the council minutes went before the final backup: %v", err)
 	}
-	b, err := veleroGet("Backup", final)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Object["status"] = map[string]any{"phase": "Completed", "completionTimestamp": time.Now().UTC().Format(time.RFC3339)}
-	if err := k8s.Update(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	completeBackup(t, final)
 	eventually(t, 2*time.Minute, gone(ns))
 	eventually(t, time.Minute, gone(c))
 }
