@@ -413,3 +413,87 @@ func TestEveryBadBaseIsReportedAndSparesTheRest(t *testing.T) {
 		t.Errorf("a ClusterRoleBinding of a bad base was created (%v)", err)
 	}
 }
+
+// heavyApp asks for more CPU than a tier S commune may use, unless its S size applies.
+func heavyApp(name string, sizes ...v1alpha1.TierSize) *v1alpha1.SharedApplication {
+	app := webApp(name, "nginxinc/nginx-unprivileged:1.26")
+	app.Spec.Patches = []v1alpha1.Patch{{Target: &v1alpha1.Selector{Kind: "Deployment", Name: name},
+		Patch: `[{"op": "add", "path": "/spec/template/spec/containers/0/resources", "value": {"requests": {"cpu": "1"}, "limits": {"cpu": "3"}}},
+		         {"op": "add", "path": "/spec/replicas", "value": 3}]`}}
+	app.Spec.Sizes = sizes
+	return app
+}
+
+// Subscriptions that cannot fit the tenant's quota together are refused before anything is
+// applied, with the figures; a larger tier lets them in. The catalogue entry says which tiers it
+// fits, for a commune and a CPAS.
+func TestSubscriptionsThatDoNotFitTheQuotaAreRefusedBeforeApplying(t *testing.T) {
+	ctx := context.Background()
+	create(t, heavyApp("geo"))
+	// 3 replicas and one more during a rollout, 3 CPU of limits each: 12 CPU, tier S allows 8
+	c := newCommune("cerfontaine", "93010", func(c *v1alpha1.Commune) { // 4,987 inhabitants: tier S
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "geo"}}
+	})
+	create(t, c)
+	stalledSaying(t, c, v1alpha1.ReasonQuotaTooSmall, "limits.cpu 12 of 8")
+	if err := conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonQuotaTooSmall)(); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-cerfontaine", Name: "geo"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("nothing may be applied when the subscriptions do not fit (%v)", err)
+	}
+	eventually(t, wait, func() error {
+		app := &v1alpha1.SharedApplication{}
+		get(t, "geo", app)
+		for _, fit := range app.Status.Tiers {
+			if fit.Tier == "S" && !fit.Commune && !fit.CPAS && strings.Contains(fit.Message, "limits.cpu 12 of 8") {
+				for _, big := range app.Status.Tiers {
+					if big.Tier == "XXL" && big.Commune && big.CPAS {
+						return nil
+					}
+				}
+			}
+		}
+		return fmt.Errorf("tier fits %+v", app.Status.Tiers)
+	})
+
+	patch(t, c, func() { c.Spec.Tier = "XL" })
+	eventually(t, wait, func() error {
+		return k8s.Get(ctx, client.ObjectKey{Namespace: "commune-cerfontaine", Name: "geo"}, &appsv1.Deployment{})
+	})
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionFalse, ""))
+}
+
+// A size for the tier makes the same entry fit a village; a size for a tier the policy does not
+// define is a clear error of the catalogue entry.
+func TestSizesFitTheTierAndNameKnownTiers(t *testing.T) {
+	small := v1alpha1.TierSize{Tier: "S", Patches: []v1alpha1.Patch{{Target: &v1alpha1.Selector{Kind: "Deployment", Name: "atlas"},
+		Patch: `[{"op": "replace", "path": "/spec/replicas", "value": 1}]`}}}
+	create(t, heavyApp("atlas", small))
+	c := newCommune("viroinval", "93090", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "atlas"}}
+	})
+	create(t, c)
+	eventually(t, wait, func() error {
+		d := &appsv1.Deployment{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "commune-viroinval", Name: "atlas"}, d); err != nil {
+			return err
+		}
+		if *d.Spec.Replicas != 1 {
+			return fmt.Errorf("replicas %d, want the S size's 1", *d.Spec.Replicas)
+		}
+		return nil
+	})
+
+	bad := heavyApp("atlas-bad", v1alpha1.TierSize{Tier: "Village", Patches: small.Patches})
+	create(t, bad)
+	eventually(t, wait, func() error {
+		get(t, "atlas-bad", bad)
+		cond := meta.FindStatusCondition(bad.Status.Conditions, v1alpha1.ConditionBaseValid)
+		if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != v1alpha1.ReasonUnknownTier || !strings.Contains(cond.Message, `tier "Village"`) {
+			return fmt.Errorf("BaseValid %+v", cond)
+		}
+		t.Logf("the catalogue author sees: %s", cond.Message)
+		return nil
+	})
+}

@@ -3,6 +3,9 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +26,10 @@ import (
 // the tenants that subscribe to it, run its current generation, and have it ready.
 type SharedApplicationReconciler struct {
 	client.Client
+
+	// fits keeps the tier fits of each application, per generation and policy version.
+	fitsMu sync.Mutex
+	fits   map[string]fitsEntry
 }
 
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=sharedapplications/status,verbs=get;update;patch
@@ -63,6 +70,16 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			return ctrl.Result{}, err
 		}
 	}
+	if base.Status == metav1.ConditionTrue {
+		fits, problem, err := r.tierFits(app, policy, effective)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		st.Tiers = fits
+		if problem != "" {
+			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknownTier, problem
+		}
+	}
 	meta.SetStatusCondition(&st.Conditions, base)
 	ready := base
 	ready.Type = v1alpha1.ConditionReady
@@ -93,6 +110,88 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	// the whole status, zero counts included, so that kubectl's columns read 0 rather than nothing;
 	// this controller is the status's only writer
 	return result, r.Status().Update(ctx, app)
+}
+
+// fitsKey is what a tier fit depends on: the application's generation and the policy's version.
+type fitsKey struct {
+	generation    int64
+	policyVersion string
+}
+
+type fitsEntry struct {
+	key     fitsKey
+	fits    []v1alpha1.TierFit
+	problem string
+}
+
+// tierFits renders the application for a commune of each tier of the policy and says whether it
+// fits the quota of a commune and of a CPAS of that tier. It refuses sizes for tiers the policy
+// does not define. The answer is kept per generation of the application and version of the
+// policy: tenants change far more often than the catalogue.
+func (r *SharedApplicationReconciler) tierFits(app *v1alpha1.SharedApplication, policy *v1alpha1.TenancyPolicy, effective v1alpha1.TenancyPolicySpec) ([]v1alpha1.TierFit, string, error) {
+	key := fitsKey{generation: app.Generation}
+	if policy != nil {
+		key.policyVersion = policy.ResourceVersion
+	}
+	r.fitsMu.Lock()
+	defer r.fitsMu.Unlock()
+	if e, ok := r.fits[app.Name]; ok && e.key == key {
+		return e.fits, e.problem, nil
+	}
+	fits, problem, err := catalogueFits(app, effective, namespacedBy(r.RESTMapper()))
+	if err != nil {
+		return nil, "", err
+	}
+	if r.fits == nil {
+		r.fits = map[string]fitsEntry{}
+	}
+	r.fits[app.Name] = fitsEntry{key: key, fits: fits, problem: problem}
+	return fits, problem, nil
+}
+
+// catalogueFits is the pure part of tierFits.
+func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec, isNamespaced func(string, string) (bool, error)) ([]v1alpha1.TierFit, string, error) {
+	known := map[string]bool{}
+	var names []string
+	for _, t := range policy.Tiers {
+		known[t.Name] = true
+		names = append(names, t.Name)
+	}
+	for _, size := range app.Spec.Sizes {
+		if !known[size.Tier] {
+			return nil, fmt.Sprintf("spec.sizes names tier %q, which the TenancyPolicy does not define (tiers: %s): rename it or add the tier to the policy", size.Tier, strings.Join(names, ", ")), nil
+		}
+	}
+	var fits []v1alpha1.TierFit
+	for _, tier := range policy.Tiers {
+		sample := sampleTenant(app)
+		sample.Tier = tier.Name
+		objs, err := render.Render(app, sample, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: isNamespaced})
+		if err != nil {
+			var rerr *render.Error
+			if errors.As(err, &rerr) {
+				return nil, fmt.Sprintf("the render for tier %s fails: %v", tier.Name, rerr), nil
+			}
+			return nil, "", err
+		}
+		need, err := render.Requirements(objs, render.Defaults{Request: tier.DefaultRequest, Limit: tier.DefaultLimit})
+		if err != nil {
+			return nil, "", err
+		}
+		commune := render.Shortfalls(need, tier.Quota)
+		cpas := render.Shortfalls(need, tenant.ScaleQuota(tier.Quota, policy.CPASQuotaPercent))
+		fit := v1alpha1.TierFit{Tier: tier.Name, Commune: len(commune) == 0, CPAS: len(cpas) == 0}
+		var msgs []string
+		if len(commune) > 0 {
+			msgs = append(msgs, "a commune needs "+strings.Join(commune, ", "))
+		}
+		if len(cpas) > 0 {
+			msgs = append(msgs, "a CPAS needs "+strings.Join(cpas, ", "))
+		}
+		fit.Message = strings.Join(msgs, "; ")
+		fits = append(fits, fit)
+	}
+	return fits, "", nil
 }
 
 // sampleTenant fills every parameter, so that the check covers the base and not a subscription.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,10 +66,40 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 
 	var outcomes []appOutcome
 	var applyErrs []error
+	var plans []*appPlan
 	for _, name := range names {
-		o, err := r.reconcileApplication(ctx, s, subscribed[name], previous[name], shared[name])
+		plan, err := r.planApplication(ctx, s, subscribed[name], previous[name], shared[name])
 		if err != nil {
 			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", name, err))
+			outcomes = append(outcomes, plan.out)
+			continue
+		}
+		plans = append(plans, plan)
+	}
+	// the subscriptions must fit the tenant's quota together, before anything is applied: a
+	// workload the quota cannot hold only leaves ReplicaSets failing
+	shortfalls, err := quotaShortfalls(s, plans)
+	if err != nil {
+		return s.failed(v1alpha1.ConditionApplicationsReady, err)
+	}
+	for _, plan := range plans {
+		if plan.objs == nil {
+			outcomes = append(outcomes, plan.out)
+			continue
+		}
+		if len(shortfalls) > 0 {
+			// what runs already keeps running as it is; nothing new is applied
+			plan.out.status.Ready = plan.prev.Ready
+			plan.out.status.Message = "not applied: the subscribed applications do not fit the tenant's quota (see ApplicationsReady)"
+			if len(plan.prev.Resources) > 0 {
+				plan.out.status.Message = "not updated: the subscribed applications do not fit the tenant's quota (see ApplicationsReady)"
+			}
+			outcomes = append(outcomes, plan.out)
+			continue
+		}
+		o, err := r.applyApplication(ctx, s, plan)
+		if err != nil {
+			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", plan.out.status.Name, err))
 		}
 		outcomes = append(outcomes, o)
 	}
@@ -117,6 +148,10 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 		}
 	}
 	switch {
+	case len(shortfalls) > 0:
+		s.stall(part, v1alpha1.ReasonQuotaTooSmall,
+			"the subscribed applications need more than the quota of tier %s allows (%s): subscribe to fewer, share through synergy, or choose a larger tier with spec.tier; nothing new was applied",
+			s.res.Tier.Name, strings.Join(shortfalls, ", "))
 	case len(invalid) > 0:
 		s.stall(part, v1alpha1.ReasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
 	case len(missing) > 0:
@@ -133,32 +168,52 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	return nil
 }
 
-func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (appOutcome, error) {
+// appPlan is one subscription rendered and not applied yet: its objects, or the outcome that says
+// why there is nothing to apply.
+type appPlan struct {
+	out    appOutcome
+	app    *v1alpha1.SharedApplication
+	prev   v1alpha1.ApplicationStatus
+	shared bool
+	// objs are the rendered objects; nil when there is nothing to apply.
+	objs []*unstructured.Unstructured
+}
+
+// planApplication reads the catalogue entry and the licence of one subscription and renders it.
+func (r *TenantReconciler) planApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (*appPlan, error) {
 	out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}
+	plan := &appPlan{prev: prev, shared: shared}
+	objs, err := r.renderSubscription(ctx, s, sub, shared, &out, plan)
+	plan.out, plan.objs = out, objs
+	return plan, err
+}
+
+func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, shared bool, out *appOutcome, plan *appPlan) ([]*unstructured.Unstructured, error) {
 	app := &v1alpha1.SharedApplication{}
 	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
 		out.missing = true
 		out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched; restore it in the catalogue or unsubscribe", sub.Name)
-		if len(prev.Resources) == 0 {
+		if len(out.status.Resources) == 0 {
 			out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", sub.Name)
 		}
-		return out, nil
+		return nil, nil
 	} else if err != nil {
-		return out, err
+		return nil, err
 	}
+	plan.app = app
 
 	seats, deploy, problem, err := r.licenceFor(ctx, s, app, sub, shared)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
 	if problem != "" {
 		out.invalid = true
 		out.status.Message = problem
-		return out, nil
+		return nil, nil
 	}
 	if !deploy {
 		out.status.Message = fmt.Sprintf("waiting for licence seats of %s: see LicencesReady", app.Name)
-		return out, nil
+		return nil, nil
 	}
 
 	var objs []*unstructured.Unstructured
@@ -168,7 +223,7 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		if problem != "" {
 			out.invalid = true
 			out.status.Message = problem
-			return out, nil
+			return nil, nil
 		}
 	} else {
 		var err error
@@ -182,18 +237,24 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 		case errors.As(err, &rerr):
 			out.invalid = true
 			out.status.Message = rerr.Error()
-			return out, nil
+			return nil, nil
 		case errors.As(err, &missing):
 			// a missing dependency waits; nothing tells mutualis when a CRD arrives, so it looks again
 			out.dependencyMissing = true
 			out.status.Message = missing.Error()
 			s.requeueAfter(kindRetry)
-			return out, nil
+			return nil, nil
 		case err != nil:
-			return out, err
+			return nil, err
 		}
 	}
+	return objs, nil
+}
 
+// applyApplication applies a rendered subscription, prunes what left its render and reads its
+// health.
+func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan *appPlan) (appOutcome, error) {
+	out, app, prev, objs, shared := plan.out, plan.app, plan.prev, plan.objs, plan.shared
 	current := make([]apply.Ref, 0, len(objs))
 	for _, obj := range objs {
 		current = append(current, apply.RefOf(obj))
@@ -223,6 +284,24 @@ func (r *TenantReconciler) reconcileApplication(ctx context.Context, s *scope, s
 	out.status.ObservedGeneration = app.Generation
 	out.status.Ready, out.status.Message = r.health(ctx, s, objs, shared, app.Name)
 	return out, nil
+}
+
+// quotaShortfalls sums what the rendered subscriptions take of the tenant's quota and says what
+// exceeds it.
+func quotaShortfalls(s *scope, plans []*appPlan) ([]string, error) {
+	defaults := render.Defaults{Request: s.res.Tier.DefaultRequest, Limit: s.res.Tier.DefaultLimit}
+	var needs []corev1.ResourceList
+	for _, plan := range plans {
+		if plan.objs == nil {
+			continue
+		}
+		need, err := render.Requirements(plan.objs, defaults)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", plan.out.status.Name, err)
+		}
+		needs = append(needs, need)
+	}
+	return render.Shortfalls(render.AddAll(needs...), s.res.Quota), nil
 }
 
 // synergyServices gives a CPAS the commune's instance of a shared application: one ExternalName

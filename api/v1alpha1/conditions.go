@@ -62,6 +62,7 @@ const (
 	ReasonApplicationMissing      = "ApplicationMissing"      // no SharedApplication of that name
 	ReasonApplicationInvalid      = "ApplicationInvalid"      // a bad base or subscription (Stalled)
 	ReasonKindNotInstalled        = "KindNotInstalled"        // the render uses a kind whose CRD is missing (waits)
+	ReasonQuotaTooSmall           = "QuotaTooSmall"           // the subscriptions together exceed the tier's quota (Stalled)
 	ReasonNoApplications          = "NoApplications"
 	ReasonNoLicences              = "NoLicensedApplications"
 	ReasonPoolExhausted           = "PoolExhausted" // no pool, or not enough seats in it

@@ -81,6 +81,47 @@ type SharedApplicationSpec struct {
 	// licence says how the application is licensed.
 	// +optional
 	Licence LicenceSpec `json:"licence,omitempty"`
+
+	// sizes are kustomize patches chosen by the tenant's tier, applied after spec.patches, so that
+	// one catalogue entry serves a village and a city: fewer replicas and smaller limits for S,
+	// more for XXL. Each names a tier of the TenancyPolicy; a tier without an entry gets the base as
+	// it is. The status says, for each tier, whether the render fits the quota of a commune and of
+	// a CPAS of that tier.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=tier
+	Sizes []TierSize `json:"sizes,omitempty"`
+}
+
+// TierSize holds the patches of one tier.
+type TierSize struct {
+	// tier is the name of a tier of the TenancyPolicy, such as S.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	Tier string `json:"tier"`
+	// patches are applied, after spec.patches, for tenants of this tier.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	Patches []Patch `json:"patches"`
+}
+
+// TierFit says whether the render of an application for a tier fits that tier's quota.
+type TierFit struct {
+	// tier is the name of the tier.
+	// +required
+	Tier string `json:"tier"`
+	// commune is true when the render for a commune of the tier fits its quota.
+	// +optional
+	Commune bool `json:"commune"`
+	// cpas is true when the render for a CPAS of the tier fits its (scaled) quota.
+	// +optional
+	CPAS bool `json:"cpas"`
+	// message says what does not fit, such as "commune needs limits.cpu 11, the quota allows 8".
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // Resource is one Kubernetes object of a base, with apiVersion, kind and metadata.name.
@@ -264,6 +305,12 @@ type SharedApplicationStatus struct {
 	// ready counts the tenants where the application is ready.
 	// +optional
 	Ready int32 `json:"ready"`
+	// tiers says, for each tier of the policy, whether the application alone fits the quota of a
+	// commune and of a CPAS of that tier.
+	// +optional
+	// +listType=map
+	// +listMapKey=tier
+	Tiers []TierFit `json:"tiers,omitempty"`
 	// conditions: Ready and, when the base breaks a rule, BaseValid=False with the reason.
 	// +optional
 	// +listType=map

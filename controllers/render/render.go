@@ -234,8 +234,14 @@ func kustomizationFor(app *v1alpha1.SharedApplication, t Tenant, files []string,
 	if len(app.Spec.Images) > 0 {
 		k["images"] = app.Spec.Images
 	}
-	if len(app.Spec.Patches) > 0 {
-		k["patches"] = app.Spec.Patches
+	patches := append([]v1alpha1.Patch(nil), app.Spec.Patches...)
+	for _, size := range app.Spec.Sizes {
+		if size.Tier == t.Tier {
+			patches = append(patches, size.Patches...)
+		}
+	}
+	if len(patches) > 0 {
+		k["patches"] = patches
 	}
 	if len(app.Spec.Replacements) > 0 {
 		k["replacements"] = app.Spec.Replacements
