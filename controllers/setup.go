@@ -138,7 +138,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}); err != nil {
 		return err
 	}
-	if err := (&SharedApplicationReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&SharedApplicationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&LicencePoolReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {

@@ -26,6 +26,8 @@ import (
 // the tenants that subscribe to it, run its current generation, and have it ready.
 type SharedApplicationReconciler struct {
 	client.Client
+	// APIReader reads around the cache, for a namespace that mutualis does not manage.
+	APIReader client.Reader
 
 	// fits keeps the tier fits of each application, per generation and policy version.
 	fitsMu sync.Mutex
@@ -83,6 +85,23 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	meta.SetStatusCondition(&st.Conditions, base)
 	ready := base
 	ready.Type = v1alpha1.ConditionReady
+	switch {
+	case app.Spec.Instance == v1alpha1.InstanceShared && base.Status == metav1.ConditionTrue:
+		instance, cond, err := r.reconcileInstance(ctx, app, effective)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		st.Instance = instance
+		meta.SetStatusCondition(&st.Conditions, cond)
+		if cond.Status != metav1.ConditionTrue {
+			ready.Status, ready.Reason, ready.Message = cond.Status, cond.Reason, cond.Message
+		}
+	case app.Spec.Instance != v1alpha1.InstanceShared:
+		// an instance left from when the application was Shared keeps running, and the status
+		// stops reporting it
+		st.Instance = nil
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionInstanceReady)
+	}
 	meta.SetStatusCondition(&st.Conditions, ready)
 
 	st.Subscribed, st.Updated, st.Ready = 0, 0, 0
@@ -279,11 +298,15 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return out
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("sharedapplication").
 		For(&v1alpha1.SharedApplication{}).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
-		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all)).
-		Complete(r)
+		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all))
+	// the objects of shared instances: drift and health
+	for _, obj := range append(managedObjects(), applicationObjects()...) {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(instanceOfObject))
+	}
+	return b.Complete(r)
 }

@@ -175,6 +175,8 @@ type appPlan struct {
 	app    *v1alpha1.SharedApplication
 	prev   v1alpha1.ApplicationStatus
 	shared bool
+	// instance marks a subscription to a Shared application's instance.
+	instance bool
 	// objs are the rendered objects; nil when there is nothing to apply.
 	objs []*unstructured.Unstructured
 }
@@ -217,7 +219,17 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 	}
 
 	var objs []*unstructured.Unstructured
-	if shared {
+	switch {
+	case app.Spec.Instance == v1alpha1.InstanceShared:
+		// the tenant reaches the cell's one instance; its values go to the subscribers list
+		if problem := undeclaredParameters(app, sub); problem != "" {
+			out.invalid = true
+			out.status.Message = problem
+			return nil, nil
+		}
+		plan.instance = true
+		objs = instanceServices(s.res.Namespace, app)
+	case shared:
 		var problem string
 		objs, problem = r.synergyServices(s, app)
 		if problem != "" {
@@ -225,7 +237,7 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 			out.status.Message = problem
 			return nil, nil
 		}
-	} else {
+	default:
 		var err error
 		objs, err = render.Render(app, render.Tenant{
 			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
@@ -282,8 +294,47 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan 
 	}
 	out.status.Version = app.Spec.Version
 	out.status.ObservedGeneration = app.Generation
+	if plan.instance {
+		out.status.Ready, out.status.Message = instanceHealth(app)
+		return out, nil
+	}
 	out.status.Ready, out.status.Message = r.health(ctx, s, objs, shared, app.Name)
 	return out, nil
+}
+
+// instanceHealth is a subscription's view of the shared instance it reaches.
+func instanceHealth(app *v1alpha1.SharedApplication) (bool, string) {
+	in := app.Status.Instance
+	switch {
+	case in == nil:
+		return false, fmt.Sprintf("the shared instance of %s is not running yet", app.Name)
+	case !in.Ready:
+		return false, fmt.Sprintf("the shared instance in %s is not ready: %s", in.Namespace, in.Message)
+	}
+	return true, "uses the shared instance in " + in.Namespace
+}
+
+// undeclaredParameters checks a subscription to a Shared application: its values reach the
+// instance through the subscribers list, and must be parameters the application declares.
+func undeclaredParameters(app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription) string {
+	declared := map[string]bool{}
+	var names []string
+	for _, p := range app.Spec.Parameters {
+		declared[p.Name] = true
+		names = append(names, p.Name)
+	}
+	var bad []string
+	for k := range sub.Parameters {
+		if !declared[k] {
+			bad = append(bad, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	sort.Strings(bad)
+	return fmt.Sprintf("application %s: parameters %s are not declared by the application (declared: %s): remove them from spec.applications[%s].parameters",
+		app.Name, strings.Join(bad, ", "), strings.Join(names, ", "), app.Name)
 }
 
 // quotaShortfalls sums what the rendered subscriptions take of the tenant's quota and says what
@@ -315,30 +366,7 @@ func (r *TenantReconciler) synergyServices(s *scope, app *v1alpha1.SharedApplica
 		}
 		return nil, fmt.Sprintf("application %s is shared in spec.synergy but %s does not subscribe to it: subscribe the commune, or remove it from synergy.sharedApplications", app.Name, commune)
 	}
-	seen := map[string]bool{}
-	var objs []*unstructured.Unstructured
-	for _, e := range app.Spec.Exposes {
-		if seen[e.Service] {
-			continue
-		}
-		seen[e.Service] = true
-		svc := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Service",
-			"metadata": map[string]any{
-				"name": e.Service, "namespace": s.res.Namespace,
-				"labels": map[string]any{
-					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: s.res.Namespace,
-					v1alpha1.LabelPartOf: app.Name,
-				},
-			},
-			"spec": map[string]any{
-				"type":         "ExternalName",
-				"externalName": fmt.Sprintf("%s.%s.svc.cluster.local", e.Service, s.res.Partner),
-			},
-		}}
-		objs = append(objs, svc)
-	}
-	return objs, ""
+	return externalNames(s.res.Namespace, app, s.res.Partner), ""
 }
 
 func subscribes(t v1alpha1.Tenant, app string) bool {

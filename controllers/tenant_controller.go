@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -458,7 +459,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b = b.Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allTenants),
 		builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(r.subscribers),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, instanceReadinessChanged()))).
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune)).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS))
@@ -468,6 +469,18 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.controller, r.cache = c, mgr.GetCache()
 	return nil
+}
+
+// instanceReadinessChanged passes the updates of a SharedApplication whose shared instance became
+// ready or stopped being ready: its subscribers report it.
+func instanceReadinessChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		ready := func(o client.Object) bool {
+			app, ok := o.(*v1alpha1.SharedApplication)
+			return ok && app.Status.Instance != nil && app.Status.Instance.Ready
+		}
+		return ready(e.ObjectOld) != ready(e.ObjectNew)
+	}}
 }
 
 // tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value

@@ -179,8 +179,8 @@ func TestCommuneBecomesReadyWithTheTenantContract(t *testing.T) {
 	if err := k8s.List(context.Background(), policies, client.InNamespace("commune-liege")); err != nil {
 		t.Fatal(err)
 	}
-	if len(policies.Items) != 7 {
-		t.Errorf("network policies: %d, want 7", len(policies.Items))
+	if len(policies.Items) != 8 {
+		t.Errorf("network policies: %d, want 8", len(policies.Items))
 	}
 	cidrs := &networkingv1.NetworkPolicy{}
 	get(t, "commune-liege/mutualis-egress-cidrs", cidrs)

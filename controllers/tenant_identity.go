@@ -43,7 +43,7 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 	if err := r.resolveDomains(ctx, s); err != nil || s.blocked() {
 		return err
 	}
-	s.res.ExposedPorts, err = exposedPorts(ctx, r.Client, t.TenantSpec())
+	s.res.ExposedPorts, s.res.SharedInstances, err = subscribedPorts(ctx, r.Client, t.TenantSpec())
 	return err
 }
 
@@ -291,20 +291,32 @@ func (r *TenantReconciler) resolveCPAS(ctx context.Context, s *scope, c *v1alpha
 	return nil
 }
 
-// exposedPorts collects the ports that a tenant's subscribed applications expose. An application
-// missing from the catalogue exposes nothing; any other error is returned, because network
-// policies written without an application's ports would cut it off.
+// exposedPorts collects the ports that a tenant's subscribed applications expose in its own
+// namespace. An application missing from the catalogue exposes nothing, and a Shared one exposes
+// its ports in its instance's namespace, not the tenant's; any other error is returned, because
+// network policies written without an application's ports would cut it off.
 func exposedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec) ([]v1alpha1.ExposedPort, error) {
+	ports, _, err := subscribedPorts(ctx, c, spec)
+	return ports, err
+}
+
+// subscribedPorts is exposedPorts, and the shared instances the tenant reaches with their ports.
+func subscribedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec) ([]v1alpha1.ExposedPort, []tenant.SharedAccess, error) {
 	var out []v1alpha1.ExposedPort
+	var shared []tenant.SharedAccess
 	for _, sub := range spec.Applications {
 		app := &v1alpha1.SharedApplication{}
 		switch err := c.Get(ctx, client.ObjectKey{Name: sub.Name}, app); {
 		case apierrors.IsNotFound(err):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
+			return nil, nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
+		}
+		if app.Spec.Instance == v1alpha1.InstanceShared {
+			shared = append(shared, tenant.SharedAccess{Namespace: tenant.InstanceNamespaceName(app.Name), Ports: app.Spec.Exposes})
+			continue
 		}
 		out = append(out, app.Spec.Exposes...)
 	}
-	return out, nil
+	return out, shared, nil
 }

@@ -24,6 +24,8 @@ const (
 	ConditionExpiringSoon = "ExpiringSoon"
 	// ConditionExhausted says that a pool has no seat left.
 	ConditionExhausted = "Exhausted"
+	// ConditionInstanceReady says whether the instance of a Shared application runs.
+	ConditionInstanceReady = "InstanceReady"
 )
 
 // Condition reasons. Each names what happened in one word, so that events and alerts can key on

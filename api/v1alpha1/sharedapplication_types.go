@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -18,6 +19,57 @@ const (
 	// LicencePerInstance counts one seat per tenant instance, granted from a LicencePool.
 	LicencePerInstance LicenceModel = "PerInstance"
 )
+
+// InstanceMode says whether an application runs once per tenant or once for the cell.
+// +kubebuilder:validation:Enum=PerTenant;Shared
+type InstanceMode string
+
+const (
+	// InstancePerTenant renders the application into every subscribed tenant's namespace.
+	InstancePerTenant InstanceMode = "PerTenant"
+	// InstanceShared runs one instance for the cell in its own namespace, mutualis-app-<name>.
+	InstanceShared InstanceMode = "Shared"
+)
+
+// SharedInstanceSpec sizes and places the one instance of a Shared application.
+type SharedInstanceSpec struct {
+	// podSecurity is the Pod Security level of the instance's namespace: restricted (the default)
+	// or baseline, for images that cannot run as restricted (Jitsi's). Tenants keep the policy's
+	// level; only this namespace gets the exception.
+	// +optional
+	// +kubebuilder:default=restricted
+	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
+	// quota is the hard limit of the instance namespace's ResourceQuota; empty means the largest
+	// built-in tier's.
+	// +optional
+	Quota corev1.ResourceList `json:"quota,omitempty"`
+	// parameters are the instance's values of the parameters the application declares; the
+	// subscribers' own values go to the subscribers list, not into the render.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Parameters map[string]string `json:"parameters,omitempty"`
+}
+
+// SharedInstanceStatus reports the one instance of a Shared application.
+type SharedInstanceStatus struct {
+	// namespace of the instance.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// ready is true when every workload of the instance is available.
+	// +optional
+	Ready bool `json:"ready"`
+	// message says why the instance is not ready.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// subscribers counts the tenants that reach the instance.
+	// +optional
+	Subscribers int32 `json:"subscribers"`
+	// resources is the inventory of what mutualis applied for the instance.
+	// +optional
+	// +kubebuilder:validation:MaxItems=512
+	// +listType=atomic
+	Resources []string `json:"resources,omitempty"`
+}
 
 // SharedApplicationSpec is one entry of the catalogue: a kustomize base written inline.
 type SharedApplicationSpec struct {
@@ -92,6 +144,19 @@ type SharedApplicationSpec struct {
 	// +listType=map
 	// +listMapKey=tier
 	Sizes []TierSize `json:"sizes,omitempty"`
+
+	// instance is PerTenant (the default: one copy in each subscribed tenant's namespace) or
+	// Shared (one instance for the cell, in the namespace mutualis-app-<name>, which mutualis
+	// creates and isolates like a tenant's; each subscriber gets a Service of the same name in its
+	// own namespace that leads to it, network access to its exposed ports and nothing else, and the
+	// instance reads the list of its subscribers in the ConfigMap mutualis-subscribers).
+	// +optional
+	// +kubebuilder:default=PerTenant
+	Instance InstanceMode `json:"instance,omitempty"`
+
+	// sharedInstance sizes and places the instance of a Shared application.
+	// +optional
+	SharedInstance SharedInstanceSpec `json:"sharedInstance,omitempty"`
 }
 
 // TierSize holds the patches of one tier.
@@ -305,6 +370,9 @@ type SharedApplicationStatus struct {
 	// ready counts the tenants where the application is ready.
 	// +optional
 	Ready int32 `json:"ready"`
+	// instance reports the instance of a Shared application.
+	// +optional
+	Instance *SharedInstanceStatus `json:"instance,omitempty"`
 	// tiers says, for each tier of the policy, whether the application alone fits the quota of a
 	// commune and of a CPAS of that tier.
 	// +optional

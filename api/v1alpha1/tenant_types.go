@@ -23,10 +23,15 @@ const (
 	AnnotationDomains      = "mutualis.crtpl.be/domains"
 	AnnotationPartner      = "mutualis.crtpl.be/partner"
 	AnnotationServiceTypes = "mutualis.crtpl.be/service-types"
-	Finalizer              = "mutualis.crtpl.be/finalizer"
-	FieldOwner             = "mutualis"
-	NamespacePrefixCom     = "commune-"
-	NamespacePrefixCPAS    = "cpas-"
+	// AnnotationSharedInstances lists the namespaces of the shared instances a tenant subscribes
+	// to, towards which its ExternalName Services may point.
+	AnnotationSharedInstances = "mutualis.crtpl.be/shared-instances"
+	Finalizer                 = "mutualis.crtpl.be/finalizer"
+	FieldOwner                = "mutualis"
+	NamespacePrefixCom        = "commune-"
+	NamespacePrefixCPAS       = "cpas-"
+	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
+	NamespacePrefixInstance = "mutualis-app-"
 )
 
 // DeletionPolicy says what happens to a tenant's namespace when the tenant object is deleted.

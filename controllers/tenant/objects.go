@@ -49,8 +49,17 @@ type Resolved struct {
 	// Domains are the host names the tenant may publish: its spec's, or its default under the
 	// policy's base domain.
 	Domains []string
+	// SharedInstances are the instances of Shared applications the tenant subscribes to, with the
+	// ports they expose.
+	SharedInstances []SharedAccess
 	// Orphaned marks a Retain tenant being deleted: its namespace is kept, labelled as orphaned.
 	Orphaned bool
+}
+
+// SharedAccess is a tenant's way to one shared instance: its namespace and exposed ports.
+type SharedAccess struct {
+	Namespace string
+	Ports     []v1alpha1.ExposedPort
 }
 
 // Labels are the labels of every object mutualis manages for the tenant.
@@ -100,10 +109,15 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 		for _, st := range policy.AllowedServiceTypes {
 			types = append(types, string(st))
 		}
+		instances := make([]string, 0, len(t.SharedInstances))
+		for _, si := range t.SharedInstances {
+			instances = append(instances, si.Namespace)
+		}
 		ns.WithAnnotations(map[string]string{
-			v1alpha1.AnnotationDomains:      strings.Join(t.Domains, ","),
-			v1alpha1.AnnotationPartner:      t.Partner,
-			v1alpha1.AnnotationServiceTypes: strings.Join(types, ","),
+			v1alpha1.AnnotationDomains:         strings.Join(t.Domains, ","),
+			v1alpha1.AnnotationPartner:         t.Partner,
+			v1alpha1.AnnotationServiceTypes:    strings.Join(types, ","),
+			v1alpha1.AnnotationSharedInstances: strings.Join(instances, ","),
 		})
 	}
 	return ns
@@ -200,6 +214,7 @@ const (
 	NetpolPartner        = "mutualis-partner"
 	NetpolSharedServices = "mutualis-shared-services"
 	NetpolEgressCIDRs    = "mutualis-egress-cidrs"
+	NetpolSharedInstance = "mutualis-shared-instances"
 )
 
 // namespaceName selects a namespace by the label the API server sets itself, which no tenant can
@@ -284,8 +299,17 @@ func NetworkPolicies(t *Resolved, policy v1alpha1.TenancyPolicySpec) []*networki
 		cidrs.WithEgress(rule)
 	}
 
+	// the shared instances the tenant subscribes to, on their exposed ports only
+	instances := newPolicy(egress)
+	for _, si := range t.SharedInstances {
+		if ports := policyPorts(si.Ports); len(ports) > 0 {
+			instances.WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(si.Namespace)).WithPorts(ports...))
+		}
+	}
+
 	return []*networkingv1ac.NetworkPolicyApplyConfiguration{
 		wrap(NetpolDefaultDeny, newPolicy(ingress, egress)),
+		wrap(NetpolSharedInstance, instances),
 		wrap(NetpolSameNamespace, sameNamespace),
 		wrap(NetpolDNS, dns),
 		wrap(NetpolIngress, ingressController),
@@ -294,3 +318,79 @@ func NetworkPolicies(t *Resolved, policy v1alpha1.TenancyPolicySpec) []*networki
 		wrap(NetpolEgressCIDRs, cidrs),
 	}
 }
+
+// InstanceNamespaceName is the namespace of the instance of a Shared application.
+func InstanceNamespaceName(app string) string { return v1alpha1.NamespacePrefixInstance + app }
+
+// Instance is the shared instance of an application as the builders need it.
+type Instance struct {
+	// Application is the SharedApplication's name; Namespace the instance's namespace.
+	Application string
+	Namespace   string
+	PodSecurity v1alpha1.PodSecurityLevel
+	// Subscribers are the namespaces of the tenants that reach the instance, sorted.
+	Subscribers []string
+	Exposed     []v1alpha1.ExposedPort
+}
+
+// InstanceNamespace is the namespace of a shared instance, with its own Pod Security level. It
+// carries the tenant label too, so that the admission policies of tenant isolation hold there.
+func InstanceNamespace(in Instance, policy v1alpha1.TenancyPolicySpec) *corev1ac.NamespaceApplyConfiguration {
+	level := string(in.PodSecurity)
+	if level == "" {
+		level = string(v1alpha1.PodSecurityLevel("restricted"))
+	}
+	labels := Labels(in.Namespace)
+	labels[v1alpha1.LabelKind] = "shared-instance"
+	labels[v1alpha1.LabelPartOf] = in.Application
+	labels["pod-security.kubernetes.io/enforce"] = level
+	labels["pod-security.kubernetes.io/audit"] = level
+	labels["pod-security.kubernetes.io/warn"] = level
+	types := make([]string, 0, len(policy.AllowedServiceTypes))
+	for _, st := range policy.AllowedServiceTypes {
+		types = append(types, string(st))
+	}
+	return corev1ac.Namespace(in.Namespace).WithLabels(labels).WithAnnotations(map[string]string{
+		v1alpha1.AnnotationServiceTypes: strings.Join(types, ","),
+	})
+}
+
+// InstanceNetworkPolicies isolate a shared instance like a tenant: everything denied but its own
+// namespace, DNS, the ingress controller and its subscribers on the exposed ports, and the shared
+// services.
+func InstanceNetworkPolicies(in Instance, policy v1alpha1.TenancyPolicySpec) []*networkingv1ac.NetworkPolicyApplyConfiguration {
+	all := metav1ac.LabelSelector()
+	newPolicy := func(types ...networkingv1.PolicyType) *networkingv1ac.NetworkPolicySpecApplyConfiguration {
+		return networkingv1ac.NetworkPolicySpec().WithPodSelector(all).WithPolicyTypes(types...)
+	}
+	wrap := func(name string, spec *networkingv1ac.NetworkPolicySpecApplyConfiguration) *networkingv1ac.NetworkPolicyApplyConfiguration {
+		return networkingv1ac.NetworkPolicy(name, in.Namespace).WithLabels(Labels(in.Namespace)).WithSpec(spec)
+	}
+	ingress, egress := networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress
+	ports := policyPorts(in.Exposed)
+	subscribers := newPolicy(ingress)
+	if len(ports) > 0 {
+		rule := networkingv1ac.NetworkPolicyIngressRule().WithPorts(ports...).WithFrom(namespaceName(policy.Network.IngressNamespace))
+		for _, ns := range in.Subscribers {
+			rule.WithFrom(namespaceName(ns))
+		}
+		subscribers.WithIngress(rule)
+	}
+	return []*networkingv1ac.NetworkPolicyApplyConfiguration{
+		wrap(NetpolDefaultDeny, newPolicy(ingress, egress)),
+		wrap(NetpolSameNamespace, newPolicy(ingress, egress).
+			WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all))).
+			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all)))),
+		wrap(NetpolDNS, newPolicy(egress).WithEgress(networkingv1ac.NetworkPolicyEgressRule().
+			WithTo(namespaceName(policy.Network.DNSNamespace)).
+			WithPorts(
+				networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
+				networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53))))),
+		wrap(NetpolSubscribers, subscribers),
+		wrap(NetpolSharedServices, newPolicy(egress).
+			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(policy.Network.SharedServicesNamespace)))),
+	}
+}
+
+// NetpolSubscribers lets the subscribers of a shared instance and the ingress controller in.
+const NetpolSubscribers = "mutualis-subscribers"

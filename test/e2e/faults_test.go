@@ -185,8 +185,8 @@ func TestOperatorKilledMidOnboarding(t *testing.T) {
 		if _, ok := after["Namespace//"+ns]; !ok {
 			t.Errorf("namespace %s missing", ns)
 		}
-		if got := perNamespace[ns]; got != 11 { // quota, limits, 7 network policies, 2 role bindings
-			t.Errorf("namespace %s holds %d objects of the tenant contract, want 11", ns, got)
+		if got := perNamespace[ns]; got != 12 { // quota, limits, 8 network policies, 2 role bindings
+			t.Errorf("namespace %s holds %d objects of the tenant contract, want 12", ns, got)
 		}
 	}
 }

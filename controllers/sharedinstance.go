@@ -1,0 +1,292 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
+	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// SubscribersConfigMap is the generated ConfigMap of a shared instance that lists its subscribers,
+// so that the application can give each tenant its own space.
+const SubscribersConfigMap = "mutualis-subscribers"
+
+// Subscriber is one tenant of a shared instance, as the instance reads it in subscribers.json.
+type Subscriber struct {
+	Tenant     string              `json:"tenant"`
+	Kind       v1alpha1.TenantKind `json:"kind"`
+	Name       string              `json:"name"`
+	NIS        string              `json:"nis,omitempty"`
+	Domains    []string            `json:"domains,omitempty"`
+	Seats      int32               `json:"seats,omitempty"`
+	Parameters map[string]string   `json:"parameters,omitempty"`
+}
+
+// subscribersOf lists the tenants that subscribe to a shared application, sorted by namespace.
+func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.TenancyPolicySpec) []Subscriber {
+	var out []Subscriber
+	for _, t := range tenants {
+		if !t.GetDeletionTimestamp().IsZero() {
+			continue
+		}
+		for _, sub := range t.TenantSpec().Applications {
+			if sub.Name != app {
+				continue
+			}
+			s := Subscriber{Tenant: t.TenantNamespace(), Kind: t.TenantKind(), Name: t.GetName(), Parameters: sub.Parameters}
+			switch o := t.(type) {
+			case *v1alpha1.Commune:
+				s.NIS = o.Spec.NIS
+			case *v1alpha1.CPAS:
+				s.NIS = o.Status.NIS
+			}
+			for _, d := range t.TenantSpec().Domains {
+				s.Domains = append(s.Domains, string(d))
+			}
+			if len(s.Domains) == 0 {
+				if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
+					s.Domains = []string{d}
+				}
+			}
+			for _, l := range t.TenantStatus().Licences {
+				if l.Application == app {
+					s.Seats = l.Granted
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })
+	return out
+}
+
+// subscribersConfigMap is the ConfigMap that tells the instance who its subscribers are.
+func subscribersConfigMap(in tenant.Instance, subscribers []Subscriber) (*unstructured.Unstructured, error) {
+	raw, err := json.MarshalIndent(subscribers, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if subscribers == nil {
+		raw = []byte("[]")
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": SubscribersConfigMap, "namespace": in.Namespace, "labels": map[string]any{
+			v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: in.Namespace, v1alpha1.LabelPartOf: in.Application,
+		}},
+		"data": map[string]any{"subscribers.json": string(raw)},
+	}}
+	return u, nil
+}
+
+// reconcileInstance runs the one instance of a Shared application in its own namespace, isolated
+// like a tenant's and open to its subscribers on the exposed ports, and says how it is.
+func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec) (*v1alpha1.SharedInstanceStatus, metav1.Condition, error) {
+	nsName := tenant.InstanceNamespaceName(app.Name)
+	st := &v1alpha1.SharedInstanceStatus{Namespace: nsName}
+	if app.Status.Instance != nil {
+		st.Resources = app.Status.Instance.Resources
+	}
+	cond := metav1.Condition{Type: v1alpha1.ConditionInstanceReady, Status: metav1.ConditionFalse, ObservedGeneration: app.Generation}
+
+	// a namespace of that name that mutualis does not manage is never taken over
+	live := &corev1.Namespace{}
+	err := r.Get(ctx, client.ObjectKey{Name: nsName}, live)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, client.ObjectKey{Name: nsName}, live)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return nil, cond, err
+	case live.Labels[v1alpha1.LabelTenant] != nsName && !apply.AppliedByMutualis(live):
+		cond.Reason = v1alpha1.ReasonNamespaceConflict
+		cond.Message = fmt.Sprintf("namespace %s already exists and is not managed by mutualis: the shared instance needs it; rename that namespace or this application; nothing was created", nsName)
+		st.Message = cond.Message
+		return st, cond, nil
+	}
+
+	tenants, err := tenantsUsing(ctx, r.Client, app.Name)
+	if err != nil {
+		return nil, cond, err
+	}
+	subscribers := subscribersOf(tenants, app.Name, policy)
+	in := tenant.Instance{Application: app.Name, Namespace: nsName, PodSecurity: app.Spec.SharedInstance.PodSecurity, Exposed: app.Spec.Exposes}
+	for _, s := range subscribers {
+		in.Subscribers = append(in.Subscribers, s.Tenant)
+	}
+	st.Subscribers = int32(len(subscribers))
+
+	// the namespace first, then its quota, limits and isolation, then the application
+	var owned runtime.ApplyConfiguration
+	if live != nil {
+		if owned, err = apply.Owned(live); err != nil {
+			return nil, cond, err
+		}
+	}
+	if _, err := apply.IfChanged(ctx, r.Client, tenant.InstanceNamespace(in, policy), owned); err != nil {
+		return nil, cond, err
+	}
+	largest := policy.Tiers[len(policy.Tiers)-1]
+	quota := app.Spec.SharedInstance.Quota
+	if len(quota) == 0 {
+		quota = largest.Quota
+	}
+	res := &tenant.Resolved{Namespace: nsName, Quota: quota, Tier: largest}
+	if err := applyTyped(ctx, r.Client, tenant.ResourceQuota(res), client.ObjectKey{Namespace: nsName, Name: tenant.QuotaName}, &corev1.ResourceQuota{}); err != nil {
+		return nil, cond, err
+	}
+	if err := applyTyped(ctx, r.Client, tenant.LimitRange(res), client.ObjectKey{Namespace: nsName, Name: tenant.LimitRangeName}, &corev1.LimitRange{}); err != nil {
+		return nil, cond, err
+	}
+	for _, np := range tenant.InstanceNetworkPolicies(in, policy) {
+		if err := applyTyped(ctx, r.Client, np, client.ObjectKey{Namespace: nsName, Name: *np.Name}, &networkingv1.NetworkPolicy{}); err != nil {
+			return nil, cond, err
+		}
+	}
+
+	objs, err := render.Render(app, render.Tenant{Kind: "shared-instance", Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
+		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
+	var rerr *render.Error
+	if errors.As(err, &rerr) {
+		cond.Reason, cond.Message = v1alpha1.ReasonInvalidBase, rerr.Error()+": the instance is left as it was; fix spec.sharedInstance or the base"
+		st.Message = cond.Message
+		return st, cond, nil
+	} else if err != nil {
+		return nil, cond, err
+	}
+	list, err := subscribersConfigMap(in, subscribers)
+	if err != nil {
+		return nil, cond, err
+	}
+	objs = append(objs, list)
+
+	current := make([]apply.Ref, 0, len(objs))
+	for _, obj := range objs {
+		current = append(current, apply.RefOf(obj))
+	}
+	st.Resources = strs(union(refs(st.Resources), current))
+	for _, obj := range objs {
+		if _, err := apply.Object(ctx, r.Client, obj); err != nil {
+			return nil, cond, err
+		}
+	}
+	var previous []string
+	if app.Status.Instance != nil {
+		previous = app.Status.Instance.Resources
+	}
+	left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), nsName, app.Name, refs(previous), current)
+	st.Resources = strs(union(current, left))
+	if err != nil {
+		return nil, cond, err
+	}
+
+	var waiting []string
+	for _, obj := range objs {
+		if !apply.IsWorkload(obj) {
+			continue
+		}
+		w := &unstructured.Unstructured{}
+		w.SetGroupVersionKind(obj.GroupVersionKind())
+		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), w); err != nil {
+			waiting = append(waiting, fmt.Sprintf("%s %s: %v", obj.GetKind(), obj.GetName(), err))
+			continue
+		}
+		if ok, why := workloadAvailable(w); !ok {
+			waiting = append(waiting, fmt.Sprintf("%s %s %s", obj.GetKind(), obj.GetName(), why))
+		}
+	}
+	if len(waiting) > 0 {
+		cond.Reason = v1alpha1.ReasonApplicationsProgressing
+		cond.Message = fmt.Sprintf("the instance in %s is not available yet: %s", nsName, strings.Join(waiting, "; "))
+		st.Message = cond.Message
+		return st, cond, nil
+	}
+	st.Ready = true
+	cond.Status, cond.Reason = metav1.ConditionTrue, v1alpha1.ReasonReady
+	cond.Message = fmt.Sprintf("the instance runs in namespace %s for %d subscribers", nsName, len(subscribers))
+	return st, cond, nil
+}
+
+// applyTyped applies a typed object of the tenant contract when what mutualis owns on the live
+// one differs.
+func applyTyped(ctx context.Context, c client.Client, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
+	var owned runtime.ApplyConfiguration
+	switch err := c.Get(ctx, key, live); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	default:
+		var xerr error
+		if owned, xerr = apply.Owned(live); xerr != nil {
+			return xerr
+		}
+	}
+	_, err := apply.IfChanged(ctx, c, desired, owned)
+	return err
+}
+
+// instanceOfObject maps an object of a shared instance's namespace to its SharedApplication.
+func instanceOfObject(_ context.Context, obj client.Object) []reconcile.Request {
+	if !apply.AppliedByMutualis(obj) {
+		return nil
+	}
+	ns := obj.GetLabels()[v1alpha1.LabelTenant]
+	if name, ok := strings.CutPrefix(ns, v1alpha1.NamespacePrefixInstance); ok && name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+}
+
+// instanceServices give a tenant the shared instance of an application: one ExternalName Service
+// per exposed Service of the instance, of the same name, in the tenant's namespace.
+func instanceServices(namespace string, app *v1alpha1.SharedApplication) []*unstructured.Unstructured {
+	return externalNames(namespace, app, tenant.InstanceNamespaceName(app.Name))
+}
+
+// externalNames are ExternalName Services in namespace, one per exposed Service of app, leading
+// to the Services of the same name in target.
+func externalNames(namespace string, app *v1alpha1.SharedApplication, target string) []*unstructured.Unstructured {
+	seen := map[string]bool{}
+	var objs []*unstructured.Unstructured
+	for _, e := range app.Spec.Exposes {
+		if seen[e.Service] {
+			continue
+		}
+		seen[e.Service] = true
+		objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Service",
+			"metadata": map[string]any{
+				"name": e.Service, "namespace": namespace,
+				"labels": map[string]any{
+					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: namespace,
+					v1alpha1.LabelPartOf: app.Name,
+				},
+			},
+			"spec": map[string]any{
+				"type":         "ExternalName",
+				"externalName": fmt.Sprintf("%s.%s.svc.cluster.local", e.Service, target),
+			},
+		}})
+	}
+	return objs
+}

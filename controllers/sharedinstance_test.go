@@ -1,0 +1,206 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// sharedApp is a Shared catalogue entry: one instance for the cell, at Pod Security baseline.
+func sharedApp(name string) *v1alpha1.SharedApplication {
+	app := webApp(name, "jitsi/web:stable-9955")
+	app.Spec.Instance = v1alpha1.InstanceShared
+	app.Spec.SharedInstance = v1alpha1.SharedInstanceSpec{PodSecurity: "baseline", Parameters: map[string]string{"greeting": "bienvenue"}}
+	app.Spec.Parameters = append(app.Spec.Parameters, v1alpha1.ParameterSpec{Name: "room-prefix"})
+	return app
+}
+
+func instanceCondition(name string, status metav1.ConditionStatus, reason string) func() error {
+	return func() error {
+		app := &v1alpha1.SharedApplication{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, app); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionInstanceReady)
+		if c == nil || c.Status != status || (reason != "" && c.Reason != reason) {
+			return fmt.Errorf("InstanceReady %+v, want %s %s", c, status, reason)
+		}
+		return nil
+	}
+}
+
+func subscribersListed(ns string) ([]Subscriber, error) {
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: SubscribersConfigMap}, cm); err != nil {
+		return nil, err
+	}
+	var out []Subscriber
+	return out, json.Unmarshal([]byte(cm.Data["subscribers.json"]), &out)
+}
+
+// A Shared application runs once, in its own namespace at its own Pod Security level; each
+// subscriber gets a Service leading to it and network access to its exposed ports, and the
+// instance reads its subscribers. Unsubscribing cuts one tenant's access only, never the data.
+func TestSharedInstanceRunsOnceForItsSubscribers(t *testing.T) {
+	ctx := context.Background()
+	create(t, sharedApp("visio"))
+	const instance = "mutualis-app-visio"
+	mettet := newCommune("mettet", "92087", func(c *v1alpha1.Commune) {
+		c.Spec.Domains = []v1alpha1.Domain{"mettet.be"}
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "visio", Parameters: map[string]string{"room-prefix": "conseil"}}}
+	})
+	florennes := newCommune("florennes", "93022", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "visio"}}
+	})
+	create(t, mettet)
+	create(t, florennes)
+
+	// the instance: its namespace at baseline, its workload, its list of subscribers
+	eventually(t, wait, func() error {
+		ns := &corev1.Namespace{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: instance}, ns); err != nil {
+			return err
+		}
+		if ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
+			return fmt.Errorf("instance namespace labels %v", ns.Labels)
+		}
+		subs, err := subscribersListed(instance)
+		if err != nil {
+			return err
+		}
+		if len(subs) != 2 || subs[0].Tenant != "commune-florennes" || subs[1].Tenant != "commune-mettet" ||
+			subs[1].NIS != "92087" || subs[1].Parameters["room-prefix"] != "conseil" || len(subs[1].Domains) != 1 {
+			return fmt.Errorf("subscribers %+v", subs)
+		}
+		return nil
+	})
+	d := &appsv1.Deployment{}
+	get(t, instance+"/visio", d)
+	if env := d.Spec.Template.Spec.Containers[0].Env[0]; env.Value != "bienvenue" {
+		t.Errorf("the instance's parameter did not reach it: %+v", env)
+	}
+	// the tenants run no copy: a Service of the same name leads to the instance
+	for _, ns := range []string{"commune-mettet", "commune-florennes"} {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "visio"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s runs a copy of a Shared application (%v)", ns, err)
+		}
+		svc := &corev1.Service{}
+		eventually(t, wait, func() error { return k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "visio"}, svc) })
+		if svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != "visio."+instance+".svc.cluster.local" {
+			t.Errorf("%s: service %+v", ns, svc.Spec)
+		}
+	}
+	// not ready until the instance is
+	eventually(t, wait, conditionIs(mettet, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationsProgressing))
+	markAvailable(t, instance, "visio")
+	eventually(t, wait, instanceCondition("visio", metav1.ConditionTrue, v1alpha1.ReasonReady))
+	eventually(t, wait, conditionIs(mettet, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	eventually(t, wait, conditionIs(florennes, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+
+	// network: each tenant may reach the instance on its exposed port; the instance admits both
+	egressTo := func(ns string) error {
+		np := &networkingv1.NetworkPolicy{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: tenant.NetpolSharedInstance}, np); err != nil {
+			return err
+		}
+		if len(np.Spec.Egress) != 1 || np.Spec.Egress[0].To[0].NamespaceSelector.MatchLabels[corev1.LabelMetadataName] != instance {
+			return fmt.Errorf("%s egress %+v", ns, np.Spec.Egress)
+		}
+		return nil
+	}
+	for _, ns := range []string{"commune-mettet", "commune-florennes"} {
+		if err := egressTo(ns); err != nil {
+			t.Error(err)
+		}
+	}
+	admitted := func() ([]string, error) {
+		np := &networkingv1.NetworkPolicy{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: instance, Name: tenant.NetpolSubscribers}, np); err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, rule := range np.Spec.Ingress {
+			for _, from := range rule.From {
+				out = append(out, from.NamespaceSelector.MatchLabels[corev1.LabelMetadataName])
+			}
+		}
+		return out, nil
+	}
+	if got, err := admitted(); err != nil || strings.Join(got, ",") != "ingress-nginx,commune-florennes,commune-mettet" {
+		t.Errorf("the instance admits %v (%v)", got, err)
+	}
+
+	// florennes unsubscribes: its access goes, the instance and its data stay
+	uid := d.UID
+	patch(t, florennes, func() { florennes.Spec.Applications = nil })
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-florennes", Name: "visio"}, &corev1.Service{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the unsubscribed tenant keeps its Service (%v)", err)
+		}
+		got, err := admitted()
+		if err != nil {
+			return err
+		}
+		if strings.Join(got, ",") != "ingress-nginx,commune-mettet" {
+			return fmt.Errorf("the instance still admits %v", got)
+		}
+		subs, err := subscribersListed(instance)
+		if err != nil || len(subs) != 1 {
+			return fmt.Errorf("subscribers %+v (%v)", subs, err)
+		}
+		np := &networkingv1.NetworkPolicy{}
+		get(t, "commune-florennes/"+tenant.NetpolSharedInstance, np)
+		if len(np.Spec.Egress) != 0 {
+			return fmt.Errorf("the unsubscribed tenant may still reach the instance: %+v", np.Spec.Egress)
+		}
+		return nil
+	})
+	get(t, instance+"/visio", d)
+	if d.UID != uid {
+		t.Error("unsubscribing a tenant replaced the shared instance")
+	}
+}
+
+// Bad input to a Shared application: a subscription with a parameter the application does not
+// declare, and an instance whose namespace is taken by a namespace mutualis does not manage. Each
+// gets a clear condition, nothing half-built, the others untouched.
+func TestSharedInstanceBadInput(t *testing.T) {
+	ctx := context.Background()
+	create(t, sharedApp("agora"))
+	c := newCommune("gesves", "92054", func(c *v1alpha1.Commune) {
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "agora", Parameters: map[string]string{"colour": "blue"}}}
+	})
+	create(t, c)
+	stalledSaying(t, c, v1alpha1.ReasonApplicationInvalid, `parameters "colour" are not declared`)
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-gesves", Name: "agora"}, &corev1.Service{}); !apierrors.IsNotFound(err) {
+		t.Errorf("an invalid subscription got its Service (%v)", err)
+	}
+
+	create(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-app-forum"}})
+	create(t, sharedApp("forum"))
+	eventually(t, wait, instanceCondition("forum", metav1.ConditionFalse, v1alpha1.ReasonNamespaceConflict))
+	quota := &corev1.ResourceQuota{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "mutualis-app-forum", Name: tenant.QuotaName}, quota); !apierrors.IsNotFound(err) {
+		t.Errorf("mutualis wrote into a namespace it does not manage (%v)", err)
+	}
+	ns := &corev1.Namespace{}
+	get(t, "mutualis-app-forum", ns)
+	if _, labelled := ns.Labels[v1alpha1.LabelManagedBy]; labelled {
+		t.Error("the unmanaged namespace was taken over")
+	}
+	// the other shared instance is untouched
+	eventually(t, wait, func() error { return k8s.Get(ctx, client.ObjectKey{Namespace: "mutualis-app-agora", Name: "agora"}, &appsv1.Deployment{}) })
+}
