@@ -202,5 +202,7 @@ func TestSharedInstanceBadInput(t *testing.T) {
 		t.Error("the unmanaged namespace was taken over")
 	}
 	// the other shared instance is untouched
-	eventually(t, wait, func() error { return k8s.Get(ctx, client.ObjectKey{Namespace: "mutualis-app-agora", Name: "agora"}, &appsv1.Deployment{}) })
+	eventually(t, wait, func() error {
+		return k8s.Get(ctx, client.ObjectKey{Namespace: "mutualis-app-agora", Name: "agora"}, &appsv1.Deployment{})
+	})
 }
