@@ -137,6 +137,9 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 		refused(t, admin.Create(ctx, svc("into-herstal", func(s *corev1.ServiceSpec) {
 			s.Type, s.ExternalName, s.Ports = corev1.ServiceTypeExternalName, "files.commune-herstal.svc.cluster.local", nil
 		}), dryRun), "may only point to a Service of the partner tenant")
+		refused(t, admin.Create(ctx, svc("unsubscribed-instance", func(s *corev1.ServiceSpec) {
+			s.Type, s.ExternalName, s.Ports = corev1.ServiceTypeExternalName, "ckan.mutualis-app-ckan.svc.cluster.local", nil
+		}), dryRun), "or of a shared instance the tenant subscribes to (none)")
 		refused(t, admin.Create(ctx, svc("outside", func(s *corev1.ServiceSpec) {
 			s.Type, s.ExternalName, s.Ports = corev1.ServiceTypeExternalName, "intranet.example.org", nil
 		}), dryRun), "may only point to a Service of the partner tenant")

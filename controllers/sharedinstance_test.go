@@ -172,6 +172,19 @@ func TestSharedInstanceRunsOnceForItsSubscribers(t *testing.T) {
 	if d.UID != uid {
 		t.Error("unsubscribing a tenant replaced the shared instance")
 	}
+
+	// the catalogue entry goes: the instance keeps running, and its subscriber says so
+	app := &v1alpha1.SharedApplication{}
+	get(t, "visio", app)
+	if err := k8s.Delete(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, conditionIs(mettet, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationMissing))
+	if msg := message(mettet, v1alpha1.ConditionApplicationsReady); !strings.Contains(msg, "left running untouched (a shared instance too, in "+instance) {
+		t.Errorf("the subscriber should say the instance is left running: %s", msg)
+	}
+	get(t, instance+"/visio", d)
+	get(t, "commune-mettet/visio", &corev1.Service{})
 }
 
 // Bad input to a Shared application: a subscription with a parameter the application does not

@@ -19,6 +19,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
 // kindRetry is how often a tenant whose application uses a kind the cluster does not serve looks
@@ -194,7 +195,8 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 	app := &v1alpha1.SharedApplication{}
 	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
 		out.missing = true
-		out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched; restore it in the catalogue or unsubscribe", sub.Name)
+		out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched (a shared instance too, in %s); restore it in the catalogue or unsubscribe",
+			sub.Name, tenant.InstanceNamespaceName(sub.Name))
 		if len(out.status.Resources) == 0 {
 			out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", sub.Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/mattfenwick/cyclonus/pkg/matcher"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
@@ -23,13 +24,23 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		r.PartnerExposedPorts = liege.ExposedPorts
 		r.Spec = &v1alpha1.TenantSpec{}
 	})
+	// liege and namur subscribe to the shared Jitsi; its CPAS does not
+	jitsi := SharedAccess{Namespace: "mutualis-app-jitsi", Ports: []v1alpha1.ExposedPort{{Service: "jitsi-web", Port: 80}}}
+	liege.SharedInstances = []SharedAccess{jitsi}
 	namur := resolved(func(r *Resolved) {
 		r.Name, r.Namespace, r.Partner, r.PartnerExposedPorts = "namur", "commune-namur", "", nil
 		r.Spec = &v1alpha1.TenantSpec{}
+		r.SharedInstances = []SharedAccess{jitsi}
 	})
-	var all []*networkingv1.NetworkPolicy
+	var policies []*networkingv1ac.NetworkPolicyApplyConfiguration
 	for _, tenant := range []*Resolved{liege, cpas, namur} {
-		for _, ac := range NetworkPolicies(tenant, policy) {
+		policies = append(policies, NetworkPolicies(tenant, policy)...)
+	}
+	policies = append(policies, InstanceNetworkPolicies(Instance{Application: "jitsi", Namespace: "mutualis-app-jitsi",
+		Subscribers: []string{"commune-liege", "commune-namur"}, Exposed: jitsi.Ports}, policy)...)
+	var all []*networkingv1.NetworkPolicy
+	{
+		for _, ac := range policies {
 			raw, err := json.Marshal(ac)
 			if err != nil {
 				t.Fatal(err)
@@ -77,6 +88,13 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		{"undeclared external address", pod("commune-liege"), external("198.51.100.7"), 443, corev1.ProtocolTCP, false},
 		{"a tenant without egress CIDRs goes nowhere outside", pod("commune-namur"), external("192.0.2.10"), 443, corev1.ProtocolTCP, false},
 		{"the outside cannot reach in", external("198.51.100.7"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"a subscriber to the shared instance's exposed port", pod("commune-liege"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, true},
+		{"another subscriber to the shared instance", pod("commune-namur"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, true},
+		{"a subscriber to another port of the instance", pod("commune-liege"), pod("mutualis-app-jitsi"), 5222, corev1.ProtocolTCP, false},
+		{"a tenant that does not subscribe", pod("cpas-liege"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, false},
+		{"two subscribers do not reach each other", pod("commune-namur"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"the instance does not reach its subscribers", pod("mutualis-app-jitsi"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"the ingress controller to the instance", pod("ingress-nginx"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, true},
 	}
 	for _, tt := range tests {
 		got := engine.IsTrafficAllowed(&matcher.Traffic{Source: tt.from, Destination: tt.to, ResolvedPort: tt.port, Protocol: tt.protocol}).IsAllowed()

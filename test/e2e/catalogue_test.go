@@ -34,16 +34,18 @@ func sampleApplication(t *testing.T, name string) *v1alpha1.SharedApplication {
 	return app
 }
 
-// The shipped catalogue on a real control plane: a commune with Nextcloud and Jitsi, its CPAS on
-// the commune's Nextcloud. Jitsi's images need Pod Security baseline (see its sample), so the
-// policy says baseline for this test.
+// The shipped catalogue with the shipped defaults (no TenancyPolicy: Pod Security restricted for
+// every tenant) on a real control plane: a tier S commune and its CPAS, and a tier XXL commune and
+// its CPAS, with the standard bundle (files, council meetings, visio); Jitsi runs once for all, at
+// baseline in its own namespace, and both communes reach it. Unsubscribing one cuts its access
+// only.
 func TestCatalogueOnTheCluster(t *testing.T) {
 	ctx := context.Background()
-	policy := &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: v1alpha1.TenancyPolicySpec{PodSecurity: "baseline"}}
-	create(t, policy)
-	defer func() { _ = k8s.Delete(ctx, policy) }()
 	// the volumes that a storage provisioner would give
-	for name, size := range map[string]string{"pv-nextcloud-data": "50Gi", "pv-nextcloud-pg": "10Gi"} {
+	for name, size := range map[string]string{
+		"pv-namur-data": "50Gi", "pv-namur-pg": "10Gi", "pv-floreffe-data": "50Gi", "pv-floreffe-pg": "10Gi",
+		"pv-floreffe-delib": "20Gi", "pv-cpas-floreffe-delib": "20Gi", "pv-namur-delib": "20Gi", "pv-cpas-namur-delib": "20Gi",
+	} {
 		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeSpec{
 			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
 			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -51,47 +53,100 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 		}}
 		create(t, pv)
 	}
-	create(t, sampleApplication(t, "nextcloud"))
-	create(t, sampleApplication(t, "jitsi"))
-	commune := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CommuneSpec{NIS: "92094",
-		TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{
-			{Name: "nextcloud", Parameters: map[string]string{"domain": "cloud.namur.be"}},
-			{Name: "jitsi", Parameters: map[string]string{"public-url": "https://visio.namur.be"}},
-		}}}}
-	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CPASSpec{CommuneRef: "namur",
-		Synergy: v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
-	create(t, commune)
-	create(t, cpas)
-
-	eventually(t, 3*time.Minute, ready(commune))
-	eventually(t, time.Minute, ready(cpas))
-	for _, name := range []string{"nextcloud", "nextcloud-redis", "jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"} {
-		d := &appsv1.Deployment{}
-		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-namur", Name: name}, d); err != nil {
-			t.Fatal(err)
+	for _, name := range []string{"nextcloud", "jitsi", "iadelib"} {
+		create(t, sampleApplication(t, name))
+	}
+	bundle := func(domain string) []v1alpha1.ApplicationSubscription {
+		return []v1alpha1.ApplicationSubscription{
+			{Name: "nextcloud", Parameters: map[string]string{"domain": "cloud." + domain}},
+			{Name: "iadelib"},
+			{Name: "jitsi"},
 		}
-		if d.Status.AvailableReplicas < 1 {
-			t.Errorf("deployment %s: %d available", name, d.Status.AvailableReplicas)
+	}
+	namur := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CommuneSpec{NIS: "92094",
+		TenantSpec: v1alpha1.TenantSpec{Applications: bundle("namur.be")}}}
+	floreffe := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "floreffe"}, Spec: v1alpha1.CommuneSpec{NIS: "92045",
+		TenantSpec: v1alpha1.TenantSpec{Applications: bundle("floreffe.be")}}}
+	cpasFor := func(commune string, apps ...v1alpha1.ApplicationSubscription) *v1alpha1.CPAS {
+		return &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: commune}, Spec: v1alpha1.CPASSpec{CommuneRef: commune,
+			TenantSpec: v1alpha1.TenantSpec{Applications: apps},
+			Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
+	}
+	delib := v1alpha1.ApplicationSubscription{Name: "iadelib"}
+	tenants := []v1alpha1.Tenant{namur, cpasFor("namur", delib), floreffe, cpasFor("floreffe", delib)}
+	for _, tn := range tenants {
+		create(t, tn)
+	}
+	for _, tn := range tenants {
+		eventually(t, 3*time.Minute, ready(tn))
+	}
+	if floreffe.Status.Tier != "S" || namur.Status.Tier != "XXL" {
+		t.Errorf("tiers: floreffe %s, namur %s", floreffe.Status.Tier, namur.Status.Tier)
+	}
+	// Jitsi runs once, at baseline, in its own namespace; no tenant runs a copy
+	const instance = "mutualis-app-jitsi"
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: instance}, ns); err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
+		t.Fatalf("instance namespace: %v %v", err, ns.Labels)
+	}
+	for _, name := range []string{"jitsi-web", "jitsi-prosody", "jitsi-jicofo", "jitsi-jvb"} {
+		d := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: instance, Name: name}, d); err != nil || d.Status.AvailableReplicas < 1 {
+			t.Errorf("deployment %s of the shared instance: %v, %d available", name, err, d.Status.AvailableReplicas)
+		}
+		for _, tenantNS := range []string{"commune-namur", "commune-floreffe"} {
+			if err := k8s.Get(ctx, client.ObjectKey{Namespace: tenantNS, Name: name}, &appsv1.Deployment{}); err == nil {
+				t.Errorf("%s runs its own copy of %s", tenantNS, name)
+			}
+		}
+	}
+	for _, tenantNS := range []string{"commune-namur", "commune-floreffe"} {
+		svc := &corev1.Service{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: tenantNS, Name: "jitsi-web"}, svc); err != nil || svc.Spec.ExternalName != "jitsi-web."+instance+".svc.cluster.local" {
+			t.Errorf("%s: the Service to the shared Jitsi: %v %+v", tenantNS, err, svc.Spec)
+		}
+	}
+	// the tenants' own pods all run under restricted
+	for _, tenantNS := range []string{"commune-namur", "cpas-namur", "commune-floreffe", "cpas-floreffe"} {
+		if err := k8s.Get(ctx, client.ObjectKey{Name: tenantNS}, ns); err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+			t.Errorf("%s: %v %v", tenantNS, err, ns.Labels)
 		}
 	}
 	sts := &appsv1.StatefulSet{}
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-namur", Name: "nextcloud-postgres"}, sts); err != nil || sts.Status.ReadyReplicas != 1 {
-		t.Errorf("postgres: %v, %d ready", err, sts.Status.ReadyReplicas)
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "commune-floreffe", Name: "nextcloud-postgres"}, sts); err != nil || sts.Status.ReadyReplicas != 1 {
+		t.Errorf("postgres of the tier S commune: %v, %d ready", err, sts.Status.ReadyReplicas)
 	}
-	out := kubectl(t, "get", "communes,cpas", "namur")
-	t.Logf("kubectl get communes,cpas namur:\n%s", out)
-	if !strings.Contains(out, "2/2") || !strings.Contains(out, "1/1") {
-		t.Errorf("Apps columns should read 2/2 (commune) and 1/1 (CPAS)")
-	}
+	out := kubectl(t, "get", "communes,cpas")
+	t.Logf("kubectl get communes,cpas:\n%s", out)
 	out = kubectl(t, "get", "sharedapplications")
 	t.Logf("kubectl get sharedapplications:\n%s", out)
+
+	// floreffe gives up visio: its access goes, namur keeps it, the instance stays as it was
+	web := &appsv1.Deployment{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: instance, Name: "jitsi-web"}, web); err != nil {
+		t.Fatal(err)
+	}
+	base := floreffe.DeepCopy()
+	floreffe.Spec.Applications = bundle("floreffe.be")[:2]
+	if err := k8s.Patch(ctx, floreffe, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, gone(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "commune-floreffe", Name: "jitsi-web"}}))
+	eventually(t, time.Minute, ready(floreffe))
+	if err := ready(namur)(); err != nil {
+		t.Error(err)
+	}
+	after := &appsv1.Deployment{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: instance, Name: "jitsi-web"}, after); err != nil || after.UID != web.UID {
+		t.Errorf("the shared instance was touched by one tenant leaving: %v", err)
+	}
 	eventually(t, time.Minute, func() error {
 		app := &v1alpha1.SharedApplication{}
-		if err := k8s.Get(ctx, client.ObjectKey{Name: "nextcloud"}, app); err != nil {
+		if err := k8s.Get(ctx, client.ObjectKey{Name: "jitsi"}, app); err != nil {
 			return err
 		}
-		if app.Status.Subscribed != 2 || app.Status.Ready != 2 {
-			return fmt.Errorf("nextcloud status %+v", app.Status)
+		if app.Status.Instance == nil || app.Status.Instance.Subscribers != 1 || !app.Status.Instance.Ready {
+			return fmt.Errorf("jitsi instance status %+v", app.Status.Instance)
 		}
 		return nil
 	})
