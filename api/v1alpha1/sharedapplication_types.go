@@ -392,8 +392,10 @@ type SharedApplicationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=sapp,categories=mutualis
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.instance) || self.spec.instance != 'Shared' || (self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 50)",message="a Shared application's name must be a DNS label of at most 50 characters: its instance runs in the namespace mutualis-app-<name>"
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Licence",type=string,JSONPath=`.spec.licence.model`
+// +kubebuilder:printcolumn:name="Instance",type=string,JSONPath=`.spec.instance`
 // +kubebuilder:printcolumn:name="Subscribed",type=integer,JSONPath=`.status.subscribed`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.ready`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

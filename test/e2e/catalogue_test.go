@@ -34,13 +34,15 @@ func sampleApplication(t *testing.T, name string) *v1alpha1.SharedApplication {
 	return app
 }
 
-// The shipped catalogue with the shipped defaults (no TenancyPolicy: Pod Security restricted for
-// every tenant) on a real control plane: a tier S commune and its CPAS, and a tier XXL commune and
+// The shipped catalogue with the shipped policy (Pod Security restricted for every tenant) on a real control plane: a tier S commune and its CPAS, and a tier XXL commune and
 // its CPAS, with the standard bundle (files, council meetings, visio); Jitsi runs once for all, at
 // baseline in its own namespace, and both communes reach it. Unsubscribing one cuts its access
 // only.
 func TestCatalogueOnTheCluster(t *testing.T) {
 	ctx := context.Background()
+	// the shipped policy: Pod Security restricted, the cell's base domain
+	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
+	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
 	// the volumes that a storage provisioner would give
 	for name, size := range map[string]string{
 		"pv-namur-data": "50Gi", "pv-namur-pg": "10Gi", "pv-floreffe-data": "50Gi", "pv-floreffe-pg": "10Gi",
