@@ -406,13 +406,15 @@ func TestDriftIsCorrected(t *testing.T) {
 
 func TestNoWritesWhenNothingChanged(t *testing.T) {
 	create(t, webApp("notices", "nginxinc/nginx-unprivileged:1.26"))
+	create(t, sharedApp("bulletin"))
 	c := newCommune("durbuy", "83012", func(c *v1alpha1.Commune) {
-		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "notices"}}
+		c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "notices"}, {Name: "bulletin"}}
 	})
 	create(t, c)
 	cpas := newCPAS("durbuy", "durbuy", func(c *v1alpha1.CPAS) { c.Spec.Synergy.SharedApplications = []string{"notices"} })
 	create(t, cpas)
 	markAvailable(t, "commune-durbuy", "notices")
+	markAvailable(t, "mutualis-app-bulletin", "bulletin")
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, conditionIs(cpas, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	// let the reconciles that the status writes caused, and those of earlier tests, run out
@@ -427,12 +429,13 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 	})
 
 	before := operatorWrites.Load()
-	reconciles := reconcileCount("commune")
-	// a change that does not touch the spec still wakes the tenant: it must find nothing to do
+	reconciles, catalogue := reconcileCount("commune"), reconcileCount("sharedapplication")
+	// a change that does not touch the spec still wakes the tenant, and the shared instance it
+	// subscribes to: they must find nothing to do
 	patch(t, c, func() { c.Annotations = map[string]string{"example.org/poke": "1"} })
 	eventually(t, wait, func() error {
-		if reconcileCount("commune") <= reconciles {
-			return fmt.Errorf("the Commune was not reconciled again")
+		if reconcileCount("commune") <= reconciles || reconcileCount("sharedapplication") <= catalogue {
+			return fmt.Errorf("the Commune and its shared instance were not reconciled again")
 		}
 		return nil
 	})
