@@ -338,7 +338,7 @@ type Instance struct {
 func InstanceNamespace(in Instance, policy v1alpha1.TenancyPolicySpec) *corev1ac.NamespaceApplyConfiguration {
 	level := string(in.PodSecurity)
 	if level == "" {
-		level = string(v1alpha1.PodSecurityLevel("restricted"))
+		level = "restricted" // the schema's default, for an object written before the field existed
 	}
 	labels := Labels(in.Namespace)
 	labels[v1alpha1.LabelKind] = "shared-instance"
