@@ -71,7 +71,7 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		}), want: "spec.domains[0]"},
 		{name: "Shared application whose namespace name would be too long", obj: &v1alpha1.SharedApplication{
 			ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 51)},
-			Spec: v1alpha1.SharedApplicationSpec{Version: "1", Instance: v1alpha1.InstanceShared, Resources: []v1alpha1.Resource{}}},
+			Spec:       v1alpha1.SharedApplicationSpec{Version: "1", Instance: v1alpha1.InstanceShared, Resources: []v1alpha1.Resource{}}},
 			want: "its instance runs in the namespace mutualis-app-<name>"},
 		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},
 		{name: "licence pool with negative seats", obj: &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "adm-pool"},
