@@ -216,19 +216,19 @@ func TestSharedInstanceBadInput(t *testing.T) {
 		t.Error("the unmanaged namespace was taken over")
 	}
 	// a Shared base with what no base may hold: nothing of the instance is created
-	bad := sharedApp("kiosk")
+	bad := sharedApp("borne")
 	bad.Spec.Resources = append(bad.Spec.Resources, v1alpha1.Resource{RawExtension: runtime.RawExtension{
 		Raw: []byte(`{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow-all"},"spec":{"podSelector":{}}}`)}})
 	create(t, bad)
 	eventually(t, wait, func() error {
-		get(t, "kiosk", bad)
+		get(t, "borne", bad)
 		c := meta.FindStatusCondition(bad.Status.Conditions, v1alpha1.ConditionBaseValid)
 		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "NetworkPolicy allow-all is not allowed") {
 			return fmt.Errorf("BaseValid %+v", c)
 		}
 		return nil
 	})
-	if err := k8s.Get(ctx, client.ObjectKey{Name: "mutualis-app-kiosk"}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "mutualis-app-borne"}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 		t.Errorf("an invalid Shared application got its namespace (%v)", err)
 	}
 	// the other shared instance is untouched
