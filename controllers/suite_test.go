@@ -111,6 +111,7 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(operatorCfg, ctrl.Options{
 		Scheme:  scheme,
 		Cache:   CacheOptions(),
+		Client:  ClientOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	})
 	if err != nil {
@@ -137,6 +138,12 @@ func runSuite(m *testing.M) int {
 type countWrites struct{ next http.RoundTripper }
 
 func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Query().Get("watch") != "true" {
+		operatorReads.Add(1)
+		readLogMu.Lock()
+		readLog = append(readLog, req.URL.Path)
+		readLogMu.Unlock()
+	}
 	switch req.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		operatorWrites.Add(1)
@@ -150,7 +157,21 @@ func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
 var (
 	writeLogMu sync.Mutex
 	writeLog   []string
+	// operatorReads counts the operator's GET requests that are not watches: live reads and lists.
+	operatorReads atomic.Int64
+	readLogMu     sync.Mutex
+	readLog       []string
 )
+
+// readsSince returns the paths of the operator's live reads after the n-th.
+func readsSince(n int64) []string {
+	readLogMu.Lock()
+	defer readLogMu.Unlock()
+	if int(n) >= len(readLog) {
+		return nil
+	}
+	return append([]string(nil), readLog[n:]...)
+}
 
 // writesSince returns the operator's write requests after the n-th.
 func writesSince(n int64) []string {

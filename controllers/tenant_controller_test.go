@@ -618,3 +618,71 @@ func TestDeleteRemovesTheNamespaceBeforeReleasingTheTenant(t *testing.T) {
 	finalizeNamespace(t, ns)
 	eventually(t, wait, absent(c))
 }
+
+// The guard of the scale targets, small enough for make test: 30 tenants with an application and
+// a shared instance converge; then every one of them is woken and must find everything in the
+// cache and nothing to write. A write loop or a live read of what the cache holds fails it.
+func TestThirtyTenantsReadFromTheCacheAndWriteNothingIdle(t *testing.T) {
+	create(t, webApp("guichet", "nginxinc/nginx-unprivileged:1.26"))
+	create(t, sharedApp("agenda-partage"))
+	var tenants []*v1alpha1.Commune
+	for i, nis := range []string{
+		"25005", "25014", "25015", "25018", "25023", "25031", "25037", "25043", "25044", "25048",
+		"25050", "25068", "25084", "25091", "25107", "25110", "57093", "25117", "25118", "25119",
+		"25120", "25121", "25122", "25123", "25124", "57003", "57018", "57027", "57062", "57064",
+	} {
+		c := newCommune(fmt.Sprintf("guard-%02d", i), nis, func(c *v1alpha1.Commune) {
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "guichet"}, {Name: "agenda-partage"}}
+		})
+		create(t, c)
+		tenants = append(tenants, c)
+	}
+	markAvailable(t, "mutualis-app-agenda-partage", "agenda-partage")
+	for _, c := range tenants {
+		// one worker per kind serves the 30 tenants and whatever earlier tests left waking
+		eventually(t, 3*wait, func() error {
+			err := k8s.Get(context.Background(), client.ObjectKey{Namespace: c.TenantNamespace(), Name: "guichet"}, &appsv1.Deployment{})
+			if err != nil {
+				_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(c), c)
+				return fmt.Errorf("%s: %w (conditions %v)", c.Name, err, c.Status.Conditions)
+			}
+			return nil
+		})
+		markAvailable(t, c.TenantNamespace(), "guichet")
+	}
+	for _, c := range tenants {
+		eventually(t, 3*wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	}
+	quiet := operatorWrites.Load()
+	eventually(t, wait, func() error {
+		time.Sleep(2 * time.Second)
+		if now := operatorWrites.Load(); now != quiet {
+			quiet = now
+			return fmt.Errorf("the operator is still writing")
+		}
+		return nil
+	})
+	writes, reads, reconciles := operatorWrites.Load(), operatorReads.Load(), reconcileCount("commune")
+	for _, c := range tenants {
+		patch(t, c, func() { c.Annotations = map[string]string{"example.org/poke": "1"} })
+	}
+	eventually(t, wait, func() error {
+		if got := reconcileCount("commune") - reconciles; got < float64(len(tenants)) {
+			return fmt.Errorf("%v of %d tenants reconciled again", got, len(tenants))
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	if got := operatorWrites.Load() - writes; got != 0 {
+		t.Errorf("idle reconciles of %d tenants made %d writes: %v", len(tenants), got, writesSince(writes))
+	}
+	got := operatorReads.Load() - reads
+	t.Logf("idle reconciles of %d tenants read the API server %d times", len(tenants), got)
+	if got != 0 {
+		live := readsSince(reads)
+		if len(live) > 10 {
+			live = live[:10]
+		}
+		t.Errorf("idle reconciles of %d tenants read the API server live %d times, what the cache holds: %v", len(tenants), got, live)
+	}
+}
