@@ -336,20 +336,9 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 }
 
 // applyOwned reads the live object from the cache and applies the desired one when what mutualis
-// owns on it differs.
+// owns on it differs; an error is the part's.
 func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
-	var owned runtime.ApplyConfiguration
-	switch err := r.Get(ctx, key, live); {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return err
-	default:
-		var xerr error
-		if owned, xerr = apply.Owned(live); xerr != nil {
-			return xerr
-		}
-	}
-	if _, err := apply.IfChanged(ctx, r.Client, desired, owned); err != nil {
+	if err := applyTyped(ctx, r.Client, desired, key, live); err != nil {
 		return s.failed(part, err)
 	}
 	return nil

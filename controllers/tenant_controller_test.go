@@ -79,6 +79,21 @@ func namespaceAbsent(t *testing.T, name string) {
 	}
 }
 
+// waitQuiet waits until the operator has made no write for two seconds: the reconciles that
+// status writes and earlier tests caused have run out.
+func waitQuiet(t *testing.T) {
+	t.Helper()
+	quiet := operatorWrites.Load()
+	eventually(t, wait, func() error {
+		time.Sleep(2 * time.Second)
+		if now := operatorWrites.Load(); now != quiet {
+			quiet = now
+			return fmt.Errorf("the operator is still writing")
+		}
+		return nil
+	})
+}
+
 // stalledSaying waits for a tenant to stall for a reason, and checks that the message says want.
 func stalledSaying(t *testing.T, obj v1alpha1.Tenant, reason, want string) {
 	t.Helper()
@@ -418,15 +433,7 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, conditionIs(cpas, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	// let the reconciles that the status writes caused, and those of earlier tests, run out
-	quiet := operatorWrites.Load()
-	eventually(t, wait, func() error {
-		time.Sleep(2 * time.Second)
-		if now := operatorWrites.Load(); now != quiet {
-			quiet = now
-			return fmt.Errorf("the operator is still writing")
-		}
-		return nil
-	})
+	waitQuiet(t)
 
 	before := operatorWrites.Load()
 	reconciles, catalogue := reconcileCount("commune"), reconcileCount("sharedapplication")
@@ -653,15 +660,7 @@ func TestThirtyTenantsReadFromTheCacheAndWriteNothingIdle(t *testing.T) {
 	for _, c := range tenants {
 		eventually(t, 3*wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	}
-	quiet := operatorWrites.Load()
-	eventually(t, wait, func() error {
-		time.Sleep(2 * time.Second)
-		if now := operatorWrites.Load(); now != quiet {
-			quiet = now
-			return fmt.Errorf("the operator is still writing")
-		}
-		return nil
-	})
+	waitQuiet(t)
 	writes, reads, reconciles := operatorWrites.Load(), operatorReads.Load(), reconcileCount("commune")
 	for _, c := range tenants {
 		patch(t, c, func() { c.Annotations = map[string]string{"example.org/poke": "1"} })

@@ -248,6 +248,23 @@ func policyPorts(exposed []v1alpha1.ExposedPort) []*networkingv1ac.NetworkPolicy
 	return out
 }
 
+// sameNamespaceSpec lets every pod of the namespace reach every other.
+func sameNamespaceSpec(spec *networkingv1ac.NetworkPolicySpecApplyConfiguration) *networkingv1ac.NetworkPolicySpecApplyConfiguration {
+	all := metav1ac.LabelSelector()
+	return spec.
+		WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all))).
+		WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all)))
+}
+
+// dnsSpec lets the pods ask the cluster DNS, on port 53 only.
+func dnsSpec(spec *networkingv1ac.NetworkPolicySpecApplyConfiguration, policy v1alpha1.TenancyPolicySpec) *networkingv1ac.NetworkPolicySpecApplyConfiguration {
+	return spec.WithEgress(networkingv1ac.NetworkPolicyEgressRule().
+		WithTo(namespaceName(policy.Network.DNSNamespace)).
+		WithPorts(
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53))))
+}
+
 // NetworkPolicies isolate the tenant: everything is denied, then same-namespace traffic, DNS, the
 // ingress controller on exposed ports, the partner tenant on exposed ports, the shared services and
 // the tenant's egress CIDRs are allowed.
@@ -261,15 +278,8 @@ func NetworkPolicies(t *Resolved, policy v1alpha1.TenancyPolicySpec) []*networki
 	}
 	ingress, egress := networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress
 
-	sameNamespace := newPolicy(ingress, egress).
-		WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all))).
-		WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all)))
-
-	dns := newPolicy(egress).WithEgress(networkingv1ac.NetworkPolicyEgressRule().
-		WithTo(namespaceName(policy.Network.DNSNamespace)).
-		WithPorts(
-			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
-			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53))))
+	sameNamespace := sameNamespaceSpec(newPolicy(ingress, egress))
+	dns := dnsSpec(newPolicy(egress), policy)
 
 	ingressController := newPolicy(ingress)
 	if ports := policyPorts(t.ExposedPorts); len(ports) > 0 {
@@ -378,14 +388,8 @@ func InstanceNetworkPolicies(in Instance, policy v1alpha1.TenancyPolicySpec) []*
 	}
 	return []*networkingv1ac.NetworkPolicyApplyConfiguration{
 		wrap(NetpolDefaultDeny, newPolicy(ingress, egress)),
-		wrap(NetpolSameNamespace, newPolicy(ingress, egress).
-			WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all))).
-			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(networkingv1ac.NetworkPolicyPeer().WithPodSelector(all)))),
-		wrap(NetpolDNS, newPolicy(egress).WithEgress(networkingv1ac.NetworkPolicyEgressRule().
-			WithTo(namespaceName(policy.Network.DNSNamespace)).
-			WithPorts(
-				networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
-				networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53))))),
+		wrap(NetpolSameNamespace, sameNamespaceSpec(newPolicy(ingress, egress))),
+		wrap(NetpolDNS, dnsSpec(newPolicy(egress), policy)),
 		wrap(NetpolSubscribers, subscribers),
 		wrap(NetpolSharedServices, newPolicy(egress).
 			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(policy.Network.SharedServicesNamespace)))),
