@@ -2,8 +2,10 @@ package render
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -11,7 +13,7 @@ import (
 
 // checkOutcome fails the test when a render that succeeded breaks the tenant contract, or when it
 // failed otherwise than with one of render's own errors.
-func checkOutcome(t *testing.T, objs []*unstructuredObj, err error, namespace string) {
+func checkOutcome(t *testing.T, objs []*unstructured.Unstructured, err error, namespace string) {
 	t.Helper()
 	var rerr *Error
 	var missing *MissingKindsError
@@ -49,7 +51,7 @@ func FuzzBaseChecks(f *testing.F) {
 			Resources: []v1alpha1.Resource{{RawExtension: runtime.RawExtension{Raw: []byte(raw)}}}}}
 		app.Name = "fuzz"
 		objs, err := Render(app, liege(), Options{})
-		checkOutcome(t, wrap(objs), err, "commune-liege")
+		checkOutcome(t, objs, err, "commune-liege")
 	})
 }
 
@@ -66,13 +68,13 @@ func FuzzRenderParameters(f *testing.F) {
 		tenant := liege()
 		tenant.Parameters = map[string]string{"domain": "files.liege.be", key: value}
 		objs, err := Render(application(t, "files-app.yaml"), tenant, Options{})
-		checkOutcome(t, wrap(objs), err, "commune-liege")
+		checkOutcome(t, objs, err, "commune-liege")
 		if err != nil {
 			return
 		}
 		for _, u := range objs {
-			if u.GetKind() == "ConfigMap" && len(u.GetName()) > len(ParametersConfigMap) && u.GetName()[:len(ParametersConfigMap)] == ParametersConfigMap {
-				data, _, _ := unstructuredMap(u.Object, "data")
+			if u.GetKind() == "ConfigMap" && strings.HasPrefix(u.GetName(), ParametersConfigMap+"-") {
+				data, _, _ := unstructured.NestedStringMap(u.Object, "data")
 				if data[key] != value {
 					t.Fatalf("parameter %q = %q reached the application as %q", key, value, data[key])
 				}
