@@ -496,4 +496,19 @@ func TestSizesFitTheTierAndNameKnownTiers(t *testing.T) {
 		t.Logf("the catalogue author sees: %s", cond.Message)
 		return nil
 	})
+
+	// a size whose patch does not apply breaks that tier's render: an invalid base, not a tier
+	broken := heavyApp("atlas-broken", v1alpha1.TierSize{Tier: "XL", Patches: []v1alpha1.Patch{{
+		Target: &v1alpha1.Selector{Kind: "Deployment", Name: "atlas-broken"},
+		Patch:  `[{"op": "replace", "path": "/spec/nothing/here", "value": 1}]`}}})
+	create(t, broken)
+	eventually(t, wait, func() error {
+		get(t, "atlas-broken", broken)
+		cond := meta.FindStatusCondition(broken.Status.Conditions, v1alpha1.ConditionBaseValid)
+		if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != v1alpha1.ReasonInvalidBase || !strings.Contains(cond.Message, "the render for tier XL fails") {
+			return fmt.Errorf("BaseValid %+v", cond)
+		}
+		t.Logf("the catalogue author sees: %s", cond.Message)
+		return nil
+	})
 }

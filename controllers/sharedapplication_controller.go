@@ -29,9 +29,9 @@ type SharedApplicationReconciler struct {
 	// APIReader reads around the cache, for a namespace that mutualis does not manage.
 	APIReader client.Reader
 
-	// fits keeps the tier fits of each application, per generation and policy version.
-	fitsMu sync.Mutex
-	fits   map[string]fitsEntry
+	// verdicts keeps the verdict on each application, per generation and policy version.
+	verdictsMu sync.Mutex
+	verdicts   map[string]verdict
 }
 
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=sharedapplications/status,verbs=get;update;patch
@@ -54,33 +54,14 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	st.ObservedGeneration = app.Generation
 
 	var result ctrl.Result
-	// the base is checked the way every tenant will render it, with a sample tenant
-	base := metav1.Condition{Type: v1alpha1.ConditionBaseValid, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBaseValid,
-		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}
-	if _, err := render.Render(app, sampleTenant(app), render.Options{
-		AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper()),
-	}); err != nil {
-		var rerr *render.Error
-		var missing *render.MissingKindsError
-		switch {
-		case errors.As(err, &rerr):
-			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
-		case errors.As(err, &missing):
-			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonKindNotInstalled, missing.Error()
-			result.RequeueAfter = kindRetry
-		default:
-			return ctrl.Result{}, err
-		}
+	verdict, err := r.catalogueVerdict(app, policy, effective)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	if base.Status == metav1.ConditionTrue {
-		fits, problem, err := r.tierFits(app, policy, effective)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		st.Tiers = fits
-		if problem != "" {
-			base.Status, base.Reason, base.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknownTier, problem
-		}
+	base := verdict.base
+	st.Tiers = verdict.fits
+	if base.Reason == v1alpha1.ReasonKindNotInstalled {
+		result.RequeueAfter = kindRetry
 	}
 	meta.SetStatusCondition(&st.Conditions, base)
 	ready := base
@@ -131,45 +112,71 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	return result, r.Status().Update(ctx, app)
 }
 
-// fitsKey is what a tier fit depends on: the application's generation and the policy's version.
-type fitsKey struct {
+// verdictKey is what the verdict on a catalogue entry depends on: the application's generation and
+// the policy's version.
+type verdictKey struct {
 	generation    int64
 	policyVersion string
 }
 
-type fitsEntry struct {
-	key     fitsKey
-	fits    []v1alpha1.TierFit
-	problem string
+// verdict is whether a catalogue entry follows the tenant contract, and what fits each tier.
+type verdict struct {
+	key  verdictKey
+	base metav1.Condition
+	fits []v1alpha1.TierFit
 }
 
-// tierFits renders the application for a commune of each tier of the policy and says whether it
-// fits the quota of a commune and of a CPAS of that tier. It refuses sizes for tiers the policy
-// does not define. The answer is kept per generation of the application and version of the
-// policy: tenants change far more often than the catalogue.
-func (r *SharedApplicationReconciler) tierFits(app *v1alpha1.SharedApplication, policy *v1alpha1.TenancyPolicy, effective v1alpha1.TenancyPolicySpec) ([]v1alpha1.TierFit, string, error) {
-	key := fitsKey{generation: app.Generation}
+// catalogueVerdict checks the base the way every tenant will render it, with a sample tenant, and
+// renders it for each tier of the policy to say whether it fits a commune and a CPAS of that
+// tier. The verdict is kept per generation of the application and version of the policy: this
+// controller runs at every change of a subscriber, and tenants change far more often than the
+// catalogue. A verdict that waits for a CRD is not kept: it changes when the CRD arrives.
+func (r *SharedApplicationReconciler) catalogueVerdict(app *v1alpha1.SharedApplication, policy *v1alpha1.TenancyPolicy, effective v1alpha1.TenancyPolicySpec) (verdict, error) {
+	key := verdictKey{generation: app.Generation}
 	if policy != nil {
 		key.policyVersion = policy.ResourceVersion
 	}
-	r.fitsMu.Lock()
-	defer r.fitsMu.Unlock()
-	if e, ok := r.fits[app.Name]; ok && e.key == key {
-		return e.fits, e.problem, nil
+	r.verdictsMu.Lock()
+	defer r.verdictsMu.Unlock()
+	if v, ok := r.verdicts[app.Name]; ok && v.key == key {
+		return v, nil
 	}
-	fits, problem, err := catalogueFits(app, effective, namespacedBy(r.RESTMapper()))
-	if err != nil {
-		return nil, "", err
+	v := verdict{key: key, base: metav1.Condition{Type: v1alpha1.ConditionBaseValid, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBaseValid,
+		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}}
+	isNamespaced := namespacedBy(r.RESTMapper())
+	if _, err := render.Render(app, sampleTenant(app), render.Options{AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: isNamespaced}); err != nil {
+		var rerr *render.Error
+		var missing *render.MissingKindsError
+		switch {
+		case errors.As(err, &rerr):
+			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
+		case errors.As(err, &missing):
+			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, v1alpha1.ReasonKindNotInstalled, missing.Error()
+			return v, nil
+		default:
+			return verdict{}, err
+		}
+	} else {
+		fits, reason, problem, err := catalogueFits(app, effective, isNamespaced)
+		if err != nil {
+			return verdict{}, err
+		}
+		v.fits = fits
+		if problem != "" {
+			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, reason, problem
+		}
 	}
-	if r.fits == nil {
-		r.fits = map[string]fitsEntry{}
+	if r.verdicts == nil {
+		r.verdicts = map[string]verdict{}
 	}
-	r.fits[app.Name] = fitsEntry{key: key, fits: fits, problem: problem}
-	return fits, problem, nil
+	r.verdicts[app.Name] = v
+	return v, nil
 }
 
-// catalogueFits is the pure part of tierFits.
-func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec, isNamespaced func(string, string) (bool, error)) ([]v1alpha1.TierFit, string, error) {
+// catalogueFits renders an application for a commune of each tier of the policy and says whether
+// it fits the quota of a commune and of a CPAS of that tier. A size for a tier the policy does not
+// define, or a render of one tier that fails, is a problem of the catalogue entry, with its reason.
+func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec, isNamespaced func(string, string) (bool, error)) (fits []v1alpha1.TierFit, reason, problem string, err error) {
 	known := map[string]bool{}
 	var names []string
 	for _, t := range policy.Tiers {
@@ -178,10 +185,9 @@ func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolic
 	}
 	for _, size := range app.Spec.Sizes {
 		if !known[size.Tier] {
-			return nil, fmt.Sprintf("spec.sizes names tier %q, which the TenancyPolicy does not define (tiers: %s): rename it or add the tier to the policy", size.Tier, strings.Join(names, ", ")), nil
+			return nil, v1alpha1.ReasonUnknownTier, fmt.Sprintf("spec.sizes names tier %q, which the TenancyPolicy does not define (tiers: %s): rename it or add the tier to the policy", size.Tier, strings.Join(names, ", ")), nil
 		}
 	}
-	var fits []v1alpha1.TierFit
 	for _, tier := range policy.Tiers {
 		sample := sampleTenant(app)
 		sample.Tier = tier.Name
@@ -189,13 +195,13 @@ func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolic
 		if err != nil {
 			var rerr *render.Error
 			if errors.As(err, &rerr) {
-				return nil, fmt.Sprintf("the render for tier %s fails: %v", tier.Name, rerr), nil
+				return nil, v1alpha1.ReasonInvalidBase, fmt.Sprintf("the render for tier %s fails: %v: no tenant gets this version; fix spec.sizes", tier.Name, rerr), nil
 			}
-			return nil, "", err
+			return nil, "", "", err
 		}
 		need, err := render.Requirements(objs, render.Defaults{Request: tier.DefaultRequest, Limit: tier.DefaultLimit})
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		commune := render.Shortfalls(need, tier.Quota)
 		cpas := render.Shortfalls(need, tenant.ScaleQuota(tier.Quota, policy.CPASQuotaPercent))
@@ -210,7 +216,7 @@ func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolic
 		fit.Message = strings.Join(msgs, "; ")
 		fits = append(fits, fit)
 	}
-	return fits, "", nil
+	return fits, "", "", nil
 }
 
 // sampleTenant fills every parameter, so that the check covers the base and not a subscription.
@@ -226,13 +232,18 @@ func sampleTenant(app *v1alpha1.SharedApplication) render.Tenant {
 }
 
 // tenantsUsing lists, through the index, the Communes and CPAS that use an application.
-func tenantsUsing(ctx context.Context, c client.Client, app string) ([]v1alpha1.Tenant, error) {
+func tenantsUsing(ctx context.Context, c client.Reader, app string) ([]v1alpha1.Tenant, error) {
+	return tenantsIndexed(ctx, c, indexApplication, app)
+}
+
+// tenantsIndexed lists the Communes and CPAS whose field index holds a value.
+func tenantsIndexed(ctx context.Context, c client.Reader, index, value string) ([]v1alpha1.Tenant, error) {
 	communes := &v1alpha1.CommuneList{}
-	if err := c.List(ctx, communes, client.MatchingFields{indexApplication: app}); err != nil {
+	if err := c.List(ctx, communes, client.MatchingFields{index: value}); err != nil {
 		return nil, err
 	}
 	cpas := &v1alpha1.CPASList{}
-	if err := c.List(ctx, cpas, client.MatchingFields{indexApplication: app}); err != nil {
+	if err := c.List(ctx, cpas, client.MatchingFields{index: value}); err != nil {
 		return nil, err
 	}
 	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))

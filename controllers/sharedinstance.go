@@ -103,7 +103,7 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	nsName := tenant.InstanceNamespaceName(app.Name)
 	st := &v1alpha1.SharedInstanceStatus{Namespace: nsName}
 	if app.Status.Instance != nil {
-		st.Resources = app.Status.Instance.Resources
+		st.Resources = app.Status.Instance.Resources // kept as it is when nothing is applied
 	}
 	cond := metav1.Condition{Type: v1alpha1.ConditionInstanceReady, Status: metav1.ConditionFalse, ObservedGeneration: app.Generation}
 
@@ -164,7 +164,7 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		}
 	}
 
-	objs, err := render.Render(app, render.Tenant{Kind: "shared-instance", Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
+	objs, err := render.Render(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
 		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 	var rerr *render.Error
 	if errors.As(err, &rerr) {
@@ -180,41 +180,15 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	}
 	objs = append(objs, list)
 
-	current := make([]apply.Ref, 0, len(objs))
-	for _, obj := range objs {
-		current = append(current, apply.RefOf(obj))
-	}
-	st.Resources = strs(union(refs(st.Resources), current))
-	for _, obj := range objs {
-		if _, err := apply.Object(ctx, r.Client, obj); err != nil {
-			return nil, cond, err
-		}
-	}
 	var previous []string
 	if app.Status.Instance != nil {
 		previous = app.Status.Instance.Resources
 	}
-	left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), nsName, app.Name, refs(previous), current)
-	st.Resources = strs(union(current, left))
+	st.Resources, err = applyAll(ctx, r.Client, r.RESTMapper(), nsName, app.Name, previous, objs)
 	if err != nil {
 		return nil, cond, err
 	}
-
-	var waiting []string
-	for _, obj := range objs {
-		if !apply.IsWorkload(obj) {
-			continue
-		}
-		w := &unstructured.Unstructured{}
-		w.SetGroupVersionKind(obj.GroupVersionKind())
-		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), w); err != nil {
-			waiting = append(waiting, fmt.Sprintf("%s %s: %v", obj.GetKind(), obj.GetName(), err))
-			continue
-		}
-		if ok, why := workloadAvailable(w); !ok {
-			waiting = append(waiting, fmt.Sprintf("%s %s %s", obj.GetKind(), obj.GetName(), why))
-		}
-	}
+	waiting := workloadsWaiting(ctx, r.Client, objs)
 	if len(waiting) > 0 {
 		cond.Reason = v1alpha1.ReasonApplicationsProgressing
 		cond.Message = fmt.Sprintf("the instance in %s is not available yet: %s", nsName, strings.Join(waiting, "; "))

@@ -184,14 +184,17 @@ type appPlan struct {
 
 // planApplication reads the catalogue entry and the licence of one subscription and renders it.
 func (r *TenantReconciler) planApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (*appPlan, error) {
-	out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}
-	plan := &appPlan{prev: prev, shared: shared}
-	objs, err := r.renderSubscription(ctx, s, sub, shared, &out, plan)
-	plan.out, plan.objs = out, objs
+	plan := &appPlan{prev: prev, shared: shared,
+		out: appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}}
+	objs, err := r.renderSubscription(ctx, s, sub, plan)
+	plan.objs = objs
 	return plan, err
 }
 
-func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, shared bool, out *appOutcome, plan *appPlan) ([]*unstructured.Unstructured, error) {
+// renderSubscription fills the plan's catalogue entry and outcome, and returns the objects to
+// apply: nil, with the outcome saying why, when there are none.
+func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, plan *appPlan) ([]*unstructured.Unstructured, error) {
+	out, shared := &plan.out, plan.shared
 	app := &v1alpha1.SharedApplication{}
 	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
 		out.missing = true
@@ -268,28 +271,9 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 // applyApplication applies a rendered subscription, prunes what left its render and reads its
 // health.
 func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan *appPlan) (appOutcome, error) {
-	out, app, prev, objs, shared := plan.out, plan.app, plan.prev, plan.objs, plan.shared
-	current := make([]apply.Ref, 0, len(objs))
-	for _, obj := range objs {
-		current = append(current, apply.RefOf(obj))
-	}
-	// the inventory grows before anything is applied, so that an object is never applied without
-	// being listed; it shrinks only once the pruning succeeded
-	out.status.Resources = strs(union(refs(prev.Resources), current))
-	for _, obj := range objs {
-		if _, err := apply.Object(ctx, r.Client, obj); err != nil {
-			out.status.Message = "apply failed: " + err.Error()
-			return out, err
-		}
-		if apply.IsWorkload(obj) {
-			// a tenant back from suspend: hand the replica count back to the application
-			if _, err := apply.Resume(ctx, r.Client, obj); err != nil {
-				return out, err
-			}
-		}
-	}
-	left, err := apply.Prune(ctx, r.Client, r.RESTMapper(), s.res.Namespace, app.Name, refs(prev.Resources), current)
-	out.status.Resources = strs(union(current, left))
+	out, app, objs, shared := plan.out, plan.app, plan.objs, plan.shared
+	resources, err := applyAll(ctx, r.Client, r.RESTMapper(), s.res.Namespace, app.Name, plan.prev.Resources, objs)
+	out.status.Resources = resources
 	if err != nil {
 		out.status.Message = err.Error()
 		return out, err
@@ -302,6 +286,52 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan 
 	}
 	out.status.Ready, out.status.Message = r.health(ctx, s, objs, shared, app.Name)
 	return out, nil
+}
+
+// applyAll applies the objects of one application in namespace and prunes what the previous
+// inventory lists and the objects no longer have. The inventory grows before anything is applied,
+// so that an object is never applied without being listed, and shrinks only once the pruning
+// succeeded: the inventory it returns keeps what could not be pruned.
+func applyAll(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, previous []string, objs []*unstructured.Unstructured) ([]string, error) {
+	current := make([]apply.Ref, 0, len(objs))
+	for _, obj := range objs {
+		current = append(current, apply.RefOf(obj))
+	}
+	inventory := strs(union(refs(previous), current))
+	for _, obj := range objs {
+		if _, err := apply.Object(ctx, c, obj); err != nil {
+			return inventory, fmt.Errorf("apply failed: %w", err)
+		}
+		if apply.IsWorkload(obj) {
+			// a tenant back from suspend: hand the replica count back to the application
+			if _, err := apply.Resume(ctx, c, obj); err != nil {
+				return inventory, err
+			}
+		}
+	}
+	left, err := apply.Prune(ctx, c, mapper, namespace, application, refs(previous), current)
+	return strs(union(current, left)), err
+}
+
+// workloadsWaiting says, for each Deployment and StatefulSet of a render that is not available
+// at its current generation, why.
+func workloadsWaiting(ctx context.Context, c client.Reader, objs []*unstructured.Unstructured) []string {
+	var waiting []string
+	for _, obj := range objs {
+		if !apply.IsWorkload(obj) {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+			waiting = append(waiting, fmt.Sprintf("%s %s: %v", obj.GetKind(), obj.GetName(), err))
+			continue
+		}
+		if ok, why := workloadAvailable(live); !ok {
+			waiting = append(waiting, fmt.Sprintf("%s %s %s", obj.GetKind(), obj.GetName(), why))
+		}
+	}
+	return waiting
 }
 
 // instanceHealth is a subscription's view of the shared instance it reaches.
@@ -319,24 +349,16 @@ func instanceHealth(app *v1alpha1.SharedApplication) (bool, string) {
 // undeclaredParameters checks a subscription to a Shared application: its values reach the
 // instance through the subscribers list, and must be parameters the application declares.
 func undeclaredParameters(app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription) string {
-	declared := map[string]bool{}
-	var names []string
-	for _, p := range app.Spec.Parameters {
-		declared[p.Name] = true
-		names = append(names, p.Name)
-	}
-	var bad []string
-	for k := range sub.Parameters {
-		if !declared[k] {
-			bad = append(bad, fmt.Sprintf("%q", k))
-		}
-	}
-	if len(bad) == 0 {
+	undeclared, declared := render.Undeclared(app, sub.Parameters)
+	if len(undeclared) == 0 {
 		return ""
 	}
-	sort.Strings(bad)
+	quoted := make([]string, 0, len(undeclared))
+	for _, k := range undeclared {
+		quoted = append(quoted, fmt.Sprintf("%q", k))
+	}
 	return fmt.Sprintf("application %s: parameters %s are not declared by the application (declared: %s): remove them from spec.applications[%s].parameters",
-		app.Name, strings.Join(bad, ", "), strings.Join(names, ", "), app.Name)
+		app.Name, strings.Join(quoted, ", "), strings.Join(declared, ", "), app.Name)
 }
 
 // quotaShortfalls sums what the rendered subscriptions take of the tenant's quota and says what
@@ -395,22 +417,7 @@ func (r *TenantReconciler) health(ctx context.Context, s *scope, objs []*unstruc
 		}
 		return false, "the commune's instance is not deployed yet"
 	}
-	var waiting []string
-	for _, obj := range objs {
-		kind := obj.GetKind()
-		if obj.GroupVersionKind().Group != "apps" || (kind != "Deployment" && kind != "StatefulSet") {
-			continue
-		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(obj.GroupVersionKind())
-		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-			waiting = append(waiting, fmt.Sprintf("%s %s: %v", kind, obj.GetName(), err))
-			continue
-		}
-		if ok, why := workloadAvailable(live); !ok {
-			waiting = append(waiting, fmt.Sprintf("%s %s %s", kind, obj.GetName(), why))
-		}
-	}
+	waiting := workloadsWaiting(ctx, r.Client, objs)
 	if len(waiting) > 0 {
 		return false, strings.Join(waiting, "; ")
 	}

@@ -93,20 +93,9 @@ func tenantsWithDomainsNear(ctx context.Context, c client.Reader, d string) ([]v
 	var out []v1alpha1.Tenant
 	seen := map[string]bool{}
 	for _, key := range validation.DomainLookupKeys(d) {
-		communes := &v1alpha1.CommuneList{}
-		if err := c.List(ctx, communes, client.MatchingFields{indexDomain: key}); err != nil {
+		found, err := tenantsIndexed(ctx, c, indexDomain, key)
+		if err != nil {
 			return nil, err
-		}
-		cpas := &v1alpha1.CPASList{}
-		if err := c.List(ctx, cpas, client.MatchingFields{indexDomain: key}); err != nil {
-			return nil, err
-		}
-		var found []v1alpha1.Tenant
-		for i := range communes.Items {
-			found = append(found, &communes.Items[i])
-		}
-		for i := range cpas.Items {
-			found = append(found, &cpas.Items[i])
 		}
 		for _, t := range found {
 			id := string(t.TenantKind()) + "/" + t.GetName()

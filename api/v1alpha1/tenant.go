@@ -10,6 +10,9 @@ type TenantKind string
 const (
 	KindCommune TenantKind = "commune"
 	KindCPAS    TenantKind = "cpas"
+	// KindSharedInstance is the kind label of a Shared application's instance namespace, and the
+	// tenant kind its render sees (tenant.kind): it serves many tenants and is none of them.
+	KindSharedInstance TenantKind = "shared-instance"
 )
 
 // Tenant is what a Commune and a CPAS have in common, so that one reconciler serves both.

@@ -156,21 +156,31 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 	return objs, nil
 }
 
+// Undeclared lists, sorted, the names of given that the application does not declare, and the
+// names it declares.
+func Undeclared(app *v1alpha1.SharedApplication, given map[string]string) (undeclared, declared []string) {
+	known := map[string]bool{}
+	for _, p := range app.Spec.Parameters {
+		known[p.Name] = true
+		declared = append(declared, p.Name)
+	}
+	for k := range given {
+		if !known[k] {
+			undeclared = append(undeclared, k)
+		}
+	}
+	sort.Strings(undeclared)
+	return undeclared, declared
+}
+
 // parameters merges the tenant's values over the declared defaults and adds the built-in ones. A
 // value for a parameter the application does not declare, or a required one missing, is an error
 // of the tenant's subscription.
 func parameters(app *v1alpha1.SharedApplication, t Tenant) (map[string]string, error) {
-	declared := map[string]v1alpha1.ParameterSpec{}
-	var names []string
-	for _, p := range app.Spec.Parameters {
-		declared[p.Name] = p
-		names = append(names, p.Name)
-	}
+	undeclared, names := Undeclared(app, t.Parameters)
 	var problems []string
-	for k := range t.Parameters {
-		if _, ok := declared[k]; !ok {
-			problems = append(problems, fmt.Sprintf("parameter %q is not declared by the application (declared: %s)", k, strings.Join(names, ", ")))
-		}
+	for _, k := range undeclared {
+		problems = append(problems, fmt.Sprintf("parameter %q is not declared by the application (declared: %s)", k, strings.Join(names, ", ")))
 	}
 	values := map[string]string{}
 	for _, p := range app.Spec.Parameters {

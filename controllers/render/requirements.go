@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -30,12 +31,8 @@ var computeResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.Resource
 // operator, the catalogue's status and the offline validator reach the same verdict.
 func Requirements(objs []*unstructured.Unstructured, defaults Defaults) (corev1.ResourceList, error) {
 	need := corev1.ResourceList{}
-	add := func(name corev1.ResourceName, q resource.Quantity) {
-		cur := need[name]
-		cur.Add(q)
-		need[name] = cur
-	}
-	count := func(name corev1.ResourceName, n int64) { add(name, *resource.NewQuantity(n, resource.DecimalSI)) }
+	one := *resource.NewQuantity(1, resource.DecimalSI)
+	count := func(name corev1.ResourceName, n int64) { addTimes(need, name, one, n) }
 	for _, u := range objs {
 		gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
 		gk := schema.GroupKind{Group: gv.Group, Kind: u.GetKind()}
@@ -66,17 +63,19 @@ func Requirements(objs []*unstructured.Unstructured, defaults Defaults) (corev1.
 	return need, nil
 }
 
-// claim adds a volume claim's storage and count.
-func claim(need corev1.ResourceList, spec corev1.PersistentVolumeClaimSpec, n int64) {
-	storage := spec.Resources.Requests[corev1.ResourceStorage]
+// addTimes adds n times q to a resource of need.
+func addTimes(need corev1.ResourceList, name corev1.ResourceName, q resource.Quantity, n int64) {
+	total := need[name]
 	for i := int64(0); i < n; i++ {
-		cur := need[corev1.ResourceRequestsStorage]
-		cur.Add(storage)
-		need[corev1.ResourceRequestsStorage] = cur
+		total.Add(q)
 	}
-	cur := need[corev1.ResourcePersistentVolumeClaims]
-	cur.Add(*resource.NewQuantity(n, resource.DecimalSI))
-	need[corev1.ResourcePersistentVolumeClaims] = cur
+	need[name] = total
+}
+
+// claim adds n volume claims of a spec: their storage and their count.
+func claim(need corev1.ResourceList, spec corev1.PersistentVolumeClaimSpec, n int64) {
+	addTimes(need, corev1.ResourceRequestsStorage, spec.Resources.Requests[corev1.ResourceStorage], n)
+	addTimes(need, corev1.ResourcePersistentVolumeClaims, *resource.NewQuantity(1, resource.DecimalSI), n)
 }
 
 // workload adds the pods of a Deployment or StatefulSet: its replicas, plus the pods a rolling
@@ -88,26 +87,15 @@ func workload(need corev1.ResourceList, u *unstructured.Unstructured, defaults D
 	var surge int32
 	switch u.GetKind() {
 	case "Deployment":
-		d := struct {
-			Spec struct {
-				Replicas *int32                 `json:"replicas"`
-				Template corev1.PodTemplateSpec `json:"template"`
-				Strategy struct {
-					Type          string `json:"type"`
-					RollingUpdate *struct {
-						MaxSurge *intstr.IntOrString `json:"maxSurge"`
-					} `json:"rollingUpdate"`
-				} `json:"strategy"`
-			} `json:"spec"`
-		}{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d); err != nil {
+		d := &appsv1.Deployment{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, d); err != nil {
 			return fmt.Errorf("Deployment %s: %w", u.GetName(), err)
 		}
 		if d.Spec.Replicas != nil {
 			replicas = *d.Spec.Replicas
 		}
 		template = d.Spec.Template
-		if d.Spec.Strategy.Type != "Recreate" {
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 			maxSurge := intstr.FromString("25%")
 			if ru := d.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
 				maxSurge = *ru.MaxSurge
@@ -119,14 +107,8 @@ func workload(need corev1.ResourceList, u *unstructured.Unstructured, defaults D
 			surge = int32(v)
 		}
 	case "StatefulSet":
-		sts := struct {
-			Spec struct {
-				Replicas             *int32                         `json:"replicas"`
-				Template             corev1.PodTemplateSpec         `json:"template"`
-				VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates"`
-			} `json:"spec"`
-		}{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &sts); err != nil {
+		sts := &appsv1.StatefulSet{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, sts); err != nil {
 			return fmt.Errorf("StatefulSet %s: %w", u.GetName(), err)
 		}
 		if sts.Spec.Replicas != nil {
@@ -140,22 +122,12 @@ func workload(need corev1.ResourceList, u *unstructured.Unstructured, defaults D
 	pods := int64(replicas + surge)
 	requests, limits := podResources(template.Spec, defaults)
 	for name, q := range requests {
-		total := need[quotaName("requests.", name)]
-		for i := int64(0); i < pods; i++ {
-			total.Add(q)
-		}
-		need[quotaName("requests.", name)] = total
+		addTimes(need, quotaName("requests.", name), q, pods)
 	}
 	for name, q := range limits {
-		total := need[quotaName("limits.", name)]
-		for i := int64(0); i < pods; i++ {
-			total.Add(q)
-		}
-		need[quotaName("limits.", name)] = total
+		addTimes(need, quotaName("limits.", name), q, pods)
 	}
-	cur := need[corev1.ResourcePods]
-	cur.Add(*resource.NewQuantity(pods, resource.DecimalSI))
-	need[corev1.ResourcePods] = cur
+	addTimes(need, corev1.ResourcePods, *resource.NewQuantity(1, resource.DecimalSI), pods)
 	return nil
 }
 

@@ -351,7 +351,7 @@ func InstanceNamespace(in Instance, policy v1alpha1.TenancyPolicySpec) *corev1ac
 		level = "restricted" // the schema's default, for an object written before the field existed
 	}
 	labels := Labels(in.Namespace)
-	labels[v1alpha1.LabelKind] = "shared-instance"
+	labels[v1alpha1.LabelKind] = string(v1alpha1.KindSharedInstance)
 	labels[v1alpha1.LabelPartOf] = in.Application
 	labels["pod-security.kubernetes.io/enforce"] = level
 	labels["pod-security.kubernetes.io/audit"] = level
