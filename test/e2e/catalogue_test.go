@@ -11,7 +11,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -43,18 +42,7 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 	// the shipped policy: Pod Security restricted, the cell's base domain
 	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
 	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
-	// the volumes that a storage provisioner would give
-	for name, size := range map[string]string{
-		"pv-namur-data": "50Gi", "pv-namur-pg": "10Gi", "pv-floreffe-data": "50Gi", "pv-floreffe-pg": "10Gi",
-		"pv-floreffe-delib": "20Gi", "pv-cpas-floreffe-delib": "20Gi", "pv-namur-delib": "20Gi", "pv-cpas-namur-delib": "20Gi",
-	} {
-		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PersistentVolumeSpec{
-			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/" + name}},
-		}}
-		create(t, pv)
-	}
+	// their volumes come from the local cluster's default StorageClass, as on a real cluster
 	for _, name := range []string{"nextcloud", "jitsi", "iadelib"} {
 		create(t, sampleApplication(t, name))
 	}
