@@ -94,3 +94,17 @@ install: manifests ## Install the CRDs, the tenant ClusterRoles and the admissio
 .PHONY: run
 run: generate ## Run the operator against the current kubeconfig
 	go run ./cmd/manager --leader-elect=false
+
+# The scale benchmark (DESIGN.md section 8), out of make test: the 522 tenants of the registry,
+# then BENCH_SYNTHETIC synthetic ones (their memory per tenant held against the first run's). The
+# figures land in .bench/ as JSON and Markdown; docs/benchmarks.md records a run.
+BENCH_SYNTHETIC ?= 5000
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: tools ## The scale benchmark: 522 registry tenants, then BENCH_SYNTHETIC synthetic ones; non-zero when a target is missed
+	@mkdir -p .bench
+	go run ./test/bench -tenants registry -json .bench/registry.json $(BENCH_FLAGS) | tee .bench/registry.md
+	@if [ "$(BENCH_SYNTHETIC)" != "0" ]; then \
+	  go run ./test/bench -tenants $(BENCH_SYNTHETIC) -json .bench/synthetic.json -baseline .bench/registry.json -timeout 120m $(BENCH_FLAGS) | tee .bench/synthetic.md; \
+	fi

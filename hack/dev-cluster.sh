@@ -33,6 +33,24 @@ kwokctl() { "${BIN}/kwokctl" --name "${name}" "$@"; }
 case "${action}" in
 up)
   mkdir -p "$(dirname "${kubeconfig}")"
+  # the components' flags go through a configuration file: kwokctl v0.8.0's --extra-args mixes up
+  # the components when more than one takes several flags
+  config=$(mktemp)
+  trap 'rm -f "${config}"' EXIT
+  cat >"${config}" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - {key: enable-hostpath-provisioner, value: "true"}
+  - {key: kube-api-qps, value: "200"}
+  - {key: kube-api-burst, value: "400"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: kube-api-qps, value: "200"}
+  - {key: kube-api-burst, value: "400"}
+EOF
   # a stale cluster of the same name (an interrupted run) goes first
   kwokctl delete cluster --kubeconfig "${kubeconfig}" >/dev/null 2>&1 || true
   kwokctl create cluster \
@@ -43,9 +61,7 @@ up)
     --kube-controller-manager-binary "${BIN}/kube-controller-manager" \
     --kube-scheduler-binary "${BIN}/kube-scheduler" \
     --kwok-controller-binary "${BIN}/kwok" \
-    --extra-args kube-controller-manager=enable-hostpath-provisioner=true \
-    --extra-args kube-controller-manager=kube-api-qps=200 --extra-args kube-controller-manager=kube-api-burst=400 \
-    --extra-args kube-scheduler=kube-api-qps=200 --extra-args kube-scheduler=kube-api-burst=400 \
+    --config "${config}" \
     --wait 2m
   # kwok's nodes report no node disk by default; real nodes do, and the tiers' quotas make every
   # container request some (ephemeral-storage), which the scheduler then needs to find

@@ -20,11 +20,12 @@ import (
 
 func main() {
 	var (
-		metricsAddr, probeAddr, leaderNamespace string
-		leaderElect                             bool
+		metricsAddr, probeAddr, pprofAddr, leaderNamespace string
+		leaderElect                                        bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the Go profiler's endpoints (/debug/pprof/); empty, the default, turns it off")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; defaults to the pod's namespace")
 	opts := zap.Options{}
@@ -43,6 +44,7 @@ func main() {
 		Client:                  controllers.ClientOptions(),
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "mutualis.crtpl.be",
 		LeaderElectionNamespace: leaderNamespace,

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// cluster is one local cluster of hack/dev-cluster.sh.
+type cluster struct {
+	root, name, kubeconfig string
+	cfg                    *rest.Config
+	client                 client.Client
+}
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}()
+
+// nodesFor gives the cluster a simulated node per 1,000 pods the tenants will run (about six per
+// tenant with the bench's applications), and one to spare.
+func nodesFor(tenants int) int { return tenants*6/1000 + 2 }
+
+// startCluster creates the cluster (deleting a stale one of the same name) and installs what a
+// cell installs before its first tenant: the CRDs, the tenant roles, the admission policies,
+// Velero's CRDs and namespace, the TenancyPolicy and the catalogue.
+func startCluster(root, name, work string, set tenantSet) (*cluster, error) {
+	c := &cluster{root: root, name: name, kubeconfig: filepath.Join(work, name+".kubeconfig")}
+	env := []string{"NODES=" + strconv.Itoa(nodesFor(set.size()))}
+	if err := c.run(env, "hack/dev-cluster.sh", "up", name, c.kubeconfig); err != nil {
+		return nil, err
+	}
+	steps := [][]string{
+		{"bin/kubectl", "apply", "--server-side", "-f", "config/crd/bases", "-f", "config/rbac/tenant-roles.yaml", "-f", "config/admission/tenant-isolation.yaml", "-f", "bin/velero-crds/"},
+		{"bin/kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"},
+		{"bin/kubectl", "create", "namespace", "mutualis-system"},
+		{"bin/kubectl", "create", "namespace", "velero"},
+	}
+	for _, s := range steps {
+		if err := c.run(nil, s[0], s[1:]...); err != nil {
+			return nil, err
+		}
+	}
+	policy, err := os.ReadFile(filepath.Join(root, "config/samples/policy/tenancypolicy.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if !set.registry {
+		policy = []byte(strings.Replace(string(policy), "nisRegistry: Embedded", "nisRegistry: Disabled", 1))
+	}
+	if err := c.apply(policy); err != nil {
+		return nil, err
+	}
+	for _, app := range benchApplications {
+		if err := c.run(nil, "bin/kubectl", "apply", "--server-side", "-f", filepath.Join("config/samples/catalog", app+".yaml")); err != nil {
+			return nil, err
+		}
+	}
+	if c.cfg, err = clientcmd.BuildConfigFromFlags("", c.kubeconfig); err != nil {
+		return nil, err
+	}
+	// the bench's own client is a tuned one: the floor is measured with it
+	c.cfg.QPS, c.cfg.Burst = 2000, 4000
+	if c.client, err = client.New(c.cfg, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *cluster) delete() {
+	_ = c.run(nil, "hack/dev-cluster.sh", "down", c.name, c.kubeconfig)
+}
+
+func (c *cluster) run(env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = c.root
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+c.kubeconfig), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (c *cluster) apply(manifest []byte) error {
+	cmd := exec.Command("bin/kubectl", "apply", "--server-side", "-f", "-")
+	cmd.Dir = c.root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Stdin = strings.NewReader(string(manifest))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl apply: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// operator is one process of cmd/manager, run as in production but for leader election (one
+// replica; the Lease's renewals would be writes of their own every two seconds).
+type operator struct {
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	metrics string
+	pprof   string
+}
+
+const (
+	metricsAddr = "127.0.0.1:18190"
+	pprofAddr   = "127.0.0.1:18192"
+)
+
+func startOperator(binary string, c *cluster, log string) (*operator, error) {
+	logFile, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "--leader-elect=false", "--metrics-bind-address="+metricsAddr,
+		"--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	o := &operator{cmd: cmd, exited: make(chan struct{}), metrics: "http://" + metricsAddr + "/metrics", pprof: "http://" + pprofAddr}
+	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(o.exited) }()
+	// the metrics endpoint answers once the manager runs
+	for i := 0; i < 300; i++ {
+		if _, err := o.scrape(); err == nil {
+			return o, nil
+		}
+		select {
+		case <-o.exited:
+			return nil, fmt.Errorf("the operator ended at start; see %s", log)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil, fmt.Errorf("the operator's metrics did not answer within 30 s; see %s", log)
+}
+
+func (o *operator) stop() {
+	_ = o.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-o.exited:
+	case <-time.After(30 * time.Second):
+		_ = o.cmd.Process.Kill()
+		<-o.exited
+	}
+}
+
+// peakRSS is the operator's peak resident memory so far (VmHWM), in bytes.
+func (o *operator) peakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, found := strings.CutPrefix(s.Text(), "VmHWM:"); found {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", o.cmd.Process.Pid)
+}
+
+// profile saves a pprof profile of the operator (path such as "profile?seconds=30" or "heap").
+func (o *operator) profile(path, file string) error {
+	resp, err := http.Get(o.pprof + "/debug/pprof/" + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	_, err = io.Copy(out, resp.Body)
+	return err
+}
+
+// counters are the operator's cumulative figures, from its metrics endpoint.
+type counters struct {
+	// requests are its requests to the API server by HTTP method (client-go's metric).
+	requests map[string]float64
+	// reconciles is the number of reconciles of every controller.
+	reconciles float64
+	// queued is what waits in the work queues.
+	queued float64
+}
+
+func (c counters) writes() float64 {
+	return c.requests["POST"] + c.requests["PUT"] + c.requests["PATCH"] + c.requests["DELETE"]
+}
+
+func (c counters) minus(earlier counters) counters {
+	d := counters{requests: map[string]float64{}, reconciles: c.reconciles - earlier.reconciles, queued: c.queued}
+	for m, v := range c.requests {
+		d.requests[m] = v - earlier.requests[m]
+	}
+	return d
+}
+
+func (o *operator) scrape() (counters, error) {
+	resp, err := http.Get(o.metrics)
+	if err != nil {
+		return counters{}, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return counters{}, err
+	}
+	c := counters{requests: map[string]float64{}}
+	sum := func(name string, each func(*dto.Metric, float64)) {
+		if f, found := families[name]; found {
+			for _, m := range f.GetMetric() {
+				v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				each(m, v)
+			}
+		}
+	}
+	sum("rest_client_requests_total", func(m *dto.Metric, v float64) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "method" {
+				c.requests[l.GetValue()] += v
+			}
+		}
+	})
+	sum("controller_runtime_reconcile_total", func(_ *dto.Metric, v float64) { c.reconciles += v })
+	sum("workqueue_depth", func(_ *dto.Metric, v float64) { c.queued += v })
+	return c, nil
+}
+
+// waitQuiet waits until the operator has reconciled at least minReconciles times, its queues are
+// empty and no reconcile happened for quiet, and returns the counters then.
+func (o *operator) waitQuiet(ctx context.Context, minReconciles float64, quiet, timeout time.Duration) (counters, error) {
+	deadline := time.Now().Add(timeout)
+	var last counters
+	lastChange := time.Now()
+	for {
+		now, err := o.scrape()
+		if err != nil {
+			return counters{}, err
+		}
+		if now.reconciles != last.reconciles || now.queued > 0 {
+			lastChange = time.Now()
+		}
+		last = now
+		if now.reconciles >= minReconciles && now.queued == 0 && time.Since(lastChange) >= quiet {
+			return now, nil
+		}
+		if time.Now().After(deadline) {
+			return now, fmt.Errorf("the operator did not settle within %s (%v reconciles, %v queued)", timeout, now.reconciles, now.queued)
+		}
+		select {
+		case <-ctx.Done():
+			return now, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/registry"
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// The three applications of every tenant: a commune runs Nextcloud and iA.Delib and subscribes to
+// the shared Jitsi; its CPAS runs its own iA.Delib, subscribes to Jitsi and uses the commune's
+// Nextcloud through synergy. These are the samples of config/samples/catalog.
+var benchApplications = []string{"nextcloud", "iadelib", "jitsi"}
+
+// tenantSet is the tenants of one run.
+type tenantSet struct {
+	// name says what the set is in the report: "registry" or "synthetic".
+	name string
+	// registry is false for synthetic tenants: the policy then has nisRegistry Disabled.
+	registry bool
+	tenants  []v1alpha1.Tenant
+}
+
+func (s tenantSet) size() int { return len(s.tenants) }
+
+// parseTenants turns -tenants into the tenants of the run.
+func parseTenants(spec string) (tenantSet, error) {
+	if spec == "registry" {
+		set := tenantSet{name: "registry", registry: true}
+		for _, e := range registry.CurrentEntries() {
+			set.tenants = append(set.tenants, benchCommune(e.Slug(), e.NIS, nil), benchCPAS(e.Slug()))
+		}
+		return set, nil
+	}
+	n, err := strconv.Atoi(spec)
+	if err != nil || n < 2 || n%2 != 0 || n > 2*80000 {
+		return tenantSet{}, fmt.Errorf(`-tenants is "registry" or an even number of synthetic tenants (at most 160000), not %q`, spec)
+	}
+	// synthetic communes take the populations of the registry's communes in turn, so that the tiers
+	// are spread as they are in Wallonia
+	entries := registry.CurrentEntries()
+	set := tenantSet{name: "synthetic"}
+	for i := 0; i < n/2; i++ {
+		population := entries[i%len(entries)].Population
+		name := fmt.Sprintf("synth-%05d", i)
+		set.tenants = append(set.tenants, benchCommune(name, strconv.Itoa(10000+i), &population), benchCPAS(name))
+	}
+	return set, nil
+}
+
+func benchCommune(name, nis string, population *int32) *v1alpha1.Commune {
+	return &v1alpha1.Commune{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.CommuneSpec{NIS: nis, Population: population, TenantSpec: v1alpha1.TenantSpec{
+			Applications: []v1alpha1.ApplicationSubscription{
+				{Name: "nextcloud", Parameters: map[string]string{"domain": "cloud-" + name + ".apps.crtpl.be"}},
+				{Name: "iadelib"},
+				{Name: "jitsi"},
+			},
+		}},
+	}
+}
+
+func benchCPAS(commune string) *v1alpha1.CPAS {
+	return &v1alpha1.CPAS{
+		ObjectMeta: metav1.ObjectMeta{Name: commune},
+		Spec: v1alpha1.CPASSpec{
+			CommuneRef: commune,
+			TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}, {Name: "jitsi"}}},
+			Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}},
+		},
+	}
+}
+
+// tenantKey names a tenant across both kinds.
+func tenantKey(t v1alpha1.Tenant) string { return string(t.TenantKind()) + "/" + t.GetName() }
+
+// readiness follows every tenant through a watch (the cache of a client of its own), and records
+// for each the generation it is Ready at and since when. It never lists: the measurement's own
+// requests stay off the API server.
+type readiness struct {
+	mu    sync.Mutex
+	ready map[string]readyAt
+	// reason counts the tenants that are not Ready by the reason of their Ready condition.
+	notReady map[string]string
+	kinds    map[string]v1alpha1.Tenant
+}
+
+type readyAt struct {
+	generation int64
+	since      time.Time
+}
+
+func watchReadiness(ctx context.Context, c cache.Cache) (*readiness, error) {
+	r := &readiness{ready: map[string]readyAt{}, notReady: map[string]string{}, kinds: map[string]v1alpha1.Tenant{}}
+	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
+		inf, err := c.GetInformer(ctx, obj)
+		if err != nil {
+			return nil, err
+		}
+		observe := func(o any) {
+			if t, ok := o.(v1alpha1.Tenant); ok {
+				r.observe(t)
+			}
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    observe,
+			UpdateFunc: func(_, o any) { observe(o) },
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *readiness) observe(t v1alpha1.Tenant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := tenantKey(t)
+	r.kinds[key] = t
+	cond := meta.FindStatusCondition(t.TenantStatus().Conditions, v1alpha1.ConditionReady)
+	ready := cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == t.GetGeneration() &&
+		t.TenantStatus().ObservedGeneration == t.GetGeneration()
+	if !ready {
+		delete(r.ready, key)
+		if cond != nil {
+			r.notReady[key] = cond.Reason + ": " + cond.Message
+		} else {
+			r.notReady[key] = "no Ready condition yet"
+		}
+		return
+	}
+	delete(r.notReady, key)
+	if prev, found := r.ready[key]; !found || prev.generation != t.GetGeneration() {
+		r.ready[key] = readyAt{generation: t.GetGeneration(), since: time.Now()}
+	}
+}
+
+// count is the number of tenants Ready at their current generation.
+func (r *readiness) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ready)
+}
+
+// readySince is when the tenant became Ready at generation, if it is.
+func (r *readiness) readySince(key string, generation int64) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, found := r.ready[key]
+	if !found || at.generation != generation {
+		return time.Time{}, false
+	}
+	return at.since, true
+}
+
+// waiting lists up to n tenants that are not Ready, with their Ready condition.
+func (r *readiness) waiting(n int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for key, why := range r.notReady {
+		out = append(out, key+": "+why)
+	}
+	sort.Strings(out)
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// waitAllReady waits until want tenants are Ready, printing progress every 15 s, and returns when
+// the last became Ready.
+func (r *readiness) waitAllReady(ctx context.Context, want int, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	lastLog := time.Now()
+	for {
+		if n := r.count(); n >= want {
+			r.mu.Lock()
+			var last time.Time
+			for _, at := range r.ready {
+				if at.since.After(last) {
+					last = at.since
+				}
+			}
+			r.mu.Unlock()
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%d of %d tenants Ready after %s; for example:\n  %v", r.count(), want, timeout, r.waiting(5))
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			logf("  %d/%d tenants Ready", r.count(), want)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// changeOneViewer adds a viewer to the tenant: a spec change that reaches a RoleBinding.
+func changeOneViewer(ctx context.Context, c client.Client, t v1alpha1.Tenant, i int) (int64, error) {
+	live := t.DeepCopyObject().(v1alpha1.Tenant)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(t), live); err != nil {
+		return 0, err
+	}
+	before := live.DeepCopyObject().(v1alpha1.Tenant)
+	spec := live.TenantSpec()
+	spec.Viewers = append(spec.Viewers, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: fmt.Sprintf("bench-viewer-%d@example.be", i)})
+	if err := c.Patch(ctx, live, client.MergeFrom(before)); err != nil {
+		return 0, err
+	}
+	return live.GetGeneration(), nil
+}
