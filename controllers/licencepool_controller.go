@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -217,7 +218,8 @@ func (r *LicencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.LicencePool{}).
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(fromPool)).
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(fromApp)).
-		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant)).
-		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant)).
+		// the seats a tenant asks for are in its spec: its status writes change nothing here
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
 		Complete(r)
 }

@@ -91,7 +91,11 @@ func keepWhole(obj any) (any, error) { return obj, nil }
 // managed fields are what the appliers compare), any other one is reduced to its identity.
 func stubUnlessApplied(obj any) (any, error) {
 	o, ok := obj.(client.Object)
-	if !ok || apply.AppliedByMutualis(o) {
+	if !ok {
+		return obj, nil
+	}
+	if apply.AppliedByMutualis(o) {
+		keepOwnManagedFields(o)
 		return obj, nil
 	}
 	// Velero's objects live in Velero's namespace, which tenants cannot write: its Backups, which
@@ -124,6 +128,22 @@ func stubUnlessApplied(obj any) (any, error) {
 	return stub, nil
 }
 
+// keepOwnManagedFields drops the managed-fields entries of other managers from a cached object:
+// the appliers read only mutualis's own (and the suspension's), and those of the controllers that
+// write a workload's status are a good part of its size in memory.
+func keepOwnManagedFields(o client.Object) {
+	fields := o.GetManagedFields()
+	kept := fields[:0:0]
+	for _, f := range fields {
+		if f.Manager == v1alpha1.FieldOwner || f.Manager == apply.SuspendOwner {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) < len(fields) {
+		o.SetManagedFields(kept)
+	}
+}
+
 // Config tunes the reconcilers; the zero value is what production uses.
 type Config struct {
 	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again: the
@@ -132,12 +152,22 @@ type Config struct {
 	ConflictRetry time.Duration
 	// Now is the clock of licence expiry; nil is the wall clock.
 	Now func() time.Time
+	// TenantWorkers is how many tenants of each kind are reconciled at once. A reconcile mostly
+	// waits on the API server (a first one applies some thirty objects, one after the other), so
+	// a few workers per core keep the API server busy rather than the queue. Default 8.
+	TenantWorkers int
 }
+
+// DefaultTenantWorkers is the default of Config.TenantWorkers.
+const DefaultTenantWorkers = 8
 
 // Setup registers the field indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	if cfg.ConflictRetry == 0 {
 		cfg.ConflictRetry = time.Minute
+	}
+	if cfg.TenantWorkers <= 0 {
+		cfg.TenantWorkers = DefaultTenantWorkers
 	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &v1alpha1.Commune{}, indexCommuneNIS, func(o client.Object) []string {
@@ -179,6 +209,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			Recorder:      mgr.GetEventRecorder("mutualis"),
 			Kind:          kind,
 			ConflictRetry: cfg.ConflictRetry,
+			Workers:       cfg.TenantWorkers,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -236,14 +239,16 @@ func tenantsUsing(ctx context.Context, c client.Reader, app string) ([]v1alpha1.
 	return tenantsIndexed(ctx, c, indexApplication, app)
 }
 
-// tenantsIndexed lists the Communes and CPAS whose field index holds a value.
+// tenantsIndexed lists the Communes and CPAS whose field index holds a value. The tenants are
+// the cache's own objects, not copies (a catalogue entry's reconcile reads every subscriber, at
+// every change of one): they are read, never modified.
 func tenantsIndexed(ctx context.Context, c client.Reader, index, value string) ([]v1alpha1.Tenant, error) {
 	communes := &v1alpha1.CommuneList{}
-	if err := c.List(ctx, communes, client.MatchingFields{index: value}); err != nil {
+	if err := c.List(ctx, communes, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	cpas := &v1alpha1.CPASList{}
-	if err := c.List(ctx, cpas, client.MatchingFields{index: value}); err != nil {
+	if err := c.List(ctx, cpas, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
@@ -296,6 +301,38 @@ func applicationsOf(_ context.Context, obj client.Object) []reconcile.Request {
 	return out
 }
 
+// subscriberBatch is how long a catalogue entry waits after a change of a subscriber before it
+// counts them again: a GitOps sync of many tenants, or their reconciles, change hundreds of them
+// within seconds, and each change would otherwise be a reconcile of the entry, a render of its
+// shared instance and a write of its status. A new subscriber reaches the shared instance at most
+// this much later.
+const subscriberBatch = 2 * time.Second
+
+// enqueueAfter maps events to requests like handler.EnqueueRequestsFromMapFunc, but adds them after
+// a delay: a request already waiting is not added twice, so a burst of events is one reconcile.
+func enqueueAfter(mapping handler.MapFunc, delay time.Duration) handler.EventHandler {
+	add := func(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range mapping(ctx, obj) {
+			q.AddAfter(req, delay)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.ObjectOld, q)
+			add(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+	}
+}
+
 // SetupWithManager wakes an application for its own changes, its tenants' and the policy's.
 func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request {
@@ -312,8 +349,8 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("sharedapplication").
 		For(&v1alpha1.SharedApplication{}).
-		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
-		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(applicationsOf)).
+		Watches(&v1alpha1.Commune{}, enqueueAfter(applicationsOf, subscriberBatch)).
+		Watches(&v1alpha1.CPAS{}, enqueueAfter(applicationsOf, subscriberBatch)).
 		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all))
 	// the objects of shared instances: drift and health
 	for _, obj := range append(managedObjects(), applicationObjects()...) {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -45,6 +46,8 @@ type TenantReconciler struct {
 	Kind      v1alpha1.TenantKind
 	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again.
 	ConflictRetry time.Duration
+	// Workers is how many tenants are reconciled at once (never the same one twice at once).
+	Workers int
 
 	// controller and cache serve the watches on Velero's kinds, added once Velero is installed.
 	controller    controller.Controller
@@ -441,7 +444,8 @@ func (r *TenantReconciler) event(obj client.Object, eventType, reason, action, n
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(string(r.Kind)).
-		For(r.newTenant())
+		For(r.newTenant()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)})
 	for _, obj := range append(managedObjects(), applicationObjects()...) {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))
 	}
@@ -450,14 +454,39 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(r.subscribers),
 			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, instanceReadinessChanged()))).
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
-		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune)).
-		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS))
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune), builder.WithPredicates(partnerChanged())).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS), builder.WithPredicates(partnerChanged()))
 	c, err := b.Build(r)
 	if err != nil {
 		return err
 	}
 	r.controller, r.cache = c, mgr.GetCache()
 	return nil
+}
+
+// partnerChanged passes the updates of a tenant that its partner and rivals read: its spec, its
+// deletion, and the applications it reports (a CPAS reports the commune's instances it shares).
+// The rest of a status changes at every step of a reconcile, and would wake the partner for
+// nothing: a commune and its CPAS would wake each other with each status write.
+func partnerChanged() predicate.Funcs {
+	return tenantChanged(func(old, updated v1alpha1.Tenant) bool {
+		return !equality.Semantic.DeepEqual(old.TenantStatus().Applications, updated.TenantStatus().Applications)
+	})
+}
+
+// tenantChanged passes the updates of a tenant whose spec or deletion changed, or for which
+// statusChanged (when given) says so; creations and deletions always pass.
+func tenantChanged(statusChanged func(old, updated v1alpha1.Tenant) bool) predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, oldOK := e.ObjectOld.(v1alpha1.Tenant)
+		updated, newOK := e.ObjectNew.(v1alpha1.Tenant)
+		if !oldOK || !newOK {
+			return true
+		}
+		return old.GetGeneration() != updated.GetGeneration() ||
+			!old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp()) ||
+			(statusChanged != nil && statusChanged(old, updated))
+	}}
 }
 
 // instanceReadinessChanged passes the updates of a SharedApplication whose shared instance became
@@ -492,7 +521,10 @@ func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.O
 	return nil
 }
 
+// listTenants lists tenants of the reconciler's kind for the watches' mappings, which read their
+// names only: the cache's own objects, not copies.
 func (r *TenantReconciler) listTenants(ctx context.Context, opts ...client.ListOption) []v1alpha1.Tenant {
+	opts = append(opts, client.UnsafeDisableDeepCopy)
 	var out []v1alpha1.Tenant
 	if r.Kind == v1alpha1.KindCPAS {
 		list := &v1alpha1.CPASList{}

@@ -22,12 +22,14 @@ func main() {
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace string
 		leaderElect                                        bool
+		tenantWorkers                                      int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the Go profiler's endpoints (/debug/pprof/); empty, the default, turns it off")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; defaults to the pod's namespace")
+	flag.IntVar(&tenantWorkers, "tenant-workers", controllers.DefaultTenantWorkers, "how many Communes, and how many CPAS, are reconciled at once")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -56,7 +58,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Config{}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{TenantWorkers: tenantWorkers}); err != nil {
 		log.Error(err, "setting up the reconcilers")
 		os.Exit(1)
 	}

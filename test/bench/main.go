@@ -21,8 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -58,7 +60,10 @@ func main() {
 	if *jsonOut != "" {
 		b.profileDir = filepath.Dir(*jsonOut)
 	}
-	res, err := b.run(context.Background())
+	// an interrupt ends the waits, and the run's clusters are deleted on the way out
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := b.run(ctx)
 	if err != nil {
 		fail(err)
 	}

@@ -119,7 +119,11 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	time.Sleep(b.idle)
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(b.idle):
+	}
 	idleEnd, err := op.scrape()
 	if err != nil {
 		return nil, err
