@@ -10,7 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -39,25 +38,11 @@ func managedObjects() []client.Object {
 	}
 }
 
-// applicationObjects are the kinds of applications that are watched for drift and health, as
-// unstructured objects: the applications step reads every kind of a render that way, and one
-// informer per kind is enough. Other kinds of a render are corrected at the next reconcile.
-func applicationObjects() []client.Object {
-	var out []client.Object
-	for _, gvk := range []schema.GroupVersionKind{
-		{Group: "apps", Version: "v1", Kind: "Deployment"},
-		{Group: "apps", Version: "v1", Kind: "StatefulSet"},
-		{Version: "v1", Kind: "Service"},
-		{Version: "v1", Kind: "ConfigMap"},
-		{Version: "v1", Kind: "PersistentVolumeClaim"},
-		{Version: "v1", Kind: "ServiceAccount"},
-	} {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(gvk)
-		out = append(out, u)
-	}
-	return out
-}
+// applicationObjects are the kinds of applications that are watched for drift and health: the
+// applications step reads every kind of a render as unstructured objects, and the most common
+// ones come from the typed cache (typedApplicationKinds). Other kinds of a render are corrected at
+// the next reconcile.
+func applicationObjects() []client.Object { return typedApplicationKinds() }
 
 // CacheOptions restricts every cache to objects labelled as managed by mutualis, but for the
 // mutualis kinds themselves: the operator never caches every Secret, Namespace or Deployment of the
@@ -132,10 +117,28 @@ func stubUnlessApplied(obj any) (any, error) {
 // the appliers read only mutualis's own (and the suspension's), and those of the controllers that
 // write a workload's status are a good part of its size in memory.
 func keepOwnManagedFields(o client.Object) {
+	ours := func(manager string) bool { return manager == v1alpha1.FieldOwner || manager == apply.SuspendOwner }
+	if u, isUnstructured := o.(*unstructured.Unstructured); isUnstructured {
+		// in place: SetManagedFields would copy every entry through JSON
+		metadata, _ := u.Object["metadata"].(map[string]any)
+		entries, _ := metadata["managedFields"].([]any)
+		kept := entries[:0]
+		for _, e := range entries {
+			if m, _ := e.(map[string]any); m != nil {
+				if manager, _ := m["manager"].(string); ours(manager) {
+					kept = append(kept, e)
+				}
+			}
+		}
+		if metadata != nil && len(kept) < len(entries) {
+			metadata["managedFields"] = kept
+		}
+		return
+	}
 	fields := o.GetManagedFields()
 	kept := fields[:0:0]
 	for _, f := range fields {
-		if f.Manager == v1alpha1.FieldOwner || f.Manager == apply.SuspendOwner {
+		if ours(f.Manager) {
 			kept = append(kept, f)
 		}
 	}
@@ -163,6 +166,10 @@ const DefaultTenantWorkers = 8
 
 // Setup registers the field indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
+	c, err := newTypedReads(mgr.GetClient())
+	if err != nil {
+		return err
+	}
 	if cfg.ConflictRetry == 0 {
 		cfg.ConflictRetry = time.Minute
 	}
@@ -180,10 +187,10 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}); err != nil {
 		return err
 	}
-	if err := (&SharedApplicationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+	if err := (&SharedApplicationReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&LicencePoolReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
+	if err := (&LicencePoolReconciler{Client: c, Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
@@ -204,7 +211,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}
 	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
 		r := &TenantReconciler{
-			Client:        mgr.GetClient(),
+			Client:        c,
 			APIReader:     mgr.GetAPIReader(),
 			Recorder:      mgr.GetEventRecorder("mutualis"),
 			Kind:          kind,

@@ -1,0 +1,104 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/apply"
+)
+
+// A commune's status writes wake its CPAS only when what the CPAS reads changed: the commune's
+// spec, its deletion, or the applications it reports (the instances the CPAS shares).
+func TestPartnerWatchPassesOnlyWhatThePartnerReads(t *testing.T) {
+	base := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "partner-watch", Generation: 3}}
+	base.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "nextcloud", Ready: false}}
+	changed := func(mutate func(*v1alpha1.Commune)) bool {
+		updated := base.DeepCopy()
+		mutate(updated)
+		return partnerChanged().Update(event.UpdateEvent{ObjectOld: base, ObjectNew: updated})
+	}
+	if changed(func(c *v1alpha1.Commune) {
+		c.Status.ObservedGeneration = 3
+		c.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse}}
+	}) {
+		t.Error("a status write that leaves the reported applications alone woke the partner")
+	}
+	if !changed(func(c *v1alpha1.Commune) { c.Status.Applications[0].Ready = true }) {
+		t.Error("the commune's instance became ready and the CPAS that shares it was not woken")
+	}
+	if !changed(func(c *v1alpha1.Commune) { c.Generation = 4 }) {
+		t.Error("a spec change did not wake the partner")
+	}
+	if !changed(func(c *v1alpha1.Commune) { now := metav1.Now(); c.DeletionTimestamp = &now }) {
+		t.Error("the deletion of the commune did not wake its CPAS")
+	}
+}
+
+// A burst of subscriber events becomes one reconcile of the catalogue entry, after the delay.
+func TestSubscriberEventsAreBatched(t *testing.T) {
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	const delay = 200 * time.Millisecond
+	h := enqueueAfter(applicationsOf, delay)
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < 50; i++ {
+		old := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "batched"}, Spec: v1alpha1.CommuneSpec{
+			TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "batched-app"}}}}}
+		updated := old.DeepCopy()
+		updated.Status.ObservedGeneration = int64(i)
+		h.Update(ctx, event.TypedUpdateEvent[client.Object]{ObjectOld: old, ObjectNew: updated}, q)
+	}
+	if q.Len() != 0 && time.Since(start) < delay {
+		t.Fatalf("%d requests were queued before the delay ended", q.Len())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for q.Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(delay) // any second request would be there by now
+	if q.Len() != 1 {
+		t.Fatalf("50 events of one subscriber queued %d reconciles of the entry, want 1", q.Len())
+	}
+	req, _ := q.Get()
+	if req.Name != "batched-app" {
+		t.Errorf("queued %q, want the application batched-app", req.Name)
+	}
+}
+
+// Of an object that mutualis applied, the cache keeps the managed fields that the appliers read
+// (mutualis's and the suspension's) and drops the others, such as the workload controller's.
+func TestCacheKeepsOnlyMutualisManagedFields(t *testing.T) {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("apps/v1")
+	u.SetKind("Deployment")
+	u.SetName("trimmed")
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: v1alpha1.FieldOwner, Operation: metav1.ManagedFieldsOperationApply},
+		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
+		{Manager: apply.SuspendOwner, Operation: metav1.ManagedFieldsOperationApply},
+	})
+	out, err := stubUnlessApplied(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var managers []string
+	for _, f := range out.(*unstructured.Unstructured).GetManagedFields() {
+		managers = append(managers, f.Manager)
+	}
+	if len(managers) != 2 || managers[0] != v1alpha1.FieldOwner || managers[1] != apply.SuspendOwner {
+		t.Errorf("cached managers %v, want [%s %s]", managers, v1alpha1.FieldOwner, apply.SuspendOwner)
+	}
+	if !apply.AppliedByMutualis(out.(client.Object)) {
+		t.Error("the trimmed object no longer reads as applied by mutualis")
+	}
+}
