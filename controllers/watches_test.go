@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
@@ -83,7 +84,7 @@ func TestCacheKeepsOnlyMutualisManagedFields(t *testing.T) {
 	u.SetKind("Deployment")
 	u.SetName("trimmed")
 	u.SetManagedFields([]metav1.ManagedFieldsEntry{
-		{Manager: v1alpha1.FieldOwner, Operation: metav1.ManagedFieldsOperationApply},
+		{Manager: v1alpha1.FieldOwner, Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
 		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
 		{Manager: apply.SuspendOwner, Operation: metav1.ManagedFieldsOperationApply},
 	})
@@ -94,11 +95,26 @@ func TestCacheKeepsOnlyMutualisManagedFields(t *testing.T) {
 	var managers []string
 	for _, f := range out.(*unstructured.Unstructured).GetManagedFields() {
 		managers = append(managers, f.Manager)
+		if f.FieldsV1 != nil {
+			t.Errorf("the field set of %s is kept, but nothing reads it for a Deployment", f.Manager)
+		}
 	}
 	if len(managers) != 2 || managers[0] != v1alpha1.FieldOwner || managers[1] != apply.SuspendOwner {
 		t.Errorf("cached managers %v, want [%s %s]", managers, v1alpha1.FieldOwner, apply.SuspendOwner)
 	}
 	if !apply.AppliedByMutualis(out.(client.Object)) {
 		t.Error("the trimmed object no longer reads as applied by mutualis")
+	}
+
+	// the field sets of a kind whose applier extracts them are kept
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "extracted", ManagedFields: []metav1.ManagedFieldsEntry{
+		{Manager: v1alpha1.FieldOwner, Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
+		{Manager: "someone-else", Operation: metav1.ManagedFieldsOperationUpdate},
+	}}}
+	if _, err := stubUnlessApplied(np); err != nil {
+		t.Fatal(err)
+	}
+	if len(np.ManagedFields) != 1 || np.ManagedFields[0].FieldsV1 == nil {
+		t.Errorf("a NetworkPolicy's own field set must stay for the applier's extraction: %+v", np.ManagedFields)
 	}
 }

@@ -14,6 +14,17 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
 
+// Extractable says whether Owned reads this object's managed fields. Every other object mutualis
+// applies is compared through the hash of what it applied, so its field sets are never read.
+func Extractable(live runtime.Object) bool {
+	switch live.(type) {
+	case *corev1.Namespace, *corev1.ResourceQuota, *corev1.LimitRange, *rbacv1.RoleBinding,
+		*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *networkingv1.NetworkPolicy:
+		return true
+	}
+	return false
+}
+
 // Owned extracts from a live object the fields that mutualis owns through server-side apply, as an
 // apply configuration that compares with a desired one.
 func Owned(live runtime.Object) (runtime.ApplyConfiguration, error) {

@@ -130,13 +130,14 @@ const (
 	pprofAddr   = "127.0.0.1:18192"
 )
 
-func startOperator(binary string, c *cluster, log string) (*operator, error) {
+func startOperator(binary string, c *cluster, log string, extraArgs []string) (*operator, error) {
 	logFile, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "--leader-elect=false", "--metrics-bind-address="+metricsAddr,
-		"--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr)
+	args := append([]string{"--leader-elect=false", "--metrics-bind-address=" + metricsAddr,
+		"--health-probe-bind-address=0", "--pprof-bind-address=" + pprofAddr}, extraArgs...)
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

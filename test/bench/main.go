@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ func main() {
 		timeout  = flag.Duration("timeout", 45*time.Minute, "how long every tenant may take to become Ready (each run)")
 		keep     = flag.Bool("keep", false, "leave the operator's cluster running at the end (for a look with kubectl)")
 		profile  = flag.Bool("profile", false, "save CPU and heap profiles of the operator while it converges, next to -json")
+		opArgs   = flag.String("operator-args", "", "more flags for the operator, space-separated (such as --tenant-workers=16)")
 	)
 	flag.Parse()
 	// the bench's own watches log nothing worth reading; the operator's log is a file of its own
@@ -56,7 +58,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	b := &bench{root: root, set: set, changes: *changes, idle: *idle, timeout: *timeout, keep: *keep, profile: *profile}
+	b := &bench{root: root, set: set, changes: *changes, idle: *idle, timeout: *timeout, keep: *keep, profile: *profile, operatorArgs: strings.Fields(*opArgs)}
 	if *jsonOut != "" {
 		b.profileDir = filepath.Dir(*jsonOut)
 	}

@@ -25,6 +25,7 @@ type bench struct {
 	idle, timeout time.Duration
 	keep, profile bool
 	profileDir    string
+	operatorArgs  []string
 }
 
 func (b *bench) run(ctx context.Context) (*result, error) {
@@ -53,7 +54,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	log := filepath.Join(work, "operator.log")
 	logf("the operator's log: %s", log)
-	op, err := startOperator(binary, c, log)
+	op, err := startOperator(binary, c, log, b.operatorArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +164,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	// 4. a restart on the converged cluster
 	logf("restarting the operator")
 	op.stop()
-	op, err = startOperator(binary, c, log)
+	op, err = startOperator(binary, c, log, b.operatorArgs)
 	if err != nil {
 		return nil, err
 	}
