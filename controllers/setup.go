@@ -17,6 +17,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/render"
 )
 
 // Field indexes of the tenant caches.
@@ -175,6 +176,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	renders := &render.Memo{}
 	if cfg.ConflictRetry == 0 {
 		cfg.ConflictRetry = time.Minute
 	}
@@ -192,7 +194,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}); err != nil {
 		return err
 	}
-	if err := (&SharedApplicationReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+	if err := (&SharedApplicationReconciler{Client: c, APIReader: mgr.GetAPIReader(), Renders: renders}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&LicencePoolReconciler{Client: c, Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
@@ -222,6 +224,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			Kind:          kind,
 			ConflictRetry: cfg.ConflictRetry,
 			Workers:       cfg.TenantWorkers,
+			Renders:       renders,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -31,6 +32,8 @@ type SharedApplicationReconciler struct {
 	client.Client
 	// APIReader reads around the cache, for a namespace that mutualis does not manage.
 	APIReader client.Reader
+	// Renders keeps the shared instances' last renders; nil renders every time.
+	Renders *render.Memo
 
 	// verdicts keeps the verdict on each application, per generation and policy version.
 	verdictsMu sync.Mutex
@@ -354,7 +357,7 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all))
 	// the objects of shared instances: drift and health
 	for _, obj := range append(managedObjects(), applicationObjects()...) {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(instanceOfObject))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(instanceOfObject), builder.WithPredicates(managedObjectChanged()))
 	}
 	return b.Complete(r)
 }

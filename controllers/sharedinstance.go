@@ -164,7 +164,11 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		}
 	}
 
-	objs, err := render.Render(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
+	renderer := render.Render
+	if r.Renders != nil {
+		renderer = r.Renders.Render
+	}
+	objs, err := renderer(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
 		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 	var rerr *render.Error
 	if errors.As(err, &rerr) {

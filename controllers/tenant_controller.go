@@ -33,6 +33,7 @@ import (
 	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -48,6 +49,8 @@ type TenantReconciler struct {
 	ConflictRetry time.Duration
 	// Workers is how many tenants are reconciled at once (never the same one twice at once).
 	Workers int
+	// Renders keeps each subscription's last render; nil renders every time.
+	Renders *render.Memo
 
 	// controller and cache serve the watches on Velero's kinds, added once Velero is installed.
 	controller    controller.Controller
@@ -407,6 +410,9 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 	patch := client.MergeFrom(t.DeepCopyObject().(client.Object))
 	controllerutil.RemoveFinalizer(t, v1alpha1.Finalizer)
 	s.released = true
+	if r.Renders != nil {
+		r.Renders.Forget(nsName)
+	}
 	return ctrl.Result{}, r.Patch(ctx, t, patch)
 }
 
@@ -447,7 +453,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(r.newTenant()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)})
 	for _, obj := range append(managedObjects(), applicationObjects()...) {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.tenantOfManagedObject), builder.WithPredicates(managedObjectChanged()))
 	}
 	b = b.Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allTenants),
 		builder.WithPredicates(predicate.GenerationChangedPredicate{})).

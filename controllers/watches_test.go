@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
@@ -116,5 +119,46 @@ func TestCacheKeepsOnlyMutualisManagedFields(t *testing.T) {
 	}
 	if len(np.ManagedFields) != 1 || np.ManagedFields[0].FieldsV1 == nil {
 		t.Errorf("a NetworkPolicy's own field set must stay for the applier's extraction: %+v", np.ManagedFields)
+	}
+}
+
+// The quota controller's usage writes and a workload's intermediate status writes wake no tenant;
+// drift and a change of the health verdict do.
+func TestManagedObjectWatchPassesDriftAndHealthOnly(t *testing.T) {
+	passes := func(old, updated client.Object) bool {
+		return managedObjectChanged().Update(event.UpdateEvent{ObjectOld: old, ObjectNew: updated})
+	}
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-quota", ResourceVersion: "1"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}}}
+	used := quota.DeepCopy()
+	used.ResourceVersion = "2"
+	used.Status.Used = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}
+	if passes(quota, used) {
+		t.Error("the quota controller's usage write woke the tenant")
+	}
+	edited := quota.DeepCopy()
+	edited.Spec.Hard[corev1.ResourcePods] = resource.MustParse("1000")
+	if !passes(quota, edited) {
+		t.Error("a tenant admin raising the quota did not wake the tenant")
+	}
+
+	one := int32(1)
+	deployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Generation: 1}, Spec: appsv1.DeploymentSpec{Replicas: &one},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, UpdatedReplicas: 1}}
+	noisy := deployment.DeepCopy()
+	noisy.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "ReplicaSetUpdated"}}
+	if passes(deployment, noisy) {
+		t.Error("a status write that leaves the Deployment unavailable for the same reason woke the tenant")
+	}
+	available := deployment.DeepCopy()
+	available.Status.AvailableReplicas, available.Status.ReadyReplicas = 1, 1
+	if !passes(deployment, available) {
+		t.Error("the Deployment became available and the tenant was not woken")
+	}
+	scaled := deployment.DeepCopy()
+	zero := int32(0)
+	scaled.Spec.Replicas = &zero
+	if !passes(deployment, scaled) {
+		t.Error("someone scaling the Deployment (drift) did not wake the tenant")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,6 +149,23 @@ func (r *readiness) observe(t v1alpha1.Tenant) {
 	}
 }
 
+// reasons counts the tenants that are not Ready by the reason of their Ready condition.
+func (r *readiness) reasons() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := map[string]int{}
+	for _, why := range r.notReady {
+		reason, _, _ := strings.Cut(why, ":")
+		n[reason]++
+	}
+	var parts []string
+	for reason, count := range n {
+		parts = append(parts, fmt.Sprintf("%s %d", reason, count))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
 // count is the number of tenants Ready at their current generation.
 func (r *readiness) count() int {
 	r.mu.Lock()
@@ -202,7 +220,7 @@ func (r *readiness) waitAllReady(ctx context.Context, want int, timeout time.Dur
 			return time.Time{}, fmt.Errorf("%d of %d tenants Ready after %s; for example:\n  %v", r.count(), want, timeout, r.waiting(5))
 		}
 		if time.Since(lastLog) > 15*time.Second {
-			logf("  %d/%d tenants Ready", r.count(), want)
+			logf("  %d/%d tenants Ready; the others: %s", r.count(), want, r.reasons())
 			lastLog = time.Now()
 		}
 		select {
