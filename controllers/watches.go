@@ -19,8 +19,7 @@ import (
 // matters, not every replica count on the way. Drift (anything outside the status) always passes.
 func managedObjectChanged() predicate.Funcs {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		oldRest, newRest := outsideStatus(e.ObjectOld), outsideStatus(e.ObjectNew)
-		if oldRest == nil || newRest == nil || !equality.Semantic.DeepEqual(oldRest, newRest) {
+		if known, same := sameOutsideStatus(e.ObjectOld, e.ObjectNew); !known || !same {
 			return true
 		}
 		oldOK, oldWhy, isWorkload := healthOf(e.ObjectOld)
@@ -32,37 +31,42 @@ func managedObjectChanged() predicate.Funcs {
 	}}
 }
 
-// outsideStatus is a copy of the object without its status, resource version and managed fields,
-// for the kinds whose status only other controllers write; nil for any other kind.
-func outsideStatus(o client.Object) client.Object {
-	var c client.Object
-	switch t := o.(type) {
-	case *appsv1.Deployment:
-		d := t.DeepCopy()
-		d.Status = appsv1.DeploymentStatus{}
-		c = d
-	case *appsv1.StatefulSet:
-		s := t.DeepCopy()
-		s.Status = appsv1.StatefulSetStatus{}
-		c = s
-	case *corev1.ResourceQuota:
-		q := t.DeepCopy()
-		q.Status = corev1.ResourceQuotaStatus{}
-		c = q
-	case *corev1.PersistentVolumeClaim:
-		p := t.DeepCopy()
-		p.Status = corev1.PersistentVolumeClaimStatus{}
-		c = p
-	case *corev1.Service:
-		s := t.DeepCopy()
-		s.Status = corev1.ServiceStatus{}
-		c = s
-	default:
-		return nil
+// sameOutsideStatus compares two versions of an object but for their status, resource version and
+// managed fields, for the kinds whose status only other controllers write (known is false for any
+// other kind). It compares in place: the predicate sees every status write of the cluster's
+// controllers, and copies would cost more than the reconciles they save.
+func sameOutsideStatus(old, updated client.Object) (known, same bool) {
+	if !sameMetadata(old, updated) {
+		return true, false
 	}
-	c.SetResourceVersion("")
-	c.SetManagedFields(nil)
-	return c
+	switch o := old.(type) {
+	case *appsv1.Deployment:
+		n, ok := updated.(*appsv1.Deployment)
+		return true, ok && equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	case *appsv1.StatefulSet:
+		n, ok := updated.(*appsv1.StatefulSet)
+		return true, ok && equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	case *corev1.ResourceQuota:
+		n, ok := updated.(*corev1.ResourceQuota)
+		return true, ok && equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	case *corev1.PersistentVolumeClaim:
+		n, ok := updated.(*corev1.PersistentVolumeClaim)
+		return true, ok && equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	case *corev1.Service:
+		n, ok := updated.(*corev1.Service)
+		return true, ok && equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	}
+	return false, false
+}
+
+// sameMetadata compares what a reconcile reads of an object's metadata.
+func sameMetadata(a, b client.Object) bool {
+	return a.GetGeneration() == b.GetGeneration() &&
+		a.GetDeletionTimestamp().Equal(b.GetDeletionTimestamp()) &&
+		equality.Semantic.DeepEqual(a.GetLabels(), b.GetLabels()) &&
+		equality.Semantic.DeepEqual(a.GetAnnotations(), b.GetAnnotations()) &&
+		equality.Semantic.DeepEqual(a.GetOwnerReferences(), b.GetOwnerReferences()) &&
+		equality.Semantic.DeepEqual(a.GetFinalizers(), b.GetFinalizers())
 }
 
 // healthOf is the verdict the applications step gives a Deployment or a StatefulSet.

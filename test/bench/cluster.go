@@ -16,12 +16,16 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
@@ -130,7 +134,7 @@ const (
 	pprofAddr   = "127.0.0.1:18192"
 )
 
-func startOperator(binary string, c *cluster, log string, extraArgs []string) (*operator, error) {
+func startOperator(binary string, c *cluster, log string, extraArgs []string, memoryLimit int64) (*operator, error) {
 	logFile, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
@@ -139,6 +143,11 @@ func startOperator(binary string, c *cluster, log string, extraArgs []string) (*
 		"--health-probe-bind-address=0", "--pprof-bind-address=" + pprofAddr}, extraArgs...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	if memoryLimit > 0 {
+		// what automemlimit gives the operator in its pod: 90% of the container's limit (only the
+		// operator's: the cluster's components keep their own)
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMEMLIMIT=%d", memoryLimit*9/10))
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -167,6 +176,37 @@ func (o *operator) stop() {
 		_ = o.cmd.Process.Kill()
 		<-o.exited
 	}
+}
+
+// operatorMemoryLimit reads -operator-memory-limit: the limit of the manager's container in
+// config/manager, a quantity, or none.
+func operatorMemoryLimit(root, value string) (int64, error) {
+	switch value {
+	case "none", "":
+		return 0, nil
+	case "installed":
+		data, err := os.ReadFile(filepath.Join(root, "config", "manager", "manager.yaml"))
+		if err != nil {
+			return 0, err
+		}
+		for _, doc := range strings.Split(string(data), "\n---") {
+			d := &appsv1.Deployment{}
+			if err := yaml.Unmarshal([]byte(doc), d); err != nil || d.Kind != "Deployment" {
+				continue
+			}
+			for _, ctr := range d.Spec.Template.Spec.Containers {
+				if q, found := ctr.Resources.Limits[corev1.ResourceMemory]; found {
+					return q.Value(), nil
+				}
+			}
+		}
+		return 0, fmt.Errorf("config/manager/manager.yaml gives the operator no memory limit: pass -operator-memory-limit")
+	}
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		return 0, fmt.Errorf("-operator-memory-limit: %w", err)
+	}
+	return q.Value(), nil
 }
 
 // peakRSS is the operator's peak resident memory so far (VmHWM), in bytes.

@@ -16,6 +16,9 @@ type result struct {
 	Tenants int    `json:"tenants"`
 	Date    string `json:"date"`
 	Machine string `json:"machine"`
+	// MemoryLimit is the operator's container memory limit (GOMEMLIMIT is 90% of it), 0 for none.
+	MemoryLimit  int64  `json:"memoryLimit"`
+	OperatorArgs string `json:"operatorArgs,omitempty"`
 
 	OperatorSeconds    float64 `json:"operatorSeconds"`
 	FloorSeconds       float64 `json:"floorSeconds"`
@@ -69,6 +72,11 @@ func (r *result) check(baseline *result) []verdict {
 func (r *result) markdown(verdicts []verdict) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### %d tenants (%s), %s\n\n%s\n\n", r.Tenants, r.Set, r.Date, r.Machine)
+	limit := "none"
+	if r.MemoryLimit > 0 {
+		limit = fmt.Sprintf("%s MiB (GOMEMLIMIT %s MiB)", mib(r.MemoryLimit), mib(r.MemoryLimit*9/10))
+	}
+	fmt.Fprintf(&b, "Operator: memory limit %s; flags: %s\n\n", limit, strings.TrimSpace("--leader-elect=false "+r.OperatorArgs))
 	fmt.Fprintf(&b, "| figure | value |\n|---|---|\n")
 	row := func(name, format string, args ...any) {
 		fmt.Fprintf(&b, "| %s | %s |\n", name, fmt.Sprintf(format, args...))

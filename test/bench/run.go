@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,8 @@ type bench struct {
 	keep, profile bool
 	profileDir    string
 	operatorArgs  []string
+	// memoryLimit is the operator's container memory limit in bytes, 0 for none.
+	memoryLimit int64
 }
 
 func (b *bench) run(ctx context.Context) (*result, error) {
@@ -34,7 +37,8 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 	n := b.set.size()
-	res := &result{Set: b.set.name, Tenants: n, Machine: describeMachine(b.root), Date: time.Now().UTC().Format("2006-01-02 15:04 MST")}
+	res := &result{Set: b.set.name, Tenants: n, Machine: describeMachine(b.root), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		MemoryLimit: b.memoryLimit, OperatorArgs: strings.Join(b.operatorArgs, " ")}
 	binary := filepath.Join(work, "manager")
 	logf("building the operator")
 	build := exec.Command("go", "build", "-o", binary, "./cmd/manager")
@@ -54,7 +58,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	log := filepath.Join(work, "operator.log")
 	logf("the operator's log: %s", log)
-	op, err := startOperator(binary, c, log, b.operatorArgs)
+	op, err := startOperator(binary, c, log, b.operatorArgs, b.memoryLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +168,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	// 4. a restart on the converged cluster
 	logf("restarting the operator")
 	op.stop()
-	op, err = startOperator(binary, c, log, b.operatorArgs)
+	op, err = startOperator(binary, c, log, b.operatorArgs, b.memoryLimit)
 	if err != nil {
 		return nil, err
 	}
