@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -127,6 +128,9 @@ type operator struct {
 	exited  chan struct{}
 	metrics string
 	pprof   string
+
+	mu       sync.Mutex
+	peakAnon int64
 }
 
 const (
@@ -154,6 +158,7 @@ func startOperator(binary string, c *cluster, log string, extraArgs []string, me
 	}
 	o := &operator{cmd: cmd, exited: make(chan struct{}), metrics: "http://" + metricsAddr + "/metrics", pprof: "http://" + pprofAddr}
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(o.exited) }()
+	o.sampleAnonymous()
 	// the metrics endpoint answers once the manager runs
 	for i := 0; i < 300; i++ {
 		if _, err := o.scrape(); err == nil {
@@ -209,8 +214,12 @@ func operatorMemoryLimit(root, value string) (int64, error) {
 	return q.Value(), nil
 }
 
-// peakRSS is the operator's peak resident memory so far (VmHWM), in bytes.
-func (o *operator) peakRSS() (int64, error) {
+// peakRSS is the operator's peak resident memory so far (VmHWM), in bytes: its heap and the pages
+// of its binary that were read.
+func (o *operator) peakRSS() (int64, error) { return o.status("VmHWM:") }
+
+// status reads one figure of /proc/<pid>/status, in bytes.
+func (o *operator) status(field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
@@ -218,12 +227,37 @@ func (o *operator) peakRSS() (int64, error) {
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if rest, found := strings.CutPrefix(s.Text(), "VmHWM:"); found {
+		if rest, found := strings.CutPrefix(s.Text(), field); found {
 			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kib << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", o.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, o.cmd.Process.Pid)
+}
+
+// sampleAnonymous records the operator's largest anonymous resident memory (RssAnon: what the Go
+// runtime holds, without the binary's pages), looking every half second until it ends.
+func (o *operator) sampleAnonymous() {
+	go func() {
+		for {
+			select {
+			case <-o.exited:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			if v, err := o.status("RssAnon:"); err == nil {
+				o.mu.Lock()
+				o.peakAnon = max(o.peakAnon, v)
+				o.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (o *operator) peakAnonymous() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.peakAnon
 }
 
 // profile saves a pprof profile of the operator (path such as "profile?seconds=30" or "heap").

@@ -164,6 +164,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if res.PeakBytes, err = op.peakRSS(); err != nil {
 		return nil, err
 	}
+	res.PeakAnonymousBytes = op.peakAnonymous()
 
 	// 4. a restart on the converged cluster
 	logf("restarting the operator")
@@ -181,6 +182,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if peak, err := op.peakRSS(); err == nil && peak > res.PeakBytes {
 		res.PeakBytes = peak
 	}
+	res.PeakAnonymousBytes = max(res.PeakAnonymousBytes, op.peakAnonymous())
 	op.stop()
 
 	// 5. the floor: the same objects, created by a tuned client on a fresh cluster
