@@ -128,8 +128,10 @@ func createWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructur
 	return waves
 }
 
-// createAll creates the objects wave by wave, with workers in parallel.
-func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, workers int) error {
+// createAll creates the objects wave by wave, with workers in parallel: with POST, or with
+// server-side apply when apply is set (to tell what the operator's way of writing costs the API
+// server from what the rest of its work does).
+func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, workers int, apply bool) error {
 	for _, wave := range createWaves(objs) {
 		work := make(chan *unstructured.Unstructured)
 		errs := make(chan error, workers)
@@ -139,7 +141,13 @@ func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstru
 			go func() {
 				defer wg.Done()
 				for o := range work {
-					if err := c.Create(ctx, o.DeepCopy()); err != nil {
+					var err error
+					if apply {
+						err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), client.FieldOwner("bench-floor"), client.ForceOwnership)
+					} else {
+						err = c.Create(ctx, o.DeepCopy())
+					}
+					if err != nil {
 						select {
 						case errs <- fmt.Errorf("creating %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err):
 						default:

@@ -43,6 +43,7 @@ func main() {
 		keep     = flag.Bool("keep", false, "leave the operator's cluster running at the end (for a look with kubectl)")
 		profile  = flag.Bool("profile", false, "save CPU and heap profiles of the operator while it converges, next to -json")
 		opArgs   = flag.String("operator-args", "", "more flags for the operator, space-separated (such as --tenant-workers=16)")
+		floorSSA = flag.Bool("floor-apply", false, "the floor's client writes with server-side apply instead of POST (a measurement of what apply costs, not the floor of the targets)")
 		memLimit = flag.String("operator-memory-limit", "installed", `the operator's container memory limit, whose 90% the operator takes as GOMEMLIMIT as it does in its pod: "installed" (the limit of config/manager), a quantity such as 512Mi, or "none"`)
 	)
 	flag.Parse()
@@ -63,7 +64,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	b := &bench{root: root, set: set, memoryLimit: limit, changes: *changes, idle: *idle, timeout: *timeout, keep: *keep, profile: *profile, operatorArgs: strings.Fields(*opArgs)}
+	b := &bench{root: root, set: set, memoryLimit: limit, floorApply: *floorSSA, changes: *changes, idle: *idle, timeout: *timeout, keep: *keep, profile: *profile, operatorArgs: strings.Fields(*opArgs)}
 	if *jsonOut != "" {
 		b.profileDir = filepath.Dir(*jsonOut)
 	}

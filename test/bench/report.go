@@ -19,6 +19,8 @@ type result struct {
 	// MemoryLimit is the operator's container memory limit (GOMEMLIMIT is 90% of it), 0 for none.
 	MemoryLimit  int64  `json:"memoryLimit"`
 	OperatorArgs string `json:"operatorArgs,omitempty"`
+	// FloorApply is set when the floor wrote with server-side apply instead of POST.
+	FloorApply bool `json:"floorApply,omitempty"`
 
 	OperatorSeconds    float64 `json:"operatorSeconds"`
 	FloorSeconds       float64 `json:"floorSeconds"`
@@ -86,7 +88,11 @@ func (r *result) markdown(verdicts []verdict) string {
 	}
 	row("objects the operator produced", "%d (%s)", r.Objects, r.ObjectKinds)
 	row("operator: every tenant Ready", "%.1f s", r.OperatorSeconds)
-	row("floor: same objects created by a tuned client", "%.1f s", r.FloorCreateSeconds)
+	how := "created (POST)"
+	if r.FloorApply {
+		how = "applied (server-side apply)"
+	}
+	row("floor: same objects "+how+" by a tuned client", "%.1f s", r.FloorCreateSeconds)
 	row(fmt.Sprintf("floor: ... and its %d workloads available", r.Workloads), "%.1f s", r.FloorSeconds)
 	row("ratio", "%.2f", r.Ratio)
 	var methods []string

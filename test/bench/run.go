@@ -29,6 +29,8 @@ type bench struct {
 	operatorArgs  []string
 	// memoryLimit is the operator's container memory limit in bytes, 0 for none.
 	memoryLimit int64
+	// floorApply makes the floor's client write with server-side apply instead of POST.
+	floorApply bool
 }
 
 func (b *bench) run(ctx context.Context) (*result, error) {
@@ -38,7 +40,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	n := b.set.size()
 	res := &result{Set: b.set.name, Tenants: n, Machine: describeMachine(b.root), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		MemoryLimit: b.memoryLimit, OperatorArgs: strings.Join(b.operatorArgs, " ")}
+		MemoryLimit: b.memoryLimit, OperatorArgs: strings.Join(b.operatorArgs, " "), FloorApply: b.floorApply}
 	binary := filepath.Join(work, "manager")
 	logf("building the operator")
 	build := exec.Command("go", "build", "-o", binary, "./cmd/manager")
@@ -223,7 +225,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	workloads.WaitForCacheSync(ctx)
 	logf("creating the %d objects with a tuned client", len(objs))
 	floorStart := time.Now()
-	if err := createAll(ctx, f.client, objs, 32); err != nil {
+	if err := createAll(ctx, f.client, objs, 32, b.floorApply); err != nil {
 		return nil, err
 	}
 	res.FloorCreateSeconds = time.Since(floorStart).Seconds()
