@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -480,31 +479,6 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.controller, r.cache = c, mgr.GetCache()
 	return nil
-}
-
-// partnerChanged passes the updates of a tenant that its partner and rivals read: its spec, its
-// deletion, and the applications it reports (a CPAS reports the commune's instances it shares).
-// The rest of a status changes at every step of a reconcile, and would wake the partner for
-// nothing: a commune and its CPAS would wake each other with each status write.
-func partnerChanged() predicate.Funcs {
-	return tenantChanged(func(old, updated v1alpha1.Tenant) bool {
-		return !equality.Semantic.DeepEqual(old.TenantStatus().Applications, updated.TenantStatus().Applications)
-	})
-}
-
-// tenantChanged passes the updates of a tenant whose spec or deletion changed, or for which
-// statusChanged (when given) says so; creations and deletions always pass.
-func tenantChanged(statusChanged func(old, updated v1alpha1.Tenant) bool) predicate.Funcs {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		old, oldOK := e.ObjectOld.(v1alpha1.Tenant)
-		updated, newOK := e.ObjectNew.(v1alpha1.Tenant)
-		if !oldOK || !newOK {
-			return true
-		}
-		return old.GetGeneration() != updated.GetGeneration() ||
-			!old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp()) ||
-			(statusChanged != nil && statusChanged(old, updated))
-	}}
 }
 
 // instanceReadinessChanged passes the updates of a SharedApplication whose shared instance became

@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
 )
 
 // managedObjectChanged passes the updates of a managed object that a reconcile would read
@@ -88,4 +90,29 @@ func healthOf(o client.Object) (ok bool, why string, isWorkload bool) {
 	u.SetKind(kind)
 	ok, why = workloadAvailable(u)
 	return ok, why, true
+}
+
+// partnerChanged passes the updates of a tenant that its partner and rivals read: its spec, its
+// deletion, and the applications it reports (a CPAS reports the commune's instances it shares).
+// The rest of a status changes at every step of a reconcile, and would wake the partner for
+// nothing: a commune and its CPAS would wake each other with each status write.
+func partnerChanged() predicate.Funcs {
+	return tenantChanged(func(old, updated v1alpha1.Tenant) bool {
+		return !equality.Semantic.DeepEqual(old.TenantStatus().Applications, updated.TenantStatus().Applications)
+	})
+}
+
+// tenantChanged passes the updates of a tenant whose spec or deletion changed, or for which
+// statusChanged (when given) says so; creations and deletions always pass.
+func tenantChanged(statusChanged func(old, updated v1alpha1.Tenant) bool) predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, oldOK := e.ObjectOld.(v1alpha1.Tenant)
+		updated, newOK := e.ObjectNew.(v1alpha1.Tenant)
+		if !oldOK || !newOK {
+			return true
+		}
+		return old.GetGeneration() != updated.GetGeneration() ||
+			!old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp()) ||
+			(statusChanged != nil && statusChanged(old, updated))
+	}}
 }
