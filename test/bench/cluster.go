@@ -45,8 +45,8 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
-// nodesFor gives the cluster a simulated node per 1,000 pods the tenants will run (about six per
-// tenant with the bench's applications), and one to spare.
+// nodesFor gives the cluster a simulated node per 1,000 pods, counting six pods a tenant (the
+// bench's applications run about two and a half: room for a heavier catalogue), and two to spare.
 func nodesFor(tenants int) int { return tenants*6/1000 + 2 }
 
 // startCluster creates the cluster (deleting a stale one of the same name) and installs what a

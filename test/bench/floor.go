@@ -171,38 +171,34 @@ func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstru
 }
 
 // workloadsAvailable counts the Deployments and StatefulSets of mutualis that have all their
-// replicas available, and those that have not, from a watch's cache.
+// replicas updated and available at their generation, and those that have not, from a watch's
+// cache.
 func workloadsAvailable(ctx context.Context, c client.Reader) (done, waiting int, err error) {
 	sel := client.MatchingLabels{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}
+	count := func(replicas *int32, generation, observed int64, updated, available int32) {
+		want := int32(1)
+		if replicas != nil {
+			want = *replicas
+		}
+		if observed >= generation && updated >= want && available >= want {
+			done++
+		} else {
+			waiting++
+		}
+	}
 	deps := &appsv1.DeploymentList{}
 	if err := c.List(ctx, deps, sel); err != nil {
 		return 0, 0, err
 	}
 	for _, d := range deps.Items {
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		if d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas >= want && d.Status.UpdatedReplicas >= want {
-			done++
-		} else {
-			waiting++
-		}
+		count(d.Spec.Replicas, d.Generation, d.Status.ObservedGeneration, d.Status.UpdatedReplicas, d.Status.AvailableReplicas)
 	}
 	sets := &appsv1.StatefulSetList{}
 	if err := c.List(ctx, sets, sel); err != nil {
 		return 0, 0, err
 	}
-	for _, s := range sets.Items {
-		want := int32(1)
-		if s.Spec.Replicas != nil {
-			want = *s.Spec.Replicas
-		}
-		if s.Status.ObservedGeneration >= s.Generation && s.Status.AvailableReplicas >= want {
-			done++
-		} else {
-			waiting++
-		}
+	for _, st := range sets.Items {
+		count(st.Spec.Replicas, st.Generation, st.Status.ObservedGeneration, st.Status.UpdatedReplicas, st.Status.AvailableReplicas)
 	}
 	return done, waiting, nil
 }

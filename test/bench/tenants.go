@@ -94,9 +94,8 @@ func tenantKey(t v1alpha1.Tenant) string { return string(t.TenantKind()) + "/" +
 type readiness struct {
 	mu    sync.Mutex
 	ready map[string]readyAt
-	// reason counts the tenants that are not Ready by the reason of their Ready condition.
+	// notReady says, for each tenant that is not Ready, its Ready condition's reason and message.
 	notReady map[string]string
-	kinds    map[string]v1alpha1.Tenant
 }
 
 type readyAt struct {
@@ -105,7 +104,7 @@ type readyAt struct {
 }
 
 func watchReadiness(ctx context.Context, c cache.Cache) (*readiness, error) {
-	r := &readiness{ready: map[string]readyAt{}, notReady: map[string]string{}, kinds: map[string]v1alpha1.Tenant{}}
+	r := &readiness{ready: map[string]readyAt{}, notReady: map[string]string{}}
 	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
@@ -130,7 +129,6 @@ func (r *readiness) observe(t v1alpha1.Tenant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := tenantKey(t)
-	r.kinds[key] = t
 	cond := meta.FindStatusCondition(t.TenantStatus().Conditions, v1alpha1.ConditionReady)
 	ready := cond != nil && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == t.GetGeneration() &&
 		t.TenantStatus().ObservedGeneration == t.GetGeneration()
