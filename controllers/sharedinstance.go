@@ -164,11 +164,7 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		}
 	}
 
-	renderer := render.Render
-	if r.Renders != nil {
-		renderer = r.Renders.Render
-	}
-	objs, err := renderer(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
+	objs, err := r.Renders.Render(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
 		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 	var rerr *render.Error
 	if errors.As(err, &rerr) {

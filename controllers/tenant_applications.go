@@ -244,7 +244,7 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 		}
 	default:
 		var err error
-		objs, err = r.render(app, render.Tenant{
+		objs, err = r.Renders.Render(app, render.Tenant{
 			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
 			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters, Seats: seats,
 		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
@@ -266,14 +266,6 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 		}
 	}
 	return objs, nil
-}
-
-// render renders a subscription, through the memo of renders when there is one.
-func (r *TenantReconciler) render(app *v1alpha1.SharedApplication, t render.Tenant, opts render.Options) ([]*unstructured.Unstructured, error) {
-	if r.Renders != nil {
-		return r.Renders.Render(app, t, opts)
-	}
-	return render.Render(app, t, opts)
 }
 
 // applyApplication applies a rendered subscription, prunes what left its render and reads its

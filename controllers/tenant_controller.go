@@ -421,9 +421,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 	patch := client.MergeFrom(t.DeepCopyObject().(client.Object))
 	controllerutil.RemoveFinalizer(t, v1alpha1.Finalizer)
 	s.released = true
-	if r.Renders != nil {
-		r.Renders.Forget(nsName)
-	}
+	r.Renders.Forget(nsName)
 	return ctrl.Result{}, r.Patch(ctx, t, patch)
 }
 

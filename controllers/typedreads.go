@@ -5,7 +5,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,9 +22,10 @@ func typedApplicationKinds() []client.Object {
 	}
 }
 
-// typedReads is the reconcilers' client: a read of an unstructured object of one of the
+// typedReads is the reconcilers' client: a Get of an unstructured object of one of the
 // typedApplicationKinds is served by the typed cache and converted, any other read and every write
-// goes to the manager's client as it is.
+// goes to the manager's client as it is. Nothing lists those kinds as unstructured objects; a List
+// that did would start a second informer beside the typed one, so it would belong here too.
 type typedReads struct {
 	client.Client
 	typed map[schema.GroupVersionKind]bool
@@ -63,45 +63,4 @@ func (c typedReads) Get(ctx context.Context, key client.ObjectKey, obj client.Ob
 	u.SetUnstructuredContent(content)
 	u.SetGroupVersionKind(gvk) // objects read from the cache carry no type meta
 	return nil
-}
-
-func (c typedReads) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
-	ul, isUnstructured := list.(*unstructured.UnstructuredList)
-	if !isUnstructured {
-		return c.Client.List(ctx, list, opts...)
-	}
-	itemGVK := ul.GroupVersionKind()
-	itemGVK.Kind = trimListSuffix(itemGVK.Kind)
-	if !c.typed[itemGVK] {
-		return c.Client.List(ctx, list, opts...)
-	}
-	typedList, err := c.Scheme().New(itemGVK.GroupVersion().WithKind(itemGVK.Kind + "List"))
-	if err != nil {
-		return err
-	}
-	if err := c.Client.List(ctx, typedList.(client.ObjectList), opts...); err != nil {
-		return err
-	}
-	items, err := meta.ExtractList(typedList)
-	if err != nil {
-		return err
-	}
-	ul.Items = make([]unstructured.Unstructured, 0, len(items))
-	for _, item := range items {
-		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(item)
-		if err != nil {
-			return err
-		}
-		u := unstructured.Unstructured{Object: content}
-		u.SetGroupVersionKind(itemGVK)
-		ul.Items = append(ul.Items, u)
-	}
-	return nil
-}
-
-func trimListSuffix(kind string) string {
-	if len(kind) > 4 && kind[len(kind)-4:] == "List" {
-		return kind[:len(kind)-4]
-	}
-	return kind
 }

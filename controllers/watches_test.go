@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
+	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -47,14 +48,16 @@ func TestPartnerWatchPassesOnlyWhatThePartnerReads(t *testing.T) {
 	}
 }
 
-// A burst of subscriber events becomes one reconcile of the catalogue entry, after the delay.
+// A burst of subscriber events becomes one reconcile of the catalogue entry, after the delay. The
+// queue runs on a fake clock, so nothing depends on how fast the machine sends the events.
 func TestSubscriberEventsAreBatched(t *testing.T) {
-	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	clock := testingclock.NewFakeClock(time.Now())
+	q := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request](),
+		workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{Clock: clock})
 	defer q.ShutDown()
-	const delay = 200 * time.Millisecond
+	const delay = 2 * time.Second
 	h := enqueueAfter(applicationsOf, delay)
 	ctx := context.Background()
-	start := time.Now()
 	for i := 0; i < 50; i++ {
 		old := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "batched"}, Spec: v1alpha1.CommuneSpec{
 			TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "batched-app"}}}}}
@@ -62,14 +65,17 @@ func TestSubscriberEventsAreBatched(t *testing.T) {
 		updated.Status.ObservedGeneration = int64(i)
 		h.Update(ctx, event.TypedUpdateEvent[client.Object]{ObjectOld: old, ObjectNew: updated}, q)
 	}
-	if q.Len() != 0 && time.Since(start) < delay {
+	clock.Step(delay - time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the queue's own goroutine moves ready items
+	if q.Len() != 0 {
 		t.Fatalf("%d requests were queued before the delay ended", q.Len())
 	}
+	clock.Step(time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for q.Len() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(delay) // any second request would be there by now
+	time.Sleep(50 * time.Millisecond) // any second request would be there by now
 	if q.Len() != 1 {
 		t.Fatalf("50 events of one subscriber queued %d reconciles of the entry, want 1", q.Len())
 	}

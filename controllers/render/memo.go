@@ -20,7 +20,8 @@ import (
 // may change them. A render that fails is never kept: it is tried again the next time.
 //
 // A slot is one subscription: the tenant's (or the instance's) namespace and the application.
-// Slots of a namespace are dropped with Forget when its tenant goes.
+// Slots of a namespace are dropped with Forget when its tenant goes. A nil Memo keeps nothing and
+// renders every time.
 type Memo struct {
 	mu    sync.Mutex
 	slots map[string]memoEntry
@@ -42,6 +43,9 @@ type renderInputs struct {
 
 // Render is Render, answered from the memo when its inputs are those of the slot's last render.
 func (m *Memo) Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstructured.Unstructured, error) {
+	if m == nil {
+		return Render(app, t, opts)
+	}
 	slot := t.Namespace + "/" + app.Name
 	raw, err := json.Marshal(renderInputs{App: app.UID, Generation: app.Generation, Tenant: t, ServiceTypes: opts.AllowedServiceTypes})
 	if err != nil {
@@ -77,6 +81,9 @@ func (m *Memo) Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) (
 
 // Forget drops the renders of every subscription of a namespace.
 func (m *Memo) Forget(namespace string) {
+	if m == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for slot := range m.slots {

@@ -78,6 +78,14 @@ func TestMemoRendersOncePerInputs(t *testing.T) {
 	if memo.Len() != 0 {
 		t.Errorf("%d renders kept after the tenant's namespace was forgotten", memo.Len())
 	}
+
+	// no memo: every call is a build
+	var none *Memo
+	*builds = 0
+	if _, err := none.Render(app, liege(), Options{}); err != nil || *builds != 1 {
+		t.Errorf("a nil memo: %d builds (%v), want 1", *builds, err)
+	}
+	none.Forget("commune-liege")
 }
 
 func sameObjects(a, b []*unstructured.Unstructured) bool {
