@@ -42,7 +42,8 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 	// the shipped policy: Pod Security restricted, the cell's base domain
 	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
 	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
-	// their volumes come from the local cluster's default StorageClass, as on a real cluster
+	// the tenants' volume claims bind through the local cluster's default StorageClass (a volume
+	// provisioned for each), as on a real cluster
 	for _, name := range []string{"nextcloud", "jitsi", "iadelib"} {
 		create(t, sampleApplication(t, name))
 	}
