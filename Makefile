@@ -97,14 +97,20 @@ run: generate ## Run the operator against the current kubeconfig
 
 # The scale benchmark (DESIGN.md section 8), out of make test: the 522 tenants of the registry,
 # then BENCH_SYNTHETIC synthetic ones (their memory per tenant held against the first run's). The
-# figures land in .bench/ as JSON and Markdown; docs/benchmarks.md records a run.
+# figures land in .bench/ as JSON and Markdown; docs/benchmarks.md records a run. The synthetic run
+# goes on when the registry's misses a target, and the target exits non-zero at the end if either
+# did. The shipped pod's memory limit (160Mi) is sized for the registry: at thousands of tenants a
+# cell raises it (docs/operator-guide.md), so the synthetic run has none (BENCH_SYNTHETIC_FLAGS).
 BENCH_SYNTHETIC ?= 5000
+BENCH_SYNTHETIC_FLAGS ?= -operator-memory-limit none
 BENCH_FLAGS ?=
 
 .PHONY: bench
 bench: tools ## The scale benchmark: 522 registry tenants, then BENCH_SYNTHETIC synthetic ones; non-zero when a target is missed
 	@mkdir -p .bench
-	go run ./test/bench -tenants registry -json .bench/registry.json $(BENCH_FLAGS) | tee .bench/registry.md
-	@if [ "$(BENCH_SYNTHETIC)" != "0" ]; then \
-	  go run ./test/bench -tenants $(BENCH_SYNTHETIC) -json .bench/synthetic.json -baseline .bench/registry.json -timeout 120m $(BENCH_FLAGS) | tee .bench/synthetic.md; \
-	fi
+	@status=0; \
+	go run ./test/bench -tenants registry -json .bench/registry.json $(BENCH_FLAGS) | tee .bench/registry.md || status=$$?; \
+	if [ "$(BENCH_SYNTHETIC)" != "0" ] && [ $$status -le 1 ]; then \
+	  go run ./test/bench -tenants $(BENCH_SYNTHETIC) -json .bench/synthetic.json -baseline .bench/registry.json -timeout 120m $(BENCH_SYNTHETIC_FLAGS) $(BENCH_FLAGS) | tee .bench/synthetic.md || { s=$$?; [ $$s -gt $$status ] && status=$$s; true; }; \
+	fi; \
+	exit $$status
