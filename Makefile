@@ -30,8 +30,9 @@ manifests: tools ## Generate CRDs and RBAC into config/, and the chart's CRDs an
 	hack/chart.sh
 
 .PHONY: build
-build: generate ## Build the operator
+build: generate ## Build the operator and the kubectl plugin (bin/manager, bin/kubectl-mutualis)
 	go build -o $(BIN)/manager ./cmd/manager
+	go build -o $(BIN)/kubectl-mutualis ./cmd/kubectl-mutualis
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -51,7 +52,7 @@ func TestPoolListErrorIsNotPoolExhausted(t *testing.T) {
 	s.res = &tenant.Resolved{Namespace: "commune-hotton"}
 	app := &v1alpha1.SharedApplication{Spec: v1alpha1.SharedApplicationSpec{Licence: v1alpha1.LicenceSpec{Model: v1alpha1.LicencePerSeat}}}
 	app.Name = "esignature"
-	_, deploy, problem, err := r.licenceFor(context.Background(), s, app, v1alpha1.ApplicationSubscription{Name: "esignature", Seats: ptr.To[int32](5)}, false)
+	_, deploy, problem, err := r.licenceFor(context.Background(), s, app, plan.Subscription{ApplicationSubscription: v1alpha1.ApplicationSubscription{Name: "esignature", Seats: ptr.To[int32](5)}})
 	if !errors.Is(err, errAPIServer) || deploy || problem != "" {
 		t.Fatalf("deploy=%v problem=%q err=%v; want the API server's error", deploy, problem, err)
 	}

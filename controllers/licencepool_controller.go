@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -84,11 +83,11 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if !t.GetDeletionTimestamp().IsZero() {
 			continue
 		}
-		if seats := requestedSeats(t, pool.Spec.Application, perInstance); seats > 0 {
+		if seats := licence.Requested(t, pool.Spec.Application, perInstance); seats > 0 {
 			requests = append(requests, licence.Request{Tenant: t.TenantNamespace(), Created: t.GetCreationTimestamp().Time, Seats: seats})
 		}
 	}
-	expired := pool.Spec.ValidUntil != nil && !now.Before(pool.Spec.ValidUntil.Time)
+	expired := licence.Expired(pool, now)
 	res := licence.Allocate(pool.Spec.Seats, expired, st.Allocations, requests)
 	st.Allocations, st.AllocatedSeats, st.AvailableSeats = res.Allocations, res.Allocated, res.Available
 
@@ -142,40 +141,7 @@ func activePool(ctx context.Context, c client.Client, application string) (*v1al
 	if err := c.List(ctx, list); err != nil {
 		return nil, err
 	}
-	var pools []v1alpha1.LicencePool
-	for _, p := range list.Items {
-		if p.Spec.Application == application && p.DeletionTimestamp.IsZero() {
-			pools = append(pools, p)
-		}
-	}
-	if len(pools) == 0 {
-		return nil, nil
-	}
-	sort.Slice(pools, func(i, j int) bool {
-		a, b := pools[i].CreationTimestamp, pools[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return pools[i].Name < pools[j].Name
-	})
-	return &pools[0], nil
-}
-
-// requestedSeats is what a tenant asks of an application's pool: one per instance, or the seats
-// of its subscription.
-func requestedSeats(t v1alpha1.Tenant, application string, perInstance bool) int32 {
-	for _, a := range t.TenantSpec().Applications {
-		if a.Name != application {
-			continue
-		}
-		if perInstance {
-			return 1
-		}
-		if a.Seats != nil {
-			return *a.Seats
-		}
-	}
-	return 0
+	return licence.Active(list.Items, application), nil
 }
 
 // SetupWithManager wakes a pool for its own changes, its application's and its tenants'.

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,8 +17,8 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
-	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
 // kindRetry is how often a tenant whose application uses a kind the cluster does not serve looks
@@ -41,41 +40,27 @@ type appOutcome struct {
 // health. One application's failure never stops the others.
 func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) error {
 	t := s.tenant
-	spec := t.TenantSpec()
 	previous := map[string]v1alpha1.ApplicationStatus{}
 	for _, a := range t.TenantStatus().Applications {
 		previous[a.Name] = a
 	}
-	subscribed := map[string]v1alpha1.ApplicationSubscription{}
-	for _, sub := range spec.Applications {
-		subscribed[sub.Name] = sub
+	subscribed := map[string]bool{}
+	subs := plan.Subscriptions(t)
+	for _, sub := range subs {
+		subscribed[sub.Name] = true
 	}
-	shared := map[string]bool{}
-	if cpas, ok := t.(*v1alpha1.CPAS); ok {
-		for _, name := range cpas.Spec.Synergy.SharedApplications {
-			shared[name] = true
-			if _, ok := subscribed[name]; !ok {
-				subscribed[name] = v1alpha1.ApplicationSubscription{Name: name}
-			}
-		}
-	}
-	names := make([]string, 0, len(subscribed))
-	for name := range subscribed {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 
 	var outcomes []appOutcome
 	var applyErrs []error
 	var plans []*appPlan
-	for _, name := range names {
-		plan, err := r.planApplication(ctx, s, subscribed[name], previous[name], shared[name])
+	for _, sub := range subs {
+		p, err := r.planApplication(ctx, s, sub, previous[sub.Name])
 		if err != nil {
-			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", name, err))
-			outcomes = append(outcomes, plan.out)
+			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", sub.Name, err))
+			outcomes = append(outcomes, p.out)
 			continue
 		}
-		plans = append(plans, plan)
+		plans = append(plans, p)
 	}
 	// the subscriptions must fit the tenant's quota together, before anything is applied: a
 	// workload the quota cannot hold only leaves ReplicaSets failing
@@ -148,15 +133,9 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 			ready++
 		}
 	}
-	switch {
-	case len(shortfalls) > 0:
-		s.stall(part, v1alpha1.ReasonQuotaTooSmall,
-			"the subscribed applications need more than the quota of tier %s allows (%s): subscribe to fewer, share through synergy, or choose a larger tier with spec.tier; nothing new was applied",
-			s.res.Tier.Name, strings.Join(shortfalls, ", "))
-	case len(invalid) > 0:
-		s.stall(part, v1alpha1.ReasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
-	case len(missing) > 0:
-		s.wait(part, v1alpha1.ReasonApplicationMissing, "%s", strings.Join(missing, "; "))
+	switch v := plan.ApplicationsVerdict(s.res.Tier.Name, shortfalls, invalid, missing); {
+	case v != nil:
+		s.decided(v)
 	case len(dependencies) > 0:
 		s.wait(part, v1alpha1.ReasonKindNotInstalled, "%s", strings.Join(dependencies, "; "))
 	case len(progressing) > 0:
@@ -183,33 +162,29 @@ type appPlan struct {
 }
 
 // planApplication reads the catalogue entry and the licence of one subscription and renders it.
-func (r *TenantReconciler) planApplication(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, prev v1alpha1.ApplicationStatus, shared bool) (*appPlan, error) {
-	plan := &appPlan{prev: prev, shared: shared,
+func (r *TenantReconciler) planApplication(ctx context.Context, s *scope, sub plan.Subscription, prev v1alpha1.ApplicationStatus) (*appPlan, error) {
+	p := &appPlan{prev: prev, shared: sub.Shared,
 		out: appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}}
-	objs, err := r.renderSubscription(ctx, s, sub, plan)
-	plan.objs = objs
-	return plan, err
+	objs, err := r.renderSubscription(ctx, s, sub, p)
+	p.objs = objs
+	return p, err
 }
 
 // renderSubscription fills the plan's catalogue entry and outcome, and returns the objects to
 // apply: nil, with the outcome saying why, when there are none.
-func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub v1alpha1.ApplicationSubscription, plan *appPlan) ([]*unstructured.Unstructured, error) {
-	out, shared := &plan.out, plan.shared
+func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub plan.Subscription, p *appPlan) ([]*unstructured.Unstructured, error) {
+	out, shared := &p.out, p.shared
 	app := &v1alpha1.SharedApplication{}
 	if err := r.Get(ctx, client.ObjectKey{Name: sub.Name}, app); apierrors.IsNotFound(err) {
 		out.missing = true
-		out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched (a shared instance too, in %s); restore it in the catalogue or unsubscribe",
-			sub.Name, tenant.InstanceNamespaceName(sub.Name))
-		if len(out.status.Resources) == 0 {
-			out.status.Message = fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", sub.Name)
-		}
+		out.status.Message = plan.MissingApplication(sub.Name, len(out.status.Resources) > 0)
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	plan.app = app
+	p.app = app
 
-	seats, deploy, problem, err := r.licenceFor(ctx, s, app, sub, shared)
+	seats, deploy, problem, err := r.licenceFor(ctx, s, app, sub)
 	if err != nil {
 		return nil, err
 	}
@@ -227,12 +202,12 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 	switch {
 	case app.Spec.Instance == v1alpha1.InstanceShared:
 		// the tenant reaches the cell's one instance; its values go to the subscribers list
-		if problem := undeclaredParameters(app, sub); problem != "" {
+		if problem := plan.UndeclaredParameters(app, sub.ApplicationSubscription); problem != "" {
 			out.invalid = true
 			out.status.Message = problem
 			return nil, nil
 		}
-		plan.instance = true
+		p.instance = true
 		objs = instanceServices(s.res.Namespace, app)
 	case shared:
 		var problem string
@@ -244,10 +219,7 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 		}
 	default:
 		var err error
-		objs, err = r.Renders.Render(app, render.Tenant{
-			Kind: s.res.Kind, Name: s.res.Name, Namespace: s.res.Namespace, NIS: s.res.NIS,
-			DisplayName: displayName(s.tenant), Tier: s.res.Tier.Name, Parameters: sub.Parameters, Seats: seats,
-		}, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
+		objs, err = r.Renders.Render(app, plan.RenderTenant(s.tenant, s.res.NIS, s.res.Tier.Name, sub.ApplicationSubscription, seats), render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 		var rerr *render.Error
 		var missing *render.MissingKindsError
 		switch {
@@ -346,60 +318,26 @@ func instanceHealth(app *v1alpha1.SharedApplication) (bool, string) {
 	return true, "uses the shared instance in " + in.Namespace
 }
 
-// undeclaredParameters checks a subscription to a Shared application: its values reach the
-// instance through the subscribers list, and must be parameters the application declares.
-func undeclaredParameters(app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription) string {
-	undeclared, declared := render.Undeclared(app, sub.Parameters)
-	if len(undeclared) == 0 {
-		return ""
-	}
-	quoted := make([]string, 0, len(undeclared))
-	for _, k := range undeclared {
-		quoted = append(quoted, fmt.Sprintf("%q", k))
-	}
-	return fmt.Sprintf("application %s: parameters %s are not declared by the application (declared: %s): remove them from spec.applications[%s].parameters",
-		app.Name, strings.Join(quoted, ", "), strings.Join(declared, ", "), app.Name)
-}
-
 // quotaShortfalls sums what the rendered subscriptions take of the tenant's quota and says what
 // exceeds it.
 func quotaShortfalls(s *scope, plans []*appPlan) ([]string, error) {
-	defaults := render.Defaults{Request: s.res.Tier.DefaultRequest, Limit: s.res.Tier.DefaultLimit}
-	var needs []corev1.ResourceList
-	for _, plan := range plans {
-		if plan.objs == nil {
-			continue
+	var renders []plan.Rendered
+	for _, p := range plans {
+		if p.objs != nil {
+			renders = append(renders, plan.Rendered{Application: p.out.status.Name, Objects: p.objs})
 		}
-		need, err := render.Requirements(plan.objs, defaults)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", plan.out.status.Name, err)
-		}
-		needs = append(needs, need)
 	}
-	return render.Shortfalls(render.AddAll(needs...), s.res.Quota), nil
+	return plan.QuotaShortfalls(s.res.Tier, s.res.Quota, renders)
 }
 
 // synergyServices gives a CPAS the commune's instance of a shared application: one ExternalName
 // Service per exposed Service, pointing into the commune's namespace. The network policies already
 // let the CPAS reach the commune's exposed ports.
 func (r *TenantReconciler) synergyServices(s *scope, app *v1alpha1.SharedApplication) ([]*unstructured.Unstructured, string) {
-	if s.partner == nil || !subscribes(s.partner, app.Name) {
-		commune := "its commune"
-		if cpas, ok := s.tenant.(*v1alpha1.CPAS); ok {
-			commune = "commune " + cpas.Spec.CommuneRef
-		}
-		return nil, fmt.Sprintf("application %s is shared in spec.synergy but %s does not subscribe to it: subscribe the commune, or remove it from synergy.sharedApplications", app.Name, commune)
+	if problem := plan.SynergyProblem(s.tenant, s.partner, app.Name); problem != "" {
+		return nil, problem
 	}
 	return externalNames(s.res.Namespace, app, s.res.Partner), ""
-}
-
-func subscribes(t v1alpha1.Tenant, app string) bool {
-	for _, a := range t.TenantSpec().Applications {
-		if a.Name == app {
-			return true
-		}
-	}
-	return false
 }
 
 // health reads the workloads of a render: ready when every Deployment and StatefulSet is available
@@ -478,13 +416,6 @@ func namespacedBy(mapper meta.RESTMapper) func(apiVersion, kind string) (bool, e
 	}
 }
 
-func displayName(t v1alpha1.Tenant) string {
-	if n := t.TenantSpec().DisplayName; n != "" {
-		return n
-	}
-	return t.GetName()
-}
-
 func refs(in []string) []apply.Ref {
 	out := make([]apply.Ref, 0, len(in))
 	for _, s := range in {
@@ -522,23 +453,10 @@ func union(a, b []apply.Ref) []apply.Ref {
 // licenceFor works out the seats of one subscription: an OpenSource application takes none; a
 // PerSeat or PerInstance one takes them from its LicencePool. deploy is false while the tenant has
 // no grant at all; with a grant smaller than its request, the application runs on its grant.
-func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription, shared bool) (seats int32, deploy bool, problem string, err error) {
-	model := app.Spec.Licence.Model
-	if shared {
-		return 0, true, "", nil // the commune's instance carries the licence
-	}
-	if model == "" || model == v1alpha1.LicenceOpenSource {
-		if sub.Seats != nil {
-			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name), nil
-		}
-		return 0, true, "", nil
-	}
-	requested := int32(1)
-	if model == v1alpha1.LicencePerSeat {
-		if sub.Seats == nil {
-			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name), nil
-		}
-		requested = *sub.Seats
+func (r *TenantReconciler) licenceFor(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, sub plan.Subscription) (seats int32, deploy bool, problem string, err error) {
+	requested, pooled, problem := plan.LicenceRequest(app, sub)
+	if problem != "" || !pooled {
+		return 0, problem == "", problem, nil
 	}
 	// an error reading the pools says nothing of the seats: it is retried, never reported as an
 	// exhausted or missing pool

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -92,6 +93,16 @@ func (s *scope) wait(part, reason, format string, args ...any) {
 	if part != "" {
 		s.conds[part] = condition(part, metav1.ConditionFalse, reason, "%s", c.Message)
 	}
+}
+
+// decided records a verdict of the planner: a configuration error stalls, a missing dependency
+// waits.
+func (s *scope) decided(v *plan.Verdict) {
+	if v.Wait {
+		s.wait(v.Part, v.Reason, "%s", v.Message)
+		return
+	}
+	s.stall(v.Part, v.Reason, "%s", v.Message)
 }
 
 // failed records an error of the API server on a part and returns it, so that the reconcile is

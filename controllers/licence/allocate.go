@@ -82,3 +82,48 @@ func Allocate(seats int32, expired bool, previous []v1alpha1.LicenceAllocation, 
 	sort.Slice(res.Allocations, func(i, j int) bool { return res.Allocations[i].Tenant < res.Allocations[j].Tenant })
 	return res
 }
+
+// Active is the pool that holds an application's seats: the oldest of those not being deleted,
+// then by name; nil when there is none. A second pool for the same application grants nothing.
+func Active(pools []v1alpha1.LicencePool, application string) *v1alpha1.LicencePool {
+	var best *v1alpha1.LicencePool
+	for i := range pools {
+		p := &pools[i]
+		if p.Spec.Application != application || !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if best == nil || declaredBefore(p, best) {
+			best = p
+		}
+	}
+	return best
+}
+
+func declaredBefore(a, b *v1alpha1.LicencePool) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// Expired says whether a pool's licence has ended at now.
+func Expired(p *v1alpha1.LicencePool, now time.Time) bool {
+	return p.Spec.ValidUntil != nil && !now.Before(p.Spec.ValidUntil.Time)
+}
+
+// Requested is what a tenant asks of an application's pool: one per instance, or the seats of its
+// subscription; zero when it does not subscribe.
+func Requested(t v1alpha1.Tenant, application string, perInstance bool) int32 {
+	for _, a := range t.TenantSpec().Applications {
+		if a.Name != application {
+			continue
+		}
+		if perInstance {
+			return 1
+		}
+		if a.Seats != nil {
+			return *a.Seats
+		}
+	}
+	return 0
+}

@@ -156,6 +156,14 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 	return objs, nil
 }
 
+// DeclaredList says which parameters an application declares, for a message.
+func DeclaredList(names []string) string {
+	if len(names) == 0 {
+		return "it declares none"
+	}
+	return "declared: " + strings.Join(names, ", ")
+}
+
 // Undeclared lists, sorted, the names of given that the application does not declare, and the
 // names it declares.
 func Undeclared(app *v1alpha1.SharedApplication, given map[string]string) (undeclared, declared []string) {
@@ -180,7 +188,7 @@ func parameters(app *v1alpha1.SharedApplication, t Tenant) (map[string]string, e
 	undeclared, names := Undeclared(app, t.Parameters)
 	var problems []string
 	for _, k := range undeclared {
-		problems = append(problems, fmt.Sprintf("parameter %q is not declared by the application (declared: %s)", k, strings.Join(names, ", ")))
+		problems = append(problems, fmt.Sprintf("parameter %q is not declared by the application (%s)", k, DeclaredList(names)))
 	}
 	values := map[string]string{}
 	for _, p := range app.Spec.Parameters {

@@ -1,0 +1,428 @@
+// Package validate checks a tree of manifests offline, as a pull request's CI does before a GitOps
+// tool applies it: each object of mutualis against the schema and CEL rules of the generated CRDs
+// (with the API server's own validation packages), then every rule the operator applies across
+// objects, decided by the operator's planner (controllers/plan) on the tree instead of the cluster.
+// A tree that validates does not stall on the cluster for a reason the tree shows.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
+	"github.com/crtpl/mutualis/controllers/licence"
+	"github.com/crtpl/mutualis/controllers/plan"
+	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// Severity says whether a finding fails the validation.
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+)
+
+// Finding is one problem of the tree, where it is.
+type Finding struct {
+	File     string
+	Line     int
+	Severity Severity
+	// Reason is the condition reason the operator would give, when the operator decides it.
+	Reason  string
+	Message string
+}
+
+func (f Finding) String() string {
+	where := f.File
+	if f.Line > 0 {
+		where = fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	if f.Reason != "" {
+		return fmt.Sprintf("%s: %s: %s (%s)", where, f.Severity, f.Message, f.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s", where, f.Severity, f.Message)
+}
+
+// Report is the outcome of a validation.
+type Report struct {
+	Findings []Finding
+	// Counts are the objects of mutualis checked, by kind; Others the documents of other groups,
+	// which are left to their own tools.
+	Counts map[string]int
+	Others int
+	// Policy says which TenancyPolicy the tenants were checked against.
+	Policy string
+}
+
+// Errors counts the findings that fail the validation.
+func (r *Report) Errors() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == Error {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is the report's last line.
+func (r *Report) Summary() string {
+	kinds := make([]string, 0, len(r.Counts))
+	for k, n := range r.Counts {
+		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	}
+	sort.Strings(kinds)
+	objects := "no object of mutualis"
+	if len(kinds) > 0 {
+		objects = strings.Join(kinds, ", ")
+	}
+	warnings := len(r.Findings) - r.Errors()
+	verdict := "valid"
+	if r.Errors() > 0 {
+		verdict = fmt.Sprintf("%d errors", r.Errors())
+	}
+	return fmt.Sprintf("%s: %s (%d other documents not checked), %d warnings; against %s", verdict, objects, r.Others, warnings, r.Policy)
+}
+
+// Tree validates the documents of a tree. now is the day licence pools are checked on.
+func Tree(ctx context.Context, schemas Schemas, docs []*Document, now time.Time) *Report {
+	rep := &Report{Counts: map[string]int{}}
+	w := &world{byKind: map[string]map[string]*Document{}, docOf: map[string]*Document{}}
+	for _, d := range docs {
+		if !w.admit(ctx, rep, schemas, d) {
+			continue
+		}
+	}
+	policy := tenant.EffectivePolicy(w.policy)
+	rep.Policy = "the shipped defaults (no TenancyPolicy in the tree)"
+	if w.policy != nil {
+		rep.Policy = "TenancyPolicy " + w.policy.Name + " of " + w.docOf[key("TenancyPolicy", w.policy.Name)].File
+	}
+	w.checkTenants(ctx, rep, policy, now)
+	sort.SliceStable(rep.Findings, func(i, j int) bool {
+		a, b := rep.Findings[i], rep.Findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return rep
+}
+
+// world is the tree's objects of mutualis that passed the schema, typed, as the planner reads them.
+type world struct {
+	byKind   map[string]map[string]*Document
+	docOf    map[string]*Document
+	policy   *v1alpha1.TenancyPolicy
+	communes []*v1alpha1.Commune
+	cpas     []*v1alpha1.CPAS
+	apps     map[string]*v1alpha1.SharedApplication
+	pools    []v1alpha1.LicencePool
+}
+
+func key(kind, name string) string { return kind + "/" + name }
+
+// admit checks one document on its own and, when the schema accepts it, adds it to the world.
+func (w *world) admit(ctx context.Context, rep *Report, schemas Schemas, d *Document) bool {
+	group, version, _ := strings.Cut(d.APIVersion, "/")
+	if d.APIVersion == "" || d.Kind == "" {
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.Line, Severity: Error, Message: "a Kubernetes object needs apiVersion and kind"})
+		return false
+	}
+	if group != v1alpha1.GroupVersion.Group {
+		rep.Others++
+		return false
+	}
+	if version != v1alpha1.GroupVersion.Version {
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("apiVersion"), Severity: Error,
+			Message: fmt.Sprintf("%s is not served: use apiVersion %s", d.APIVersion, v1alpha1.GroupVersion)})
+		return false
+	}
+	s := schemas[d.Kind]
+	if s == nil {
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("kind"), Severity: Error,
+			Message: fmt.Sprintf("kind %s is not a kind of %s (its kinds: %s)", d.Kind, v1alpha1.GroupVersion, strings.Join(schemas.Kinds(), ", "))})
+		return false
+	}
+	rep.Counts[d.Kind]++
+	if errs := s.check(ctx, d.Object); len(errs) > 0 {
+		for _, e := range errs {
+			rep.Findings = append(rep.Findings, d.at(e))
+		}
+		return false
+	}
+	k := key(d.Kind, d.Name)
+	if first := w.docOf[k]; first != nil {
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.Line, Severity: Error,
+			Message: fmt.Sprintf("%s is declared twice (first in %s:%d): a GitOps tool would apply only one of them", d.Where(), first.File, first.Line)})
+		return false
+	}
+	w.docOf[k] = d
+	return w.add(rep, d)
+}
+
+func (w *world) add(rep *Report, d *Document) bool {
+	var obj runtime.Object
+	switch d.Kind {
+	case "Commune":
+		obj = &v1alpha1.Commune{}
+	case "CPAS":
+		obj = &v1alpha1.CPAS{}
+	case "SharedApplication":
+		obj = &v1alpha1.SharedApplication{}
+	case "LicencePool":
+		obj = &v1alpha1.LicencePool{}
+	case "TenancyPolicy":
+		obj = &v1alpha1.TenancyPolicy{}
+	default:
+		return true
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.Line, Severity: Error, Message: d.Where() + ": " + err.Error()})
+		return false
+	}
+	switch o := obj.(type) {
+	case *v1alpha1.Commune:
+		w.communes = append(w.communes, o)
+	case *v1alpha1.CPAS:
+		w.cpas = append(w.cpas, o)
+	case *v1alpha1.SharedApplication:
+		if w.apps == nil {
+			w.apps = map[string]*v1alpha1.SharedApplication{}
+		}
+		w.apps[o.Name] = o
+	case *v1alpha1.LicencePool:
+		w.pools = append(w.pools, *o)
+	case *v1alpha1.TenancyPolicy:
+		if o.Name != v1alpha1.TenancyPolicyName {
+			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("metadata.name"), Severity: Error,
+				Message: fmt.Sprintf("the operator reads only the TenancyPolicy named %s: rename %s", v1alpha1.TenancyPolicyName, o.Name)})
+			return false
+		}
+		w.policy = o
+	}
+	return true
+}
+
+func (w *world) tenants() []v1alpha1.Tenant {
+	out := make([]v1alpha1.Tenant, 0, len(w.communes)+len(w.cpas))
+	for _, c := range w.communes {
+		out = append(out, c)
+	}
+	for _, c := range w.cpas {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (w *world) docFor(t v1alpha1.Tenant) *Document {
+	return w.docOf[key(t.TenantKind().Kind(), t.GetName())]
+}
+
+// verdictAt reports a verdict of the planner at the tenant's document, on the line of the first of
+// the fields it is about that the document has.
+func (w *world) verdictAt(rep *Report, t v1alpha1.Tenant, v *plan.Verdict, fields ...string) {
+	d := w.docFor(t)
+	line := d.lineOf(fields[0])
+	for _, f := range fields {
+		if d.has(f) {
+			line = d.lineOf(f)
+			break
+		}
+	}
+	rep.Findings = append(rep.Findings, Finding{File: d.File, Line: line, Severity: Error, Reason: v.Reason,
+		Message: fmt.Sprintf("%s: %s", d.Where(), v.Message)})
+}
+
+// verdictField is the field a verdict of the planner is about, for its line.
+var verdictField = map[string]string{
+	v1alpha1.ReasonUnknownNIS:        "spec.nis",
+	v1alpha1.ReasonDuplicateNIS:      "spec.nis",
+	v1alpha1.ReasonPopulationMissing: "spec",
+	v1alpha1.ReasonUnknownTier:       "spec.tier",
+	v1alpha1.ReasonDuplicateCPAS:     "spec.communeRef",
+	v1alpha1.ReasonCommuneNotFound:   "spec.communeRef",
+	v1alpha1.ReasonCommuneNotReady:   "spec.communeRef",
+	v1alpha1.ReasonDuplicateDomain:   "spec.domains",
+	v1alpha1.ReasonDomainNotAllowed:  "spec.domains",
+}
+
+// checkTenants decides every tenant as the operator would, through the planner.
+func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.TenancyPolicySpec, now time.Time) {
+	seats := map[string][]licence.Request{}
+	for _, t := range w.tenants() {
+		id, v, err := plan.Identify(ctx, w, t, policy)
+		if err != nil {
+			panic(err) // the tree's view never fails
+		}
+		if v != nil {
+			w.verdictAt(rep, t, v, verdictField[v.Reason])
+			continue
+		}
+		if n := id.NISNotice; n != nil && n.Reason == v1alpha1.ReasonRetiredNIS {
+			d := w.docFor(t)
+			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.nis"), Severity: Warning, Reason: n.Reason, Message: d.Where() + ": " + n.Message})
+		}
+		w.checkSubscriptions(rep, t, id, policy, seats)
+	}
+	w.checkSeats(rep, seats, now)
+}
+
+// checkSubscriptions is the applications step of the operator, without its writes: each
+// subscription decided, rendered, and all of them held against the tier's quota.
+func (w *world) checkSubscriptions(rep *Report, t v1alpha1.Tenant, id *plan.Identity, policy v1alpha1.TenancyPolicySpec, seats map[string][]licence.Request) {
+	var invalid, missing []string
+	var renders []plan.Rendered
+	for _, sub := range plan.Subscriptions(t) {
+		app := w.apps[sub.Name]
+		if app == nil {
+			missing = append(missing, plan.MissingApplication(sub.Name, false))
+			continue
+		}
+		requested, pooled, problem := plan.LicenceRequest(app, sub)
+		if problem != "" {
+			invalid = append(invalid, problem)
+			continue
+		}
+		if pooled {
+			seats[app.Name] = append(seats[app.Name], licence.Request{Tenant: t.TenantNamespace(), Seats: requested})
+		}
+		switch {
+		case app.Spec.Instance == v1alpha1.InstanceShared:
+			if problem := plan.UndeclaredParameters(app, sub.ApplicationSubscription); problem != "" {
+				invalid = append(invalid, problem)
+			}
+		case sub.Shared:
+			if problem := plan.SynergyProblem(t, id.Partner, app.Name); problem != "" {
+				invalid = append(invalid, problem)
+			}
+		default:
+			objs, err := render.Render(app, plan.RenderTenant(t, id.NIS, id.Tier.Name, sub.ApplicationSubscription, requested),
+				render.Options{AllowedServiceTypes: policy.AllowedServiceTypes})
+			var rerr *render.Error
+			var kinds *render.MissingKindsError
+			switch {
+			case errors.As(err, &rerr):
+				invalid = append(invalid, rerr.Error())
+			case errors.As(err, &kinds):
+				// the cluster may serve them; the operator waits until it does
+				d := w.docFor(t)
+				rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.applications"), Severity: Warning, Reason: v1alpha1.ReasonKindNotInstalled, Message: d.Where() + ": " + kinds.Error()})
+			case err != nil:
+				invalid = append(invalid, fmt.Sprintf("application %s: %v", app.Name, err))
+			default:
+				renders = append(renders, plan.Rendered{Application: app.Name, Objects: objs})
+			}
+		}
+	}
+	shortfalls, err := plan.QuotaShortfalls(id.Tier, id.Quota, renders)
+	if err != nil {
+		invalid = append(invalid, err.Error())
+	}
+	if v := plan.ApplicationsVerdict(id.Tier.Name, shortfalls, invalid, missing); v != nil {
+		w.verdictAt(rep, t, v, "spec.applications", "spec.synergy")
+	}
+}
+
+// checkSeats holds every application's requests against its pool, as the pool's allocation would
+// on a cluster where the tree is new.
+func (w *world) checkSeats(rep *Report, seats map[string][]licence.Request, now time.Time) {
+	apps := make([]string, 0, len(seats))
+	for a := range seats {
+		apps = append(apps, a)
+	}
+	sort.Strings(apps)
+	for _, app := range apps {
+		requests := seats[app]
+		pool := licence.Active(w.pools, app)
+		var unmet []string
+		var why string
+		if pool == nil {
+			why = "no LicencePool holds its seats: create one"
+			for _, r := range requests {
+				unmet = append(unmet, r.Tenant)
+			}
+		} else {
+			res := licence.Allocate(pool.Spec.Seats, licence.Expired(pool, now), nil, requests)
+			unmet = res.Unmet
+			why = fmt.Sprintf("pool %s has %d seats and the tree asks for more: buy seats or lower the requests", pool.Name, pool.Spec.Seats)
+			if licence.Expired(pool, now) {
+				why = fmt.Sprintf("pool %s ended on %s: renew the licence and set spec.validUntil", pool.Name, pool.Spec.ValidUntil.Format(time.DateOnly))
+			}
+		}
+		for _, ns := range unmet {
+			for _, t := range w.tenants() {
+				if t.TenantNamespace() == ns {
+					w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted,
+						Message: fmt.Sprintf("%s: its seats cannot be granted: %s", app, why)}, "spec.applications")
+				}
+			}
+		}
+	}
+}
+
+// The tree as the planner's View ------------------------------------------------------------------
+
+func (w *world) CommunesWithNIS(_ context.Context, nis string) ([]*v1alpha1.Commune, error) {
+	var out []*v1alpha1.Commune
+	for _, c := range w.communes {
+		if c.Spec.NIS == nis {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (w *world) CPASOf(_ context.Context, commune string) ([]*v1alpha1.CPAS, error) {
+	var out []*v1alpha1.CPAS
+	for _, c := range w.cpas {
+		if c.Spec.CommuneRef == commune {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (w *world) Commune(_ context.Context, name string) (*v1alpha1.Commune, error) {
+	for _, c := range w.communes {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return nil, nil
+}
+
+func (w *world) TenantsWithDomainKey(_ context.Context, k string) ([]v1alpha1.Tenant, error) {
+	var out []v1alpha1.Tenant
+	for _, t := range w.tenants() {
+		for _, d := range t.TenantSpec().Domains {
+			if containsKey(string(d), k) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (w *world) Application(_ context.Context, name string) (*v1alpha1.SharedApplication, error) {
+	return w.apps[name], nil
+}
+
+func containsKey(domain, k string) bool {
+	for _, dk := range validation.DomainIndexKeys(domain) {
+		if dk == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,118 @@
+package validate_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate/validatetest"
+)
+
+func validateFiles(t *testing.T, paths ...string) *validate.Report {
+	t.Helper()
+	schemas, err := validate.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, findings := validate.Load(paths)
+	rep := validate.Tree(context.Background(), schemas, docs, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	rep.Findings = append(findings, rep.Findings...)
+	return rep
+}
+
+func fileLines(t *testing.T, f string) []string {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(data), "\n")
+}
+
+// Every bad case is reported as its want lines say, on the right line, and with nothing else.
+func TestEachBadCaseIsReportedWhereItIs(t *testing.T) {
+	cases, err := validatetest.ReadCases("testdata/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a case that changes the policy changes it for the whole tree: it has a folder of its own
+	policyCases, err := validatetest.ReadCases("testdata/bad-policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, policyCases...)
+	if len(cases) < 21 {
+		t.Fatalf("%d cases; the bad tree has lost some", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.File), func(t *testing.T) {
+			if len(c.Wants) == 0 {
+				t.Fatal("a case without a want line tests nothing")
+			}
+			rep := validateFiles(t, c.File)
+			lines := fileLines(t, c.File)
+			for _, f := range rep.Findings {
+				t.Logf("%s", f)
+			}
+			if got, want := rep.Errors(), len(c.Wants); got != want {
+				t.Errorf("%d errors, want %d", got, want)
+			}
+			for _, w := range c.Wants {
+				found := false
+				for _, f := range rep.Findings {
+					found = found || validatetest.Matches(w, f, lines)
+				}
+				if !found {
+					t.Errorf("no finding %s %s at a line with %q", w.Object, w.Reason, w.At)
+				}
+			}
+		})
+	}
+}
+
+// The whole bad tree in one run: every problem of every file, and a non-zero count of errors.
+func TestOneRunReportsEveryProblemOfTheTree(t *testing.T) {
+	cases, err := validatetest.ReadCases("testdata/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := validateFiles(t, "testdata/bad")
+	want := 0
+	for _, c := range cases {
+		lines := fileLines(t, c.File)
+		for _, w := range c.Wants {
+			want++
+			found := false
+			for _, f := range rep.Findings {
+				found = found || (f.File == c.File && validatetest.Matches(w, f, lines))
+			}
+			if !found {
+				t.Errorf("%s: %s %s missing from the tree's run", c.File, w.Object, w.Reason)
+			}
+		}
+	}
+	if rep.Errors() != want {
+		for _, f := range rep.Findings {
+			t.Logf("%s", f)
+		}
+		t.Errorf("%d errors in the tree's run, want %d", rep.Errors(), want)
+	}
+}
+
+// The shipped samples (catalogue, policy, tenants) validate, and the summary counts them.
+func TestShippedSamplesValidate(t *testing.T) {
+	rep := validateFiles(t, "../../../config/samples")
+	for _, f := range rep.Findings {
+		t.Errorf("%s", f)
+	}
+	if rep.Counts["SharedApplication"] < 5 || rep.Counts["Commune"] < 2 || !strings.Contains(rep.Policy, "tenancypolicy.yaml") {
+		t.Errorf("summary %q", rep.Summary())
+	}
+	if !strings.HasPrefix(rep.Summary(), "valid: ") {
+		t.Errorf("summary %q", rep.Summary())
+	}
+}

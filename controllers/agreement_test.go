@@ -1,0 +1,144 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate/validatetest"
+)
+
+// The validator and the operator reach the same verdict on every bad input: each case of the
+// validator's bad tree is applied as a GitOps tool would (server-side apply, strict field
+// validation), and where the validator reports a reason, the operator's tenant carries a condition
+// with that reason; where the validator rejects an object, so does the API server. The cases
+// mirror the bad inputs of the operator's own tests (tenant_controller_test, applications_test,
+// licences_test, admission_test) with names and NIS codes of their own.
+func TestOperatorAndValidatorAgreeOnBadInput(t *testing.T) {
+	const dir = "../cmd/kubectl-mutualis/validate/testdata/bad"
+	cases, err := validatetest.ReadCases(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := validate.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		if !c.Cluster {
+			t.Logf("%s cannot reach the API server (a syntax error, or a change of the shared policy); the validator's tests cover it", c.File)
+			continue
+		}
+		t.Run(strings.TrimSuffix(filepath.Base(c.File), ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(c.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(string(data), "\n")
+			docs, findings := validate.Load([]string{c.File})
+			rep := validate.Tree(ctx, schemas, docs, time.Now())
+			rep.Findings = append(findings, rep.Findings...)
+
+			// the cluster's side: every object applied in the file's order
+			rejected := map[string]error{}
+			for _, d := range docs {
+				u := &unstructured.Unstructured{Object: map[string]any{}}
+				if err := u.UnmarshalJSON(d.Raw); err != nil {
+					t.Fatal(err)
+				}
+				id := d.Kind + "/" + d.Name
+				err := k8s.Patch(ctx, u, client.Apply, client.FieldOwner("gitops"), client.ForceOwnership, client.FieldValidation("Strict"))
+				if err != nil {
+					rejected[id] = err
+					continue
+				}
+				// gone before the next test, finalizer and all, so that no later test sees its
+				// deletion as the operator's writes
+				t.Cleanup(func() {
+					_ = k8s.Delete(context.Background(), u)
+					eventually(t, wait, func() error {
+						if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(u), u); !apierrors.IsNotFound(err) {
+							return fmt.Errorf("%s %s still there (%v)", u.GetKind(), u.GetName(), err)
+						}
+						return nil
+					})
+				})
+			}
+			for _, w := range c.Wants {
+				validatorSays := false
+				for _, f := range rep.Findings {
+					validatorSays = validatorSays || validatetest.Matches(w, f, lines)
+				}
+				if !validatorSays {
+					t.Errorf("the validator does not report %s %s", w.Object, w.Reason)
+				}
+				if w.Reason == "rejected" {
+					if rejected[w.Object] == nil {
+						t.Errorf("the API server accepted %s, which the validator rejects", w.Object)
+					} else {
+						t.Logf("the API server says: %v", rejected[w.Object])
+					}
+					continue
+				}
+				if err := rejected[w.Object]; err != nil {
+					t.Fatalf("the API server rejected %s: %v", w.Object, err)
+				}
+				tnt := tenantNamed(t, w.Object)
+				eventually(t, wait, func() error { return carriesReason(tnt, w.Reason) })
+			}
+			for id, err := range rejected {
+				if !wanted(c, id, "rejected") {
+					t.Errorf("the API server rejected %s, which the validator accepts: %v", id, err)
+				}
+			}
+		})
+	}
+}
+
+func wanted(c validatetest.Case, object, reason string) bool {
+	for _, w := range c.Wants {
+		if w.Object == object && w.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func tenantNamed(t *testing.T, id string) v1alpha1.Tenant {
+	t.Helper()
+	kind, name, _ := strings.Cut(id, "/")
+	switch kind {
+	case "Commune":
+		return newCommune(name, "")
+	case "CPAS":
+		return newCPAS(name, "")
+	}
+	t.Fatalf("%s is not a tenant", id)
+	return nil
+}
+
+// carriesReason says whether one of the tenant's conditions has the reason.
+func carriesReason(tnt v1alpha1.Tenant, reason string) error {
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(tnt), tnt); err != nil {
+		return err
+	}
+	var seen []string
+	for _, c := range tnt.TenantStatus().Conditions {
+		if c.Reason == reason && c.ObservedGeneration == tnt.GetGeneration() {
+			return nil
+		}
+		seen = append(seen, c.Type+"="+c.Reason)
+	}
+	return fmt.Errorf("%s %s: no condition with reason %s (conditions: %s)", tnt.TenantKind(), tnt.GetName(), reason, strings.Join(seen, ", "))
+}

@@ -1,0 +1,169 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// Subscription is one application a tenant takes: its own subscription, or one a CPAS shares
+// from its commune through synergy (Shared), or both.
+type Subscription struct {
+	v1alpha1.ApplicationSubscription
+	// Shared marks an application of the commune that a CPAS uses through synergy.
+	Shared bool
+}
+
+// Subscriptions are the applications a tenant takes, by name.
+func Subscriptions(t v1alpha1.Tenant) []Subscription {
+	byName := map[string]*Subscription{}
+	for _, sub := range t.TenantSpec().Applications {
+		byName[sub.Name] = &Subscription{ApplicationSubscription: sub}
+	}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, name := range cpas.Spec.Synergy.SharedApplications {
+			if byName[name] == nil {
+				byName[name] = &Subscription{ApplicationSubscription: v1alpha1.ApplicationSubscription{Name: name}}
+			}
+			byName[name].Shared = true
+		}
+	}
+	out := make([]Subscription, 0, len(byName))
+	for _, s := range byName {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// MissingApplication says what a subscription to an application absent from the catalogue comes
+// to; deployed says whether something of it runs already.
+func MissingApplication(name string, deployed bool) string {
+	if deployed {
+		return fmt.Sprintf("SharedApplication %s does not exist: what was deployed is left running untouched (a shared instance too, in %s); restore it in the catalogue or unsubscribe",
+			name, tenant.InstanceNamespaceName(name))
+	}
+	return fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", name)
+}
+
+// LicenceRequest is how many seats a subscription asks of its application's pool: none for an
+// open-source application or one shared from the commune, whose instance carries the licence; a
+// problem when the subscription and the licence model disagree.
+func LicenceRequest(app *v1alpha1.SharedApplication, sub Subscription) (seats int32, pooled bool, problem string) {
+	model := app.Spec.Licence.Model
+	switch {
+	case sub.Shared:
+		return 0, false, ""
+	case model == "" || model == v1alpha1.LicenceOpenSource:
+		if sub.Seats != nil {
+			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name)
+		}
+		return 0, false, ""
+	case model == v1alpha1.LicencePerSeat:
+		if sub.Seats == nil {
+			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name)
+		}
+		return *sub.Seats, true, ""
+	}
+	return 1, true, ""
+}
+
+// UndeclaredParameters checks a subscription to a Shared application: its values reach the
+// instance through the subscribers list, and must be parameters the application declares.
+func UndeclaredParameters(app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription) string {
+	undeclared, declared := render.Undeclared(app, sub.Parameters)
+	if len(undeclared) == 0 {
+		return ""
+	}
+	quoted := make([]string, 0, len(undeclared))
+	for _, k := range undeclared {
+		quoted = append(quoted, fmt.Sprintf("%q", k))
+	}
+	return fmt.Sprintf("application %s: parameters %s are not declared by the application (%s): remove them from spec.applications[%s].parameters",
+		app.Name, strings.Join(quoted, ", "), render.DeclaredList(declared), app.Name)
+}
+
+// SynergyProblem checks an application a CPAS shares from its commune: the commune must subscribe
+// to it. partner is the CPAS's commune, nil when it has none.
+func SynergyProblem(t v1alpha1.Tenant, partner v1alpha1.Tenant, app string) string {
+	if partner != nil && Subscribes(partner, app) {
+		return ""
+	}
+	commune := "its commune"
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		commune = "commune " + cpas.Spec.CommuneRef
+	}
+	return fmt.Sprintf("application %s is shared in spec.synergy but %s does not subscribe to it: subscribe the commune, or remove it from synergy.sharedApplications", app, commune)
+}
+
+// Subscribes says whether a tenant subscribes to an application itself.
+func Subscribes(t v1alpha1.Tenant, app string) bool {
+	for _, a := range t.TenantSpec().Applications {
+		if a.Name == app {
+			return true
+		}
+	}
+	return false
+}
+
+// DisplayName is the name a tenant's applications show: its spec's, or the object's name.
+func DisplayName(t v1alpha1.Tenant) string {
+	if n := t.TenantSpec().DisplayName; n != "" {
+		return n
+	}
+	return t.GetName()
+}
+
+// RenderTenant is what the render of an application for a tenant knows of it.
+func RenderTenant(t v1alpha1.Tenant, nis, tier string, sub v1alpha1.ApplicationSubscription, seats int32) render.Tenant {
+	return render.Tenant{
+		Kind: t.TenantKind(), Name: t.GetName(), Namespace: t.TenantNamespace(), NIS: nis,
+		DisplayName: DisplayName(t), Tier: tier, Parameters: sub.Parameters, Seats: seats,
+	}
+}
+
+// ApplicationsVerdict is the configuration error of a tenant's subscriptions, in the order the
+// reader must fix them: what exceeds the tier's quota, then invalid subscriptions, then
+// applications missing from the catalogue (which wait). Nil when there is none.
+func ApplicationsVerdict(tier string, shortfalls, invalid, missing []string) *Verdict {
+	const part = v1alpha1.ConditionApplicationsReady
+	switch {
+	case len(shortfalls) > 0:
+		return stalled(part, v1alpha1.ReasonQuotaTooSmall,
+			"the subscribed applications need more than the quota of tier %s allows (%s): subscribe to fewer, share through synergy, or choose a larger tier with spec.tier; nothing new was applied",
+			tier, strings.Join(shortfalls, ", "))
+	case len(invalid) > 0:
+		return stalled(part, v1alpha1.ReasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
+	case len(missing) > 0:
+		return waiting(part, v1alpha1.ReasonApplicationMissing, "%s", strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// Rendered is one subscription's rendered objects.
+type Rendered struct {
+	Application string
+	Objects     []*unstructured.Unstructured
+}
+
+// QuotaShortfalls sums what the rendered subscriptions take of the tenant's quota, with the tier's
+// default requests and limits for containers that set none, and says what exceeds it.
+func QuotaShortfalls(tier v1alpha1.Tier, quota corev1.ResourceList, renders []Rendered) ([]string, error) {
+	defaults := render.Defaults{Request: tier.DefaultRequest, Limit: tier.DefaultLimit}
+	needs := make([]corev1.ResourceList, 0, len(renders))
+	for _, r := range renders {
+		need, err := render.Requirements(r.Objects, defaults)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Application, err)
+		}
+		needs = append(needs, need)
+	}
+	return render.Shortfalls(render.AddAll(needs...), quota), nil
+}
