@@ -216,6 +216,9 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			return err
 		}
 	}
+	if err := registerStateMetrics(mgr.GetCache()); err != nil {
+		return err
+	}
 	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
 		r := &TenantReconciler{
 			Client:        c,

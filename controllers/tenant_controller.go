@@ -126,6 +126,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 
 	if err := r.resolve(ctx, s); err != nil {
+		reconcileErrors.WithLabelValues(r.Kind.Kind(), "resolve").Inc()
 		return ctrl.Result{}, err
 	}
 	if s.blocked() {
@@ -137,18 +138,25 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	// everything lives in the namespace: without it, nothing else is done
 	if err := r.reconcileNamespace(ctx, s); err != nil || s.blocked() {
+		if err != nil {
+			reconcileErrors.WithLabelValues(r.Kind.Kind(), "namespace").Inc()
+		}
 		return s.result(), err
 	}
 	// the other parts stand on their own: an application that waits or a role that is missing
 	// never holds back the quota, the isolation or the backups
-	for _, step := range []func(context.Context, *scope) error{
-		r.reconcileQuota,
-		r.reconcileAccess,
-		r.reconcileNetwork,
-		r.reconcileApplications,
-		r.reconcileBackup,
+	for _, step := range []struct {
+		name string
+		run  func(context.Context, *scope) error
+	}{
+		{"quota", r.reconcileQuota},
+		{"access", r.reconcileAccess},
+		{"network", r.reconcileNetwork},
+		{"applications", r.reconcileApplications},
+		{"backup", r.reconcileBackup},
 	} {
-		if err := step(ctx, s); err != nil {
+		if err := step.run(ctx, s); err != nil {
+			reconcileErrors.WithLabelValues(r.Kind.Kind(), step.name).Inc()
 			return ctrl.Result{}, err
 		}
 	}

@@ -35,6 +35,7 @@ func IfChanged(ctx context.Context, c client.Client, desired, owned runtime.Appl
 	if err := c.Apply(ctx, desired, Options...); err != nil {
 		return false, err
 	}
+	appliesTotal.WithLabelValues(kindOf(desired)).Inc()
 	return true, nil
 }
 

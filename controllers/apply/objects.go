@@ -73,6 +73,7 @@ func Object(ctx context.Context, c client.Client, desired *unstructured.Unstruct
 	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), Options...); err != nil {
 		return false, err
 	}
+	appliesTotal.WithLabelValues(obj.GetKind()).Inc()
 	return true, nil
 }
 
@@ -249,8 +250,12 @@ func deleteOne(ctx context.Context, c client.Client, mapper meta.RESTMapper, nam
 		return nil
 	}
 	uid := live.GetUID()
-	if err := c.Delete(ctx, live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+	switch err := c.Delete(ctx, live, client.Preconditions{UID: &uid}); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
 		return err
+	default:
+		prunesTotal.WithLabelValues(gk.Kind).Inc()
 	}
 	return nil
 }

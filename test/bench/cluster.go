@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/test/cell"
 )
 
 // cluster is one local cluster of hack/dev-cluster.sh.
@@ -45,45 +46,19 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
-// nodesFor gives the cluster a simulated node per 1,000 pods, counting six pods a tenant (the
-// bench's applications run about two and a half: room for a heavier catalogue), and two to spare.
-func nodesFor(tenants int) int { return tenants*6/1000 + 2 }
-
 // startCluster creates the cluster (deleting a stale one of the same name) and installs what a
 // cell installs before its first tenant: the CRDs, the tenant roles, the admission policies,
 // Velero's CRDs and namespace, the TenancyPolicy and the catalogue.
-func startCluster(root, name, work string, set tenantSet) (*cluster, error) {
+func startCluster(root, name, work string, set cell.Set) (*cluster, error) {
 	c := &cluster{root: root, name: name, kubeconfig: filepath.Join(work, name+".kubeconfig")}
-	env := []string{"NODES=" + strconv.Itoa(nodesFor(set.size()))}
+	env := []string{"NODES=" + strconv.Itoa(cell.NodesFor(set.Size()))}
 	if err := c.run(env, "hack/dev-cluster.sh", "up", name, c.kubeconfig); err != nil {
 		return nil, err
 	}
-	steps := [][]string{
-		{"bin/kubectl", "apply", "--server-side", "-f", "config/crd/bases", "-f", "config/rbac/tenant-roles.yaml", "-f", "config/admission/tenant-isolation.yaml", "-f", "bin/velero-crds/"},
-		{"bin/kubectl", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"},
-		{"bin/kubectl", "create", "namespace", "mutualis-system"},
-		{"bin/kubectl", "create", "namespace", "velero"},
-	}
-	for _, s := range steps {
-		if err := c.run(nil, s[0], s[1:]...); err != nil {
-			return nil, err
-		}
-	}
-	policy, err := os.ReadFile(filepath.Join(root, "config/samples/policy/tenancypolicy.yaml"))
-	if err != nil {
+	if err := cell.Install(root, c.kubeconfig, set.Registry); err != nil {
 		return nil, err
 	}
-	if !set.registry {
-		policy = []byte(strings.Replace(string(policy), "nisRegistry: Embedded", "nisRegistry: Disabled", 1))
-	}
-	if err := c.apply(policy); err != nil {
-		return nil, err
-	}
-	for _, app := range benchApplications {
-		if err := c.run(nil, "bin/kubectl", "apply", "--server-side", "-f", filepath.Join("config/samples/catalog", app+".yaml")); err != nil {
-			return nil, err
-		}
-	}
+	var err error
 	if c.cfg, err = clientcmd.BuildConfigFromFlags("", c.kubeconfig); err != nil {
 		return nil, err
 	}
@@ -106,17 +81,6 @@ func (c *cluster) run(env []string, name string, args ...string) error {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-func (c *cluster) apply(manifest []byte) error {
-	cmd := exec.Command("bin/kubectl", "apply", "--server-side", "-f", "-")
-	cmd.Dir = c.root
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
-	cmd.Stdin = strings.NewReader(string(manifest))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl apply: %v\n%s", err, out)
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/crtpl/mutualis/test/cell"
 )
 
 func main() {
@@ -56,7 +58,7 @@ func main() {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		fail(fmt.Errorf("run bench from the repository's root (make bench): %w", err))
 	}
-	set, err := parseTenants(*tenants)
+	set, err := cell.Parse(*tenants)
 	if err != nil {
 		fail(err)
 	}

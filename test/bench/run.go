@@ -17,11 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/test/cell"
 )
 
 type bench struct {
 	root          string
-	set           tenantSet
+	set           cell.Set
 	changes       int
 	idle, timeout time.Duration
 	keep, profile bool
@@ -38,8 +39,8 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := b.set.size()
-	res := &result{Set: b.set.name, Tenants: n, Machine: describeMachine(b.root), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
+	n := b.set.Size()
+	res := &result{Set: b.set.Name, Tenants: n, Machine: describeMachine(b.root), Date: time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		MemoryLimit: b.memoryLimit, OperatorArgs: strings.Join(b.operatorArgs, " "), FloorApply: b.floorApply}
 	binary := filepath.Join(work, "manager")
 	logf("building the operator")
@@ -50,7 +51,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 
 	// 1. the operator onboards every tenant
-	logf("starting the operator's cluster for %d %s tenants (%d nodes)", n, b.set.name, nodesFor(n))
+	logf("starting the operator's cluster for %d %s tenants (%d nodes)", n, b.set.Name, cell.NodesFor(n))
 	c, err := startCluster(b.root, "mutualis-bench", work, b.set)
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 
 	logf("creating %d tenants", n)
 	start := time.Now()
-	if err := createTenants(ctx, c.client, b.set.tenants, 16); err != nil {
+	if err := cell.Create(ctx, c.client, b.set.Tenants, 16); err != nil {
 		return nil, err
 	}
 	var profiles sync.WaitGroup
@@ -92,7 +93,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		profiles.Add(1)
 		go func() {
 			defer profiles.Done()
-			if err := op.profile("profile?seconds=60", filepath.Join(b.profileDir, "cpu-"+b.set.name+".pprof")); err != nil {
+			if err := op.profile("profile?seconds=60", filepath.Join(b.profileDir, "cpu-"+b.set.Name+".pprof")); err != nil {
 				logf("cpu profile: %v", err)
 			}
 		}()
@@ -105,7 +106,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	logf("every tenant Ready in %.1f s", res.OperatorSeconds)
 	profiles.Wait()
 	if b.profile {
-		if err := op.profile("heap", filepath.Join(b.profileDir, "heap-"+b.set.name+".pprof")); err != nil {
+		if err := op.profile("heap", filepath.Join(b.profileDir, "heap-"+b.set.Name+".pprof")); err != nil {
 			logf("heap profile: %v", err)
 		}
 	}
@@ -142,7 +143,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	logf("timing %d spec changes", b.changes)
 	var latencies []float64
 	for i := 0; i < b.changes; i++ {
-		t := b.set.tenants[(i*2)%n]
+		t := b.set.Tenants[(i*2)%n]
 		began := time.Now()
 		generation, err := changeOneViewer(ctx, c.client, t, i)
 		if err != nil {
@@ -237,37 +238,6 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	res.Ratio = res.OperatorSeconds / res.FloorSeconds
 	logf("floor: created in %.1f s, workloads available in %.1f s; ratio %.2f", res.FloorCreateSeconds, res.FloorSeconds, res.Ratio)
 	return res, nil
-}
-
-// createTenants creates the tenants in parallel, as a GitOps tool syncing a repository would.
-func createTenants(ctx context.Context, c client.Client, tenants []v1alpha1.Tenant, workers int) error {
-	work := make(chan v1alpha1.Tenant)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range work {
-				if err := c.Create(ctx, t.DeepCopyObject().(client.Object)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = fmt.Errorf("creating %s: %w", tenantKey(t), err)
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, t := range tenants {
-		work <- t
-	}
-	close(work)
-	wg.Wait()
-	return first
 }
 
 func percentile(values []float64, p float64) float64 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,74 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
-
-// The three applications of every tenant: a commune runs Nextcloud and iA.Delib and subscribes to
-// the shared Jitsi; its CPAS runs its own iA.Delib, subscribes to Jitsi and uses the commune's
-// Nextcloud through synergy. These are the samples of config/samples/catalog.
-var benchApplications = []string{"nextcloud", "iadelib", "jitsi"}
-
-// tenantSet is the tenants of one run.
-type tenantSet struct {
-	// name says what the set is in the report: "registry" or "synthetic".
-	name string
-	// registry is false for synthetic tenants: the policy then has nisRegistry Disabled.
-	registry bool
-	tenants  []v1alpha1.Tenant
-}
-
-func (s tenantSet) size() int { return len(s.tenants) }
-
-// parseTenants turns -tenants into the tenants of the run.
-func parseTenants(spec string) (tenantSet, error) {
-	if spec == "registry" {
-		set := tenantSet{name: "registry", registry: true}
-		for _, e := range registry.CurrentEntries() {
-			set.tenants = append(set.tenants, benchCommune(e.Slug(), e.NIS, nil), benchCPAS(e.Slug()))
-		}
-		return set, nil
-	}
-	n, err := strconv.Atoi(spec)
-	if err != nil || n < 2 || n%2 != 0 || n > 2*80000 {
-		return tenantSet{}, fmt.Errorf(`-tenants is "registry" or an even number of synthetic tenants (at most 160000), not %q`, spec)
-	}
-	// synthetic communes take the populations of the registry's communes in turn, so that the tiers
-	// are spread as they are in Wallonia
-	entries := registry.CurrentEntries()
-	set := tenantSet{name: "synthetic"}
-	for i := 0; i < n/2; i++ {
-		population := entries[i%len(entries)].Population
-		name := fmt.Sprintf("synth-%05d", i)
-		set.tenants = append(set.tenants, benchCommune(name, strconv.Itoa(10000+i), &population), benchCPAS(name))
-	}
-	return set, nil
-}
-
-func benchCommune(name, nis string, population *int32) *v1alpha1.Commune {
-	return &v1alpha1.Commune{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1alpha1.CommuneSpec{NIS: nis, Population: population, TenantSpec: v1alpha1.TenantSpec{
-			Applications: []v1alpha1.ApplicationSubscription{
-				{Name: "nextcloud", Parameters: map[string]string{"domain": "cloud-" + name + ".apps.crtpl.be"}},
-				{Name: "iadelib"},
-				{Name: "jitsi"},
-			},
-		}},
-	}
-}
-
-func benchCPAS(commune string) *v1alpha1.CPAS {
-	return &v1alpha1.CPAS{
-		ObjectMeta: metav1.ObjectMeta{Name: commune},
-		Spec: v1alpha1.CPASSpec{
-			CommuneRef: commune,
-			TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}, {Name: "jitsi"}}},
-			Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}},
-		},
-	}
-}
 
 // tenantKey names a tenant across both kinds.
 func tenantKey(t v1alpha1.Tenant) string { return string(t.TenantKind()) + "/" + t.GetName() }

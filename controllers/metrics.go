@@ -1,0 +1,125 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// reconcileErrors counts the errors of the API server that made a tenant's reconcile retry, by
+// the step they came from.
+var reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "mutualis_reconcile_errors_total",
+	Help: "Tenant reconciles that ended in an error (retried with backoff), by tenant kind and step.",
+}, []string{"kind", "step"})
+
+func init() { metrics.Registry.MustRegister(reconcileErrors) }
+
+// The cell's state, computed at each scrape from the cache: nothing to keep in step with the
+// reconcilers, and a scrape costs lists of the cache only.
+var (
+	descTenants = prometheus.NewDesc("mutualis_tenants",
+		"Tenants by kind and by the status of each of their conditions.", []string{"kind", "condition", "status"}, nil)
+	descStalled = prometheus.NewDesc("mutualis_tenant_stalled",
+		"1 for each tenant stalled on a configuration error, with the condition's reason.", []string{"kind", "name", "reason"}, nil)
+	descSubscriptions = prometheus.NewDesc("mutualis_application_subscriptions",
+		"Subscriptions to each application (its own or through synergy), in all and ready.", []string{"application", "state"}, nil)
+	descSeats = prometheus.NewDesc("mutualis_licence_seats",
+		"Seats of each LicencePool: bought (total), granted to tenants, and still available.", []string{"pool", "application", "state"}, nil)
+	descLastBackup = prometheus.NewDesc("mutualis_tenant_last_backup_timestamp_seconds",
+		"When each tenant's last backup succeeded, as Unix time; time() minus it is the backup's age.", []string{"kind", "name"}, nil)
+)
+
+// stateCollector reads the tenants and pools from the operator's cache at each scrape.
+type stateCollector struct{ c client.Reader }
+
+// registerStateMetrics adds the collector once per process (the tests start several managers).
+func registerStateMetrics(c client.Reader) error {
+	err := metrics.Registry.Register(&stateCollector{c})
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		return nil
+	}
+	return err
+}
+
+func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup} {
+		ch <- d
+	}
+}
+
+func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tenants, err := s.tenants(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descTenants, err)
+		return
+	}
+	type conditionKey struct{ kind, condition, status string }
+	conditions := map[conditionKey]int{}
+	subscriptions := map[string][2]int{}
+	for _, t := range tenants {
+		kind := t.TenantKind().Kind()
+		st := t.TenantStatus()
+		for _, c := range st.Conditions {
+			conditions[conditionKey{kind, c.Type, string(c.Status)}]++
+			if c.Type == v1alpha1.ConditionStalled && c.Status == "True" {
+				ch <- prometheus.MustNewConstMetric(descStalled, prometheus.GaugeValue, 1, kind, t.GetName(), c.Reason)
+			}
+		}
+		for _, a := range st.Applications {
+			n := subscriptions[a.Name]
+			n[0]++
+			if a.Ready {
+				n[1]++
+			}
+			subscriptions[a.Name] = n
+		}
+		if b := st.Backup; b != nil && b.LastSuccessfulTime != nil {
+			ch <- prometheus.MustNewConstMetric(descLastBackup, prometheus.GaugeValue, float64(b.LastSuccessfulTime.Unix()), kind, t.GetName())
+		}
+	}
+	for k, n := range conditions {
+		ch <- prometheus.MustNewConstMetric(descTenants, prometheus.GaugeValue, float64(n), k.kind, k.condition, k.status)
+	}
+	for app, n := range subscriptions {
+		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[0]), app, "total")
+		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[1]), app, "ready")
+	}
+	pools := &v1alpha1.LicencePoolList{}
+	if err := s.c.List(ctx, pools, client.UnsafeDisableDeepCopy); err != nil {
+		ch <- prometheus.NewInvalidMetric(descSeats, err)
+		return
+	}
+	for _, p := range pools.Items {
+		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Spec.Seats), p.Name, p.Spec.Application, "total")
+		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application, "granted")
+		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application, "available")
+	}
+}
+
+func (s *stateCollector) tenants(ctx context.Context) ([]v1alpha1.Tenant, error) {
+	communes, cpas := &v1alpha1.CommuneList{}, &v1alpha1.CPASList{}
+	if err := s.c.List(ctx, communes, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	if err := s.c.List(ctx, cpas, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
+	for i := range communes.Items {
+		out = append(out, &communes.Items[i])
+	}
+	for i := range cpas.Items {
+		out = append(out, &cpas.Items[i])
+	}
+	return out, nil
+}
