@@ -80,6 +80,70 @@ type TenancyPolicySpec struct {
 	// +kubebuilder:validation:MaxItems=4
 	// +listType=set
 	AllowedServiceTypes []ServiceType `json:"allowedServiceTypes,omitempty"`
+
+	// pricing is the cell's price list: what each tenant contributes a year, which kubectl mutualis
+	// report sums per tenant. The operator does not read it.
+	// +optional
+	Pricing *PricingSpec `json:"pricing,omitempty"`
+}
+
+// Amount is a sum of money in the pricing's currency, with at most two decimals, such as 1250 or
+// 12.50.
+// +kubebuilder:validation:Pattern=`^[0-9]{1,9}(\.[0-9]{1,2})?$`
+type Amount string
+
+// PricingSpec is the yearly participation of tenants: by tier, by application and by licence seat.
+type PricingSpec struct {
+	// currency of every amount, EUR by default.
+	// +optional
+	// +kubebuilder:default=EUR
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	Currency string `json:"currency,omitempty"`
+
+	// tiers are the yearly participation of a commune and of a CPAS of each tier.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=tier
+	Tiers []TierPrice `json:"tiers,omitempty"`
+
+	// applications are the yearly price of a subscription to an application, for each tenant that
+	// subscribes to it (a CPAS that uses its commune's instance through synergy pays nothing for
+	// it), and of each licence seat granted.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=map
+	// +listMapKey=application
+	Applications []ApplicationPrice `json:"applications,omitempty"`
+}
+
+// TierPrice is the yearly participation of the tenants of one tier.
+type TierPrice struct {
+	// tier is the name of a tier of the policy.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	Tier string `json:"tier"`
+	// commune is what a commune of the tier contributes a year.
+	// +optional
+	Commune Amount `json:"commune,omitempty"`
+	// cpas is what a CPAS of the tier contributes a year.
+	// +optional
+	CPAS Amount `json:"cpas,omitempty"`
+}
+
+// ApplicationPrice is the yearly price of one application.
+type ApplicationPrice struct {
+	// application is the name of a SharedApplication.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Application string `json:"application"`
+	// perTenant is the yearly price for each tenant that subscribes.
+	// +optional
+	PerTenant Amount `json:"perTenant,omitempty"`
+	// perSeat is the yearly price of each licence seat granted to a tenant.
+	// +optional
+	PerSeat Amount `json:"perSeat,omitempty"`
 }
 
 // Tier is a size class of tenant with its quota and limits.

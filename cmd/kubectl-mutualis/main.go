@@ -1,7 +1,8 @@
 // Command kubectl-mutualis is the kubectl plugin of mutualis (kubectl mutualis ... once on PATH):
 // `new` writes a commune's or a CPAS's manifest from the NIS registry, ready to commit, and
 // `validate` checks a tree of manifests offline, as a pull request's CI does, with the operator's
-// own rules.
+// own rules; `status` shows every tenant of a cluster, problems first, and `report` what the cell
+// bills each of them a year.
 package main
 
 import (
@@ -24,6 +25,10 @@ Commands:
   new cpas <commune> [flags]       the manifest of the commune's CPAS
   validate [-f] <file or folder>...  check a tree offline: schema, CEL rules, registry and
                                    every rule the operator applies across objects
+  status [--wide]                  every tenant of the cluster, problems first, with its
+                                   applications and last backup
+  report [-o table|csv|markdown]   each tenant's tier, quota, seats and yearly participation,
+                                   from the TenancyPolicy's spec.pricing
 
 Run "kubectl mutualis <command> -h" for a command's flags.
 `
@@ -45,6 +50,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runNew(args[1:], stdout, stderr)
 	case "validate":
 		return runValidate(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = runStatus(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = runReport(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

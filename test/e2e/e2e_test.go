@@ -270,6 +270,42 @@ func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
 	if short := kubectl(t, "get", "com", "liege", "-o", "name"); strings.TrimSpace(short) != "commune.mutualis.crtpl.be/liege" {
 		t.Errorf("short name com: %q", short)
 	}
+
+	// the same tenants through the plugin, as kubectl runs it from the PATH, with a stalled one first
+	bad := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "zele"}, Spec: v1alpha1.CommuneSpec{NIS: "42028"}}
+	create(t, bad)
+	eventually(t, time.Minute, hasCondition(bad, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonUnknownNIS, ""))
+	plugins := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "kubectl-mutualis"), "./cmd/kubectl-mutualis")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the plugin: %v\n%s", err, out)
+	}
+	t.Setenv("PATH", plugins+string(os.PathListSeparator)+os.Getenv("PATH"))
+	status := kubectl(t, "mutualis", "status")
+	t.Logf("kubectl mutualis status:\n%s", status)
+	// other tests of the cluster may have stalled tenants of their own: the stalled ones come
+	// first, zele among them, and the Ready liege after
+	zele, liege := -1, -1
+	for i, line := range strings.Split(strings.TrimSpace(status), "\n") {
+		switch {
+		case strings.HasPrefix(line, "Commune  zele"):
+			zele = i
+			if !strings.Contains(line, "Stalled") || !strings.Contains(line, "UnknownNIS") {
+				t.Errorf("zele's line: %q", line)
+			}
+		case strings.HasPrefix(line, "Commune  liege"):
+			liege = i
+			if !strings.Contains(line, "Ready") {
+				t.Errorf("liege's line: %q", line)
+			}
+		case zele < 0 && i > 0 && !strings.Contains(line, "Stalled"):
+			t.Errorf("a tenant that is not stalled comes before the stalled zele: %q", line)
+		}
+	}
+	if zele < 0 || liege < zele {
+		t.Errorf("zele at line %d, liege at %d:\n%s", zele, liege, status)
+	}
 }
 
 func TestDeleteTenantRemovesItsNamespace(t *testing.T) {
@@ -429,16 +465,37 @@ func TestHelmChart(t *testing.T) {
 		return out.String()
 	}
 	chart := filepath.Join(root, "charts", "mutualis")
-	helm("lint", "--strict", "--kube-version", "1.37.2", chart)
-	rendered := helm("template", "mutualis", chart, "--namespace", "mutualis-system", "--kube-version", "1.37.2", "--include-crds")
-	file := filepath.Join(t.TempDir(), "chart.yaml")
-	if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := kubectl(t, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=mutualis-chart", "-n", "mutualis-system", "-f", file)
-	for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager", "customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("dry-run output lacks %s:\n%s", want, out)
+	ha := filepath.Join(chart, "values-ha.yaml")
+	for _, values := range [][]string{nil, {"-f", ha}} {
+		helm(append([]string{"lint", "--strict", "--kube-version", "1.37.2", chart}, values...)...)
+		rendered := helm(append([]string{"template", "mutualis", chart, "--namespace", "mutualis-system", "--kube-version", "1.37.2", "--include-crds"}, values...)...)
+		file := filepath.Join(t.TempDir(), "chart.yaml")
+		if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
+			t.Fatal(err)
 		}
+		out := kubectl(t, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=mutualis-chart", "-n", "mutualis-system", "-f", file)
+		for _, want := range []string{"deployment.apps/mutualis", "clusterrole.rbac.authorization.k8s.io/mutualis-manager",
+			"customresourcedefinition.apiextensions.k8s.io/communes.mutualis.crtpl.be", "poddisruptionbudget.policy/mutualis", "service/mutualis-metrics",
+			"validatingadmissionpolicy.admissionregistration.k8s.io/"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("values %v: dry-run output lacks %s:\n%s", values, want, out)
+			}
+		}
+		if values != nil && (!strings.Contains(rendered, "replicas: 3") || !strings.Contains(rendered, "podAntiAffinity")) {
+			t.Errorf("the HA values do not reach the Deployment:\n%s", rendered)
+		}
+	}
+	// the Prometheus Operator's objects, off by default; the local cluster has no CRDs for them, so
+	// they are linted and rendered, not dry-run
+	monitoring := []string{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true"}
+	helm(append([]string{"lint", "--strict", "--kube-version", "1.37.2", chart}, monitoring...)...)
+	rendered := helm(append([]string{"template", "mutualis", chart, "--kube-version", "1.37.2"}, monitoring...)...)
+	for _, want := range []string{"kind: ServiceMonitor", "kind: PrometheusRule", "alert: MutualisBackupStale", "alert: MutualisTenantStalled", "alert: MutualisPoolExhausted"} {
+		if !strings.Contains(rendered, want) {
+			t.Errorf("monitoring enabled: the chart lacks %s", want)
+		}
+	}
+	if plain := helm("template", "mutualis", chart, "--kube-version", "1.37.2"); strings.Contains(plain, "ServiceMonitor") || strings.Contains(plain, "PrometheusRule") {
+		t.Error("the monitoring objects are on by default")
 	}
 }

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// runReport prints what the cell bills each tenant a year, from the TenancyPolicy's price list
+// and the tenants' statuses.
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	conn := clusterFlags(fs)
+	output := fs.String("o", "table", "table, csv or markdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("report takes no arguments, not %v", fs.Args()))
+	}
+	if *output != "table" && *output != "csv" && *output != "markdown" {
+		return usageError(fmt.Sprintf("-o is table, csv or markdown, not %q", *output))
+	}
+	c, err := conn.client()
+	if err != nil {
+		return err
+	}
+	policy := &v1alpha1.TenancyPolicy{}
+	if err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
+		policy = nil
+	} else if err != nil {
+		return fmt.Errorf("reading the TenancyPolicy: %w", err)
+	}
+	tenants, err := listTenants(ctx, c)
+	if err != nil {
+		return err
+	}
+	rep, err := bill(policy, tenants)
+	if err != nil {
+		return err
+	}
+	for _, w := range rep.warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	return rep.write(stdout, *output)
+}
+
+// cents is an amount of money in hundredths, so that sums are exact.
+type cents int64
+
+func parseAmount(a v1alpha1.Amount) (cents, error) {
+	if a == "" {
+		return 0, nil
+	}
+	whole, frac, _ := strings.Cut(string(a), ".")
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q: %w", a, err)
+	}
+	f := int64(0)
+	if frac != "" {
+		if len(frac) == 1 {
+			frac += "0"
+		}
+		if f, err = strconv.ParseInt(frac, 10, 64); err != nil || len(frac) != 2 {
+			return 0, fmt.Errorf("amount %q has more than two decimals", a)
+		}
+	}
+	return cents(w*100 + f), nil
+}
+
+func (c cents) String() string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+
+// billRow is one tenant's line of the report.
+type billRow struct {
+	kind, name, tier string
+	cpu, memory      string
+	applications     []string
+	seats            []string
+	tierPrice        cents
+	appsPrice        cents
+	seatsPrice       cents
+}
+
+func (r billRow) total() cents { return r.tierPrice + r.appsPrice + r.seatsPrice }
+
+type billReport struct {
+	currency string
+	rows     []billRow
+	warnings []string
+}
+
+// bill computes each tenant's yearly participation: its tier's, each application it subscribes to
+// itself (synergy is free: the commune pays for the instance), and each licence seat granted.
+func bill(policy *v1alpha1.TenancyPolicy, tenants []v1alpha1.Tenant) (*billReport, error) {
+	if policy == nil || policy.Spec.Pricing == nil {
+		return nil, fmt.Errorf("the TenancyPolicy has no spec.pricing: add the cell's price list (docs/operations.md)")
+	}
+	pricing := policy.Spec.Pricing
+	effective := tenant.EffectivePolicy(policy)
+	rep := &billReport{currency: pricing.Currency}
+	if rep.currency == "" {
+		rep.currency = "EUR"
+	}
+	tierPrices := map[string]v1alpha1.TierPrice{}
+	for _, p := range pricing.Tiers {
+		tierPrices[p.Tier] = p
+	}
+	appPrices := map[string]v1alpha1.ApplicationPrice{}
+	for _, p := range pricing.Applications {
+		appPrices[p.Application] = p
+	}
+	warned := map[string]bool{}
+	warn := func(format string, args ...any) {
+		if w := fmt.Sprintf(format, args...); !warned[w] {
+			warned[w] = true
+			rep.warnings = append(rep.warnings, w)
+		}
+	}
+	for _, t := range tenants {
+		st := t.TenantStatus()
+		row := billRow{kind: t.TenantKind().Kind(), name: t.GetName(), tier: st.Tier, cpu: "-", memory: "-"}
+		if st.Tier == "" {
+			warn("%s %s has no tier yet (not reconciled, or stalled): it is billed nothing", row.kind, row.name)
+		}
+		for _, tier := range effective.Tiers {
+			if tier.Name != st.Tier {
+				continue
+			}
+			quota := tier.Quota
+			if t.TenantKind() == v1alpha1.KindCPAS {
+				quota = tenant.ScaleQuota(quota, effective.CPASQuotaPercent)
+			}
+			if q, ok := quota[corev1.ResourceLimitsCPU]; ok {
+				row.cpu = q.String()
+			}
+			if q, ok := quota[corev1.ResourceLimitsMemory]; ok {
+				row.memory = q.String()
+			}
+		}
+		var err error
+		if p, ok := tierPrices[st.Tier]; ok {
+			amount := p.Commune
+			if t.TenantKind() == v1alpha1.KindCPAS {
+				amount = p.CPAS
+			}
+			if row.tierPrice, err = parseAmount(amount); err != nil {
+				return nil, err
+			}
+		} else if st.Tier != "" {
+			warn("tier %s has no price in spec.pricing.tiers", st.Tier)
+		}
+		for _, sub := range t.TenantSpec().Applications {
+			row.applications = append(row.applications, sub.Name)
+			p, ok := appPrices[sub.Name]
+			if !ok {
+				warn("application %s has no price in spec.pricing.applications", sub.Name)
+				continue
+			}
+			price, err := parseAmount(p.PerTenant)
+			if err != nil {
+				return nil, err
+			}
+			row.appsPrice += price
+		}
+		sort.Strings(row.applications)
+		for _, l := range st.Licences {
+			row.seats = append(row.seats, fmt.Sprintf("%s %d", l.Application, l.Granted))
+			price, err := parseAmount(appPrices[l.Application].PerSeat)
+			if err != nil {
+				return nil, err
+			}
+			row.seatsPrice += price * cents(l.Granted)
+		}
+		rep.rows = append(rep.rows, row)
+	}
+	sort.Slice(rep.rows, func(i, j int) bool {
+		if rep.rows[i].name != rep.rows[j].name {
+			return rep.rows[i].name < rep.rows[j].name
+		}
+		return rep.rows[i].kind > rep.rows[j].kind // the Commune before its CPAS
+	})
+	return rep, nil
+}
+
+func (r *billReport) write(w io.Writer, format string) error {
+	header := []string{"kind", "name", "tier", "limits.cpu", "limits.memory", "applications", "seats",
+		"tier (" + r.currency + ")", "applications (" + r.currency + ")", "seats (" + r.currency + ")", "total (" + r.currency + ")"}
+	var total cents
+	var lines [][]string
+	for _, row := range r.rows {
+		total += row.total()
+		lines = append(lines, []string{row.kind, row.name, orDash(row.tier), row.cpu, row.memory,
+			orDash(strings.Join(row.applications, " ")), orDash(strings.Join(row.seats, ", ")),
+			row.tierPrice.String(), row.appsPrice.String(), row.seatsPrice.String(), row.total().String()})
+	}
+	footer := []string{"total", fmt.Sprintf("%d tenants", len(r.rows)), "", "", "", "", "", "", "", "", total.String()}
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write(header)
+		_ = cw.WriteAll(lines) // flushes
+		_ = cw.Write(footer)
+		cw.Flush()
+		return cw.Error()
+	case "markdown":
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+		for _, l := range append(lines, footer) {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(l, " | "))
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	for _, l := range append(append([][]string{header}, lines...), footer) {
+		fmt.Fprintln(tw, strings.Join(l, "\t")+"\t")
+	}
+	return tw.Flush()
+}

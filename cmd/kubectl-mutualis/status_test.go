@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+func statusTenant(kind v1alpha1.TenantKind, name string, conds ...metav1.Condition) v1alpha1.Tenant {
+	var t v1alpha1.Tenant
+	if kind == v1alpha1.KindCommune {
+		t = &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1}}
+	} else {
+		t = &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1}}
+	}
+	st := t.TenantStatus()
+	st.Tier = "M"
+	for _, c := range conds {
+		c.ObservedGeneration = 1
+		st.Conditions = append(st.Conditions, c)
+	}
+	return t
+}
+
+// Problems come first (stalled, then not Ready, then not reconciled), with the condition's reason
+// and message; Ready tenants show their applications and last backup.
+func TestStatusPutsProblemsFirst(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ready := statusTenant(v1alpha1.KindCommune, "andenne", metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready", Message: "all good"})
+	ready.TenantStatus().Applications = []v1alpha1.ApplicationStatus{{Name: "nextcloud", Ready: true}, {Name: "iadelib", Ready: true}}
+	ready.TenantStatus().Backup = &v1alpha1.BackupStatus{LastSuccessfulTime: &metav1.Time{Time: now.Add(-5 * time.Hour)}}
+	stalled := statusTenant(v1alpha1.KindCommune, "zwalm",
+		metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonUnknownNIS, Message: "NIS 45065 is not a Walloon commune"},
+		metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonUnknownNIS, Message: "NIS 45065 is not a Walloon commune"})
+	waiting := statusTenant(v1alpha1.KindCPAS, "namur", metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonApplicationsProgressing, Message: "iadelib: Deployment iadelib has 0 of 1 available"})
+	fresh := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "bievre", Generation: 1}}
+
+	var out bytes.Buffer
+	if err := writeStatus(&out, []v1alpha1.Tenant{ready, waiting, fresh, stalled}, now, false); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	t.Logf("\n%s", out.String())
+	if len(lines) != 6 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, want := range []string{"KIND", "Commune  zwalm", "Commune  bievre", "CPAS     namur", "Commune  andenne", "4 tenants: 1 Ready, 1 not Ready, 1 Stalled, 1 not reconciled yet"} {
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d %q, want it to start with %q", i, lines[i], want)
+		}
+	}
+	for line, want := range map[int][]string{
+		1: {"Stalled", "UnknownNIS", "NIS 45065 is not a Walloon commune"},
+		2: {"Pending", "is it running?"},
+		3: {"NotReady", "ApplicationsProgressing", "0 of 1 available"},
+		4: {"Ready", "2/2", "5h ago"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(lines[line], w) {
+				t.Errorf("line %q lacks %q", lines[line], w)
+			}
+		}
+	}
+	if strings.Contains(lines[4], "all good") {
+		t.Error("a Ready tenant's message is noise unless --wide")
+	}
+}
