@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,10 +9,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
 )
 
 // The CRD schema, evaluated by the API server itself, refuses bad input before any controller
@@ -131,28 +132,28 @@ func TestImmutableFieldsCannotChange(t *testing.T) {
 	t.Logf("the user sees: %v", err)
 }
 
-// The shipped samples pass admission as they are.
+// The shipped samples pass admission as they are, read as a GitOps tool applies them (the
+// kustomizations of config/samples/gitops followed), with strict field validation.
 func TestSamplesAreValid(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "config", "samples", "*", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples found: %v", err)
+	docs, findings := validate.Load([]string{filepath.Join("..", "config", "samples")})
+	for _, f := range findings {
+		t.Errorf("%s", f)
 	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
+	checked := 0
+	for _, d := range docs {
+		if !strings.HasPrefix(d.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+			continue
 		}
-		for _, doc := range strings.Split(string(data), "\n---\n") {
-			obj := &unstructuredObject{}
-			if err := obj.fromYAML(doc); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if obj.Object == nil {
-				continue
-			}
-			if err := k8s.Create(context.Background(), &obj.Unstructured, client.DryRunAll); err != nil {
-				t.Errorf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
-			}
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(d.Raw); err != nil {
+			t.Fatalf("%s:%d: %v", d.File, d.Line, err)
 		}
+		if err := k8s.Create(context.Background(), obj, client.DryRunAll, client.FieldValidation("Strict")); err != nil {
+			t.Errorf("%s:%d: %s %s refused: %v", d.File, d.Line, obj.GetKind(), obj.GetName(), err)
+		}
+		checked++
+	}
+	if checked < 15 {
+		t.Errorf("only %d sample objects found", checked)
 	}
 }

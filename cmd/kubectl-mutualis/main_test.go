@@ -20,11 +20,11 @@ func plugin(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // onboard with one pull request.
 func TestNewWritesManifestsThatValidate(t *testing.T) {
 	dir := t.TempDir()
-	code, commune, stderr := plugin(t, "new", "commune", "62063", "--app", "nextcloud", "--app", "iadelib", "--set", "nextcloud.domain=cloud.liege.be", "--domain", "liege.be", "--admin-group", "liege-it")
+	code, commune, stderr := plugin(t, "new", "commune", "62063", "--app", "nextcloud", "--app", "iadelib", "--app", "esignature", "--seats", "esignature=12", "--set", "nextcloud.domain=cloud.liege.be", "--domain", "liege.be", "--admin-group", "liege-it")
 	if code != 0 {
 		t.Fatalf("new commune: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"name: liege\n", `nis: "62063"`, "displayName: Liège", "- name: nextcloud", "domain: cloud.liege.be", "- liege.be", "kind: Group", "197217 inhabitants"} {
+	for _, want := range []string{"name: liege\n", `nis: "62063"`, "displayName: Liège", "- name: nextcloud", "domain: cloud.liege.be", "seats: 12", "- liege.be", "kind: Group", "197217 inhabitants"} {
 		if !strings.Contains(commune, want) {
 			t.Errorf("commune manifest lacks %q:\n%s", want, commune)
 		}
@@ -67,6 +67,7 @@ func TestNewRefusesWhatTheRegistryDoesNotHold(t *testing.T) {
 		{[]string{"new", "commune"}, 2, "needs the commune's NIS code or name"},
 		{[]string{"new", "commune", "62063", "--set", "nextcloud.domain=x"}, 2, "--set nextcloud.domain=x names an application not given with --app"},
 		{[]string{"new", "commune", "62063", "--app", "nextcloud", "--set", "domain"}, 2, "--set takes application.parameter=value"},
+		{[]string{"new", "commune", "62063", "--app", "esignature", "--seats", "esignature=many"}, 2, "--seats takes application=count"},
 		{[]string{"new", "province", "x"}, 2, "new takes commune or cpas"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 	} {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/registry"
@@ -24,9 +26,10 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	kind := args[0]
 	fs := flag.NewFlagSet("new "+kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var apps, sets, domains, shares, adminGroups multiFlag
+	var apps, sets, seats, domains, shares, adminGroups multiFlag
 	fs.Var(&apps, "app", "an application of the catalogue to subscribe to (repeatable)")
 	fs.Var(&sets, "set", "a parameter of a subscription, as application.parameter=value, such as nextcloud.domain=cloud.liege.be (repeatable)")
+	fs.Var(&seats, "seats", "the licence seats of a subscription, as application=count, such as esignature=25 (repeatable)")
 	fs.Var(&domains, "domain", "a host name the tenant publishes, such as liege.be or *.liege.be (repeatable)")
 	fs.Var(&adminGroups, "admin-group", "a group of the cell's identity provider that administers the tenant (repeatable)")
 	if kind == "cpas" {
@@ -72,6 +75,18 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 			spec.Applications[i].Parameters = map[string]string{}
 		}
 		spec.Applications[i].Parameters[param] = value
+	}
+	for _, s := range seats {
+		app, count, ok := strings.Cut(s, "=")
+		n, err := strconv.ParseInt(count, 10, 32)
+		i := slices.IndexFunc(spec.Applications, func(a v1alpha1.ApplicationSubscription) bool { return a.Name == app })
+		switch {
+		case !ok || err != nil || n < 1:
+			return usageError(fmt.Sprintf("--seats takes application=count, not %q", s))
+		case i < 0:
+			return usageError(fmt.Sprintf("--seats %s names an application not given with --app", s))
+		}
+		spec.Applications[i].Seats = ptr.To(int32(n))
 	}
 	for _, d := range domains {
 		spec.Domains = append(spec.Domains, v1alpha1.Domain(d))

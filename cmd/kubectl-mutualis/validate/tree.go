@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,39 +107,112 @@ func child(n *yaml.Node, seg string) (*yaml.Node, int) {
 	return nil, 0
 }
 
-// Load reads every .yaml and .yml file under the paths (a file, or a folder walked whole), each
-// document of it. Findings report what cannot be read as a Kubernetes object.
+// Load reads the documents of the paths as a GitOps tool would apply them: a file; a folder with
+// a kustomization, the resources it lists (folders of their own, followed in turn, and files);
+// any other folder walked whole, each .yaml and .yml file of it. Findings report what cannot be
+// read as a Kubernetes object, and a kustomization that changes what it lists, which the
+// validator checks as written.
 func Load(paths []string) ([]*Document, []Finding) {
-	var docs []*Document
-	var findings []Finding
-	var files []string
-	for _, root := range paths {
-		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() {
-				if strings.HasPrefix(e.Name(), ".") && p != root {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := filepath.Ext(p); ext == ".yaml" || ext == ".yml" {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			findings = append(findings, Finding{File: root, Severity: Error, Message: err.Error()})
+	l := &loader{seen: map[string]bool{}}
+	for _, p := range paths {
+		l.path(p, true)
+	}
+	sort.Strings(l.files)
+	for _, f := range l.files {
+		d, fs := loadFile(f)
+		l.docs = append(l.docs, d...)
+		l.findings = append(l.findings, fs...)
+	}
+	return l.docs, l.findings
+}
+
+type loader struct {
+	files    []string
+	seen     map[string]bool
+	docs     []*Document
+	findings []Finding
+}
+
+// kustomizationNames are the file names kustomize looks for in a folder.
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+func (l *loader) path(p string, given bool) {
+	abs, err := filepath.Abs(p)
+	if err != nil || l.seen[abs] {
+		return
+	}
+	l.seen[abs] = true
+	info, err := os.Stat(p)
+	if err != nil {
+		l.findings = append(l.findings, Finding{File: p, Severity: Error, Message: err.Error()})
+		return
+	}
+	if !info.IsDir() {
+		if filepath.Base(p) == "kustomization.yaml" || filepath.Base(p) == "kustomization.yml" {
+			l.kustomization(p)
+		} else if ext := filepath.Ext(p); given || ext == ".yaml" || ext == ".yml" {
+			l.files = append(l.files, p)
+		}
+		return
+	}
+	for _, name := range kustomizationNames {
+		if k := filepath.Join(p, name); fileExists(k) {
+			l.kustomization(k)
+			return
 		}
 	}
-	sort.Strings(files)
-	for _, f := range files {
-		d, fs := loadFile(f)
-		docs = append(docs, d...)
-		findings = append(findings, fs...)
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		l.findings = append(l.findings, Finding{File: p, Severity: Error, Message: err.Error()})
+		return
 	}
-	return docs, findings
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		l.path(filepath.Join(p, e.Name()), false)
+	}
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}
+
+// kustomization follows the resources a kustomization lists. Remote resources are left to the
+// GitOps tool; what transforms the resources (patches, prefixes...) is not applied here.
+func (l *loader) kustomization(file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.findings = append(l.findings, Finding{File: file, Severity: Error, Message: err.Error()})
+		return
+	}
+	k := map[string]any{}
+	if err := sigsyaml.Unmarshal(data, &k); err != nil {
+		l.findings = append(l.findings, Finding{File: file, Line: yamlErrorLine(err), Severity: Error, Message: "not a valid kustomization: " + err.Error()})
+		return
+	}
+	var transforms []string
+	for field := range k {
+		switch field {
+		case "apiVersion", "kind", "metadata", "resources":
+		default:
+			transforms = append(transforms, field)
+		}
+	}
+	if len(transforms) > 0 {
+		sort.Strings(transforms)
+		l.findings = append(l.findings, Finding{File: file, Line: 1, Severity: Warning,
+			Message: fmt.Sprintf("the kustomization also has %s: the resources are checked as written, not as kustomize changes them", strings.Join(transforms, ", "))})
+	}
+	resources, _ := k["resources"].([]any)
+	for _, r := range resources {
+		ref, _ := r.(string)
+		if ref == "" || strings.Contains(ref, "://") || strings.HasPrefix(ref, "github.com/") {
+			continue
+		}
+		l.path(filepath.Join(filepath.Dir(file), ref), true)
+	}
 }
 
 func loadFile(file string) ([]*Document, []Finding) {
