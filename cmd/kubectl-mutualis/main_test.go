@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,4 +102,91 @@ func TestValidateExitCodesAndOutput(t *testing.T) {
 	if code, _, _ := plugin(t, "validate"); code != 2 {
 		t.Errorf("validate without a path: exit %d, want 2", code)
 	}
+}
+
+// copyTree copies config/samples into dir, keeping its layout (the GitOps sample refers to
+// ../catalog and ../policy).
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func edit(t *testing.T, file, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s has no %q", file, old)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The example GitOps repository validates; a copy broken in three places fails with each problem
+// at its file and line.
+func TestGitOpsSampleValidatesAndABrokenCopyDoesNot(t *testing.T) {
+	code, out, _ := plugin(t, "validate", "../../config/samples/gitops")
+	if code != 0 || !strings.HasPrefix(out, "valid: ") || !strings.Contains(out, "7 Commune") {
+		t.Fatalf("the GitOps sample: exit %d:\n%s", code, out)
+	}
+	dir := t.TempDir()
+	copyTree(t, "../../config/samples", dir)
+	gitops := filepath.Join(dir, "gitops")
+	edit(t, filepath.Join(gitops, "tenants/namur/namur.yaml"), `nis: "92094"`, `nis: "21004"`)
+	mons := filepath.Join(gitops, "tenants/hainaut/mons.yaml")
+	data, _ := os.ReadFile(mons)
+	_, cpasOnly, _ := strings.Cut(string(data), "---\n")
+	if err := os.WriteFile(mons, []byte(cpasOnly), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, filepath.Join(gitops, "tenants/liege/eupen.yaml"), "  - name: iadelib\n  displayName: Eupen", "  - name: iadelibb\n  displayName: Eupen")
+	code, out, _ = plugin(t, "validate", gitops)
+	t.Logf("the broken copy:\n%s", out)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("tenants/namur/namur.yaml:%d: error: Commune namur: NIS 21004 is not a Walloon commune", lineWith(t, filepath.Join(gitops, "tenants/namur/namur.yaml"), `nis: "21004"`)),
+		"tenants/namur/namur.yaml:", "CPAS namur: Commune namur cannot be served yet", // the CPAS of a refused commune waits
+		"tenants/hainaut/mons.yaml:", "CPAS mons: Commune mons does not exist",
+		"tenants/liege/eupen.yaml:", "SharedApplication iadelibb does not exist",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func lineWith(t *testing.T, file, text string) int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no %q", file, text)
+	return 0
 }
