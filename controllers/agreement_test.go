@@ -94,6 +94,10 @@ func TestOperatorAndValidatorAgreeOnBadInput(t *testing.T) {
 				if err := rejected[w.Object]; err != nil {
 					t.Fatalf("the API server rejected %s: %v", w.Object, err)
 				}
+				if app, ok := strings.CutPrefix(w.Object, "SharedApplication/"); ok {
+					eventually(t, wait, func() error { return appCarriesReason(app, w.Reason) })
+					continue
+				}
 				tnt := tenantNamed(t, w.Object)
 				eventually(t, wait, func() error { return carriesReason(tnt, w.Reason) })
 			}
@@ -141,4 +145,20 @@ func carriesReason(tnt v1alpha1.Tenant, reason string) error {
 		seen = append(seen, c.Type+"="+c.Reason)
 	}
 	return fmt.Errorf("%s %s: no condition with reason %s (conditions: %s)", tnt.TenantKind(), tnt.GetName(), reason, strings.Join(seen, ", "))
+}
+
+// appCarriesReason says whether one of a catalogue entry's conditions has the reason.
+func appCarriesReason(name, reason string) error {
+	app := &v1alpha1.SharedApplication{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, app); err != nil {
+		return err
+	}
+	var seen []string
+	for _, c := range app.Status.Conditions {
+		if c.Reason == reason && c.ObservedGeneration == app.Generation {
+			return nil
+		}
+		seen = append(seen, c.Type+"="+c.Reason)
+	}
+	return fmt.Errorf("SharedApplication %s: no condition with reason %s (conditions: %s)", name, reason, strings.Join(seen, ", "))
 }

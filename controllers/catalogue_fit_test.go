@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -36,7 +37,7 @@ func TestStandardBundleFitsEveryTier(t *testing.T) {
 		var needs []corev1.ResourceList
 		for _, name := range names {
 			app := sampleApplication(t, name)
-			sample := sampleTenant(app)
+			sample := plan.SampleTenant(app)
 			sample.Tier = tier.Name
 			objs, err := render.Render(app, sample, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes})
 			if err != nil {

@@ -2,9 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -149,27 +147,15 @@ func (r *SharedApplicationReconciler) catalogueVerdict(app *v1alpha1.SharedAppli
 	}
 	v := verdict{key: key, base: metav1.Condition{Type: v1alpha1.ConditionBaseValid, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBaseValid,
 		Message: "the base renders and follows the tenant contract", ObservedGeneration: app.Generation}}
-	isNamespaced := namespacedBy(r.RESTMapper())
-	if _, err := render.Render(app, sampleTenant(app), render.Options{AllowedServiceTypes: effective.AllowedServiceTypes, IsNamespaced: isNamespaced}); err != nil {
-		var rerr *render.Error
-		var missing *render.MissingKindsError
-		switch {
-		case errors.As(err, &rerr):
-			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidBase, rerr.Error()+": no tenant gets this version; fix the catalogue entry"
-		case errors.As(err, &missing):
-			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, v1alpha1.ReasonKindNotInstalled, missing.Error()
-			return v, nil
-		default:
-			return verdict{}, err
-		}
-	} else {
-		fits, reason, problem, err := catalogueFits(app, effective, isNamespaced)
-		if err != nil {
-			return verdict{}, err
-		}
-		v.fits = fits
-		if problem != "" {
-			v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, reason, problem
+	problem, fits, err := plan.CatalogueVerdict(app, effective, namespacedBy(r.RESTMapper()))
+	if err != nil {
+		return verdict{}, err
+	}
+	v.fits = fits
+	if problem != nil {
+		v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, problem.Reason, problem.Message
+		if problem.Wait {
+			return v, nil // it changes when the CRD arrives
 		}
 	}
 	if r.verdicts == nil {
@@ -177,64 +163,6 @@ func (r *SharedApplicationReconciler) catalogueVerdict(app *v1alpha1.SharedAppli
 	}
 	r.verdicts[app.Name] = v
 	return v, nil
-}
-
-// catalogueFits renders an application for a commune of each tier of the policy and says whether
-// it fits the quota of a commune and of a CPAS of that tier. A size for a tier the policy does not
-// define, or a render of one tier that fails, is a problem of the catalogue entry, with its reason.
-func catalogueFits(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec, isNamespaced func(string, string) (bool, error)) (fits []v1alpha1.TierFit, reason, problem string, err error) {
-	known := map[string]bool{}
-	var names []string
-	for _, t := range policy.Tiers {
-		known[t.Name] = true
-		names = append(names, t.Name)
-	}
-	for _, size := range app.Spec.Sizes {
-		if !known[size.Tier] {
-			return nil, v1alpha1.ReasonUnknownTier, fmt.Sprintf("spec.sizes names tier %q, which the TenancyPolicy does not define (tiers: %s): rename it or add the tier to the policy", size.Tier, strings.Join(names, ", ")), nil
-		}
-	}
-	for _, tier := range policy.Tiers {
-		sample := sampleTenant(app)
-		sample.Tier = tier.Name
-		objs, err := render.Render(app, sample, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: isNamespaced})
-		if err != nil {
-			var rerr *render.Error
-			if errors.As(err, &rerr) {
-				return nil, v1alpha1.ReasonInvalidBase, fmt.Sprintf("the render for tier %s fails: %v: no tenant gets this version; fix spec.sizes", tier.Name, rerr), nil
-			}
-			return nil, "", "", err
-		}
-		need, err := render.Requirements(objs, render.Defaults{Request: tier.DefaultRequest, Limit: tier.DefaultLimit})
-		if err != nil {
-			return nil, "", "", err
-		}
-		commune := render.Shortfalls(need, tier.Quota)
-		cpas := render.Shortfalls(need, tenant.ScaleQuota(tier.Quota, policy.CPASQuotaPercent))
-		fit := v1alpha1.TierFit{Tier: tier.Name, Commune: len(commune) == 0, CPAS: len(cpas) == 0}
-		var msgs []string
-		if len(commune) > 0 {
-			msgs = append(msgs, "a commune needs "+strings.Join(commune, ", "))
-		}
-		if len(cpas) > 0 {
-			msgs = append(msgs, "a CPAS needs "+strings.Join(cpas, ", "))
-		}
-		fit.Message = strings.Join(msgs, "; ")
-		fits = append(fits, fit)
-	}
-	return fits, "", "", nil
-}
-
-// sampleTenant fills every parameter, so that the check covers the base and not a subscription.
-func sampleTenant(app *v1alpha1.SharedApplication) render.Tenant {
-	params := map[string]string{}
-	for _, p := range app.Spec.Parameters {
-		if p.Required {
-			params[p.Name] = "example"
-		}
-	}
-	return render.Tenant{Kind: v1alpha1.KindCommune, Name: "sample", Namespace: "commune-sample", NIS: "62063",
-		DisplayName: "Sample", Tier: "S", Seats: 1, Parameters: params}
 }
 
 // tenantsUsing lists, through the index, the Communes and CPAS that use an application.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate/validatetest"
 )
 
 func plugin(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -96,8 +98,16 @@ func TestValidateExitCodesAndOutput(t *testing.T) {
 			t.Errorf("not file:line: error: %q", l)
 		}
 	}
-	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "21 errors: ") {
-		t.Errorf("summary %q", last)
+	cases, err := validatetest.ReadCases("validate/testdata/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := 0
+	for _, c := range cases {
+		wants += len(c.Wants)
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, fmt.Sprintf("%d errors: ", wants)) {
+		t.Errorf("summary %q, want %d errors", last, wants)
 	}
 	if code, _, _ := plugin(t, "validate"); code != 2 {
 		t.Errorf("validate without a path: exit %d, want 2", code)

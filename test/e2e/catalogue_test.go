@@ -111,6 +111,16 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 	t.Logf("kubectl get communes,cpas:\n%s", out)
 	out = kubectl(t, "get", "sharedapplications")
 	t.Logf("kubectl get sharedapplications:\n%s", out)
+	// what the cell bills them, from the shipped price list: tier S 1800 and XXL 12000 for a
+	// commune, plus 600 + 900 + 240 for their three applications; a CPAS pays for iA.Delib only
+	withPlugin(t)
+	report := kubectl(t, "mutualis", "report", "-o", "csv")
+	t.Logf("kubectl mutualis report -o csv:\n%s", report)
+	for _, want := range []string{"Commune,floreffe,S,", ",1800.00,1740.00,0.00,3540.00", "Commune,namur,XXL,", ",12000.00,1740.00,0.00,13740.00", "CPAS,floreffe,S,", ",900.00,900.00,0.00,1800.00"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
 
 	// floreffe gives up visio: its access goes, namur keeps it, the instance stays as it was
 	web := &appsv1.Deployment{}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,6 +253,32 @@ func create(t *testing.T, obj client.Object) {
 	}
 }
 
+var plugin struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// withPlugin puts the kubectl plugin, built once, on the PATH of the test, where kubectl finds it
+// as kubectl mutualis.
+func withPlugin(t *testing.T) {
+	t.Helper()
+	plugin.once.Do(func() {
+		if plugin.dir, plugin.err = os.MkdirTemp("", "mutualis-plugin-"); plugin.err != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", filepath.Join(plugin.dir, "kubectl-mutualis"), "./cmd/kubectl-mutualis")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			plugin.err = fmt.Errorf("building the plugin: %v\n%s", err, out)
+		}
+	})
+	if plugin.err != nil {
+		t.Fatal(plugin.err)
+	}
+	t.Setenv("PATH", plugin.dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
 func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
 	commune := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CommuneSpec{NIS: "62063"}}
 	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege"}}
@@ -275,13 +302,7 @@ func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
 	bad := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "zele"}, Spec: v1alpha1.CommuneSpec{NIS: "42028"}}
 	create(t, bad)
 	eventually(t, time.Minute, hasCondition(bad, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonUnknownNIS, ""))
-	plugins := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "kubectl-mutualis"), "./cmd/kubectl-mutualis")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the plugin: %v\n%s", err, out)
-	}
-	t.Setenv("PATH", plugins+string(os.PathListSeparator)+os.Getenv("PATH"))
+	withPlugin(t)
 	status := kubectl(t, "mutualis", "status")
 	t.Logf("kubectl mutualis status:\n%s", status)
 	// other tests of the cluster may have stalled tenants of their own: the stalled ones come

@@ -107,6 +107,7 @@ func Tree(ctx context.Context, schemas Schemas, docs []*Document, now time.Time)
 	if w.policy != nil {
 		rep.Policy = "TenancyPolicy " + w.policy.Name + " of " + w.docOf[key("TenancyPolicy", w.policy.Name)].File
 	}
+	w.checkCatalogue(rep, policy)
 	w.checkTenants(ctx, rep, policy, now)
 	sort.SliceStable(rep.Findings, func(i, j int) bool {
 		a, b := rep.Findings[i], rep.Findings[j]
@@ -254,6 +255,36 @@ var verdictField = map[string]string{
 	v1alpha1.ReasonCommuneNotReady:   "spec.communeRef",
 	v1alpha1.ReasonDuplicateDomain:   "spec.domains",
 	v1alpha1.ReasonDomainNotAllowed:  "spec.domains",
+}
+
+// checkCatalogue gives each catalogue entry of the tree the verdict the catalogue controller gives
+// it (BaseValid): its base rendered for a sample tenant and for each tier of the policy.
+func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
+	names := make([]string, 0, len(w.apps))
+	for name := range w.apps {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		problem, _, err := plan.CatalogueVerdict(w.apps[name], policy, nil)
+		if err != nil {
+			problem = &plan.Verdict{Reason: v1alpha1.ReasonInvalidBase, Message: err.Error()}
+		}
+		if problem == nil {
+			continue
+		}
+		d := w.docOf[key("SharedApplication", name)]
+		field := "spec.resources"
+		if problem.Reason == v1alpha1.ReasonUnknownTier {
+			field = "spec.sizes"
+		}
+		severity := Error
+		if problem.Wait {
+			severity = Warning // the cluster may serve the kind
+		}
+		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf(field), Severity: severity, Reason: problem.Reason,
+			Message: fmt.Sprintf("%s: %s", d.Where(), problem.Message)})
+	}
 }
 
 // checkTenants decides every tenant as the operator would, through the planner.
