@@ -92,6 +92,21 @@ install: manifests ## Install the CRDs, the tenant ClusterRoles and the admissio
 	$(BIN)/kubectl apply --server-side -k config/admission
 	$(BIN)/kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
+# The demo: every current commune of the registry and its CPAS, with their applications, on a
+# local cluster of their own; the operator runs in the background until make demo-down.
+DEMO_CLUSTER ?= mutualis-demo
+DEMO_KUBECONFIG ?= $(CURDIR)/.kube/$(DEMO_CLUSTER).yaml
+
+.PHONY: demo
+demo: tools generate ## Every Walloon commune and its CPAS onboarded on a local cluster, followed until Ready, then summed up
+	go build -o $(BIN)/manager ./cmd/manager
+	go build -o $(BIN)/kubectl-mutualis ./cmd/kubectl-mutualis
+	go run ./hack/demo up -cluster $(DEMO_CLUSTER) -kubeconfig $(DEMO_KUBECONFIG)
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator and delete its cluster
+	go run ./hack/demo down -cluster $(DEMO_CLUSTER) -kubeconfig $(DEMO_KUBECONFIG)
+
 .PHONY: run
 run: generate ## Run the operator against the current kubeconfig
 	go run ./cmd/manager --leader-elect=false

@@ -224,7 +224,7 @@ func (r *billReport) write(w io.Writer, format string) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, l := range append(append([][]string{header}, lines...), footer) {
 		fmt.Fprintln(tw, strings.Join(l, "\t")+"\t")
 	}

@@ -120,6 +120,8 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		res.RequestsPerTenant[method] = v / float64(n)
 	}
 	res.Reconciles = onboarding.reconciles
+	// every figure is printed as soon as it is measured: a run stopped later keeps it in its log
+	logf("requests per tenant while onboarding: %v; %.0f reconciles", res.RequestsPerTenant, res.Reconciles)
 
 	// 2. one minute idle
 	logf("watching the idle operator for %s", b.idle)
@@ -138,6 +140,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	res.IdleWrites = idleEnd.minus(idleStart).writes()
 	res.IdleReconciles = idleEnd.minus(idleStart).reconciles
+	logf("idle: %.0f writes, %.0f reconciles", res.IdleWrites, res.IdleReconciles)
 
 	// 3. spec changes, one at a time, each timed until the tenant is Ready at its new generation
 	logf("timing %d spec changes", b.changes)
@@ -168,6 +171,8 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 	res.PeakAnonymousBytes = op.peakAnonymous()
+	logf("spec change to Ready: median %.2f s, p95 %.2f s; peak RSS %s MiB (RssAnon %s MiB)",
+		res.ChangeMedianSeconds, res.ChangeP95Seconds, mib(res.PeakBytes), mib(res.PeakAnonymousBytes))
 
 	// 4. a restart on the converged cluster
 	logf("restarting the operator")
@@ -187,6 +192,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	res.PeakAnonymousBytes = max(res.PeakAnonymousBytes, op.peakAnonymous())
 	op.stop()
+	logf("restart: %.0f writes, %.0f GET requests; peak RSS %s MiB", res.RestartWrites, res.RestartGets, mib(res.PeakBytes))
 
 	// 5. the floor: the same objects, created by a tuned client on a fresh cluster
 	objs, err := exportProduced(ctx, c)
@@ -230,6 +236,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 	res.FloorCreateSeconds = time.Since(floorStart).Seconds()
+	logf("floor: the objects created in %.1f s; waiting for the workloads", res.FloorCreateSeconds)
 	done, err := waitWorkloads(ctx, workloads, res.Workloads, b.timeout)
 	if err != nil {
 		return nil, err
