@@ -339,4 +339,3 @@ func tierOrder(t string) string {
 	}
 	return "9" + t
 }
-
