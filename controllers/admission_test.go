@@ -2,16 +2,21 @@ package controllers
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
@@ -89,8 +94,50 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 				t.Fatalf("got %v; want an Invalid error mentioning %q", err, tt.want)
 			}
 			t.Logf("the user sees: %v", err)
+			// the offline validator refuses the same manifest, with the API server's words
+			if msg := validatorErrors(t, tt.obj); !strings.Contains(msg, tt.want) {
+				t.Errorf("kubectl mutualis validate says %q; want it to mention %q", msg, tt.want)
+			}
 		})
 	}
+}
+
+// validatorErrors writes an object as a manifest and returns the errors the validator finds in it.
+func validatorErrors(t *testing.T, obj client.Object) string {
+	t.Helper()
+	gvk, err := apiutil.GVKForObject(obj, k8s.Scheme())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(u, "status")
+	manifest := &unstructured.Unstructured{Object: u}
+	manifest.SetGroupVersionKind(gvk)
+	unstructured.RemoveNestedField(manifest.Object, "metadata", "creationTimestamp")
+	data, err := yaml.Marshal(manifest.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "manifest.yaml")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := validate.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, findings := validate.Load([]string{file})
+	rep := validate.Tree(context.Background(), schemas, docs, time.Now())
+	var errs []string
+	for _, f := range append(findings, rep.Findings...) {
+		if f.Severity == validate.Error {
+			errs = append(errs, f.Message)
+		}
+	}
+	return strings.Join(errs, "; ")
 }
 
 func TestAdmissionAcceptsWellFormedNumbers(t *testing.T) {

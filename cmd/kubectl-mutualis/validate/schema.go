@@ -122,10 +122,8 @@ func (k *kindSchema) check(ctx context.Context, obj map[string]any) field.ErrorL
 	structuraldefaulting.Default(obj, k.structural)
 	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, k.validator)...)
 	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, k.structural, obj)...)
-	if len(errs) > 0 {
-		// the API server evaluates the CEL rules only on an object the schema accepts
-		return errs
-	}
+	// as the API server does, the CEL rules run on an object the schema refused too, so that one
+	// run reports both
 	celErrs, _ := k.celRules.Validate(ctx, nil, k.structural, obj, nil, celconfig.RuntimeCELCostBudget)
 	return append(errs, celErrs...)
 }
