@@ -523,7 +523,7 @@ func TestHelmChart(t *testing.T) {
 			t.Errorf("monitoring enabled: the chart lacks %s", want)
 		}
 	}
-	if plain := helm("template", "mutualis", chart, "--kube-version", "1.37.2"); strings.Contains(plain, "ServiceMonitor") || strings.Contains(plain, "PrometheusRule") {
+	if plain := helm("template", "mutualis", chart, "--kube-version", "1.37.2"); strings.Contains(plain, "kind: ServiceMonitor") || strings.Contains(plain, "kind: PrometheusRule") {
 		t.Error("the monitoring objects are on by default")
 	}
 }
