@@ -13,7 +13,9 @@
 # - volumes: kube-controller-manager's host-path provisioner behind a default StorageClass, so
 #   every PersistentVolumeClaim binds to a volume provisioned for it, as on a real cluster;
 # - pace: kube-controller-manager and kube-scheduler talk to the API server at 200 requests a second
-#   (their defaults, 20 and 50, would make thousands of pods wait on them, not on the API server).
+#   (their defaults, 20 and 50, would make thousands of pods wait on them, not on the API server),
+#   and kube-controller-manager syncs 25 Deployments and 25 ReplicaSets at once (its default, 5,
+#   left 10,000 Deployments created at once waiting on the deployment controller for an hour).
 #
 #   hack/dev-cluster.sh up   <name> <kubeconfig>
 #   hack/dev-cluster.sh down <name> <kubeconfig>
@@ -46,6 +48,9 @@ componentsPatches:
   - {key: enable-hostpath-provisioner, value: "true"}
   - {key: kube-api-qps, value: "200"}
   - {key: kube-api-burst, value: "400"}
+  - {key: concurrent-deployment-syncs, value: "25"}
+  - {key: concurrent-replicaset-syncs, value: "25"}
+  - {key: concurrent-statefulset-syncs, value: "10"}
 - name: kube-scheduler
   extraArgs:
   - {key: kube-api-qps, value: "200"}
