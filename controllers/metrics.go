@@ -58,7 +58,7 @@ func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tenants, err := s.tenants(ctx)
+	tenants, err := v1alpha1.ListTenants(ctx, s.c, client.UnsafeDisableDeepCopy)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descTenants, err)
 		return
@@ -104,22 +104,4 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application, "granted")
 		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application, "available")
 	}
-}
-
-func (s *stateCollector) tenants(ctx context.Context) ([]v1alpha1.Tenant, error) {
-	communes, cpas := &v1alpha1.CommuneList{}, &v1alpha1.CPASList{}
-	if err := s.c.List(ctx, communes, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	if err := s.c.List(ctx, cpas, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
-	for i := range communes.Items {
-		out = append(out, &communes.Items[i])
-	}
-	for i := range cpas.Items {
-		out = append(out, &cpas.Items[i])
-	}
-	return out, nil
 }

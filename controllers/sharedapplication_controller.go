@@ -174,22 +174,7 @@ func tenantsUsing(ctx context.Context, c client.Reader, app string) ([]v1alpha1.
 // the cache's own objects, not copies (a catalogue entry's reconcile reads every subscriber, at
 // every change of one): they are read, never modified.
 func tenantsIndexed(ctx context.Context, c client.Reader, index, value string) ([]v1alpha1.Tenant, error) {
-	communes := &v1alpha1.CommuneList{}
-	if err := c.List(ctx, communes, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	cpas := &v1alpha1.CPASList{}
-	if err := c.List(ctx, cpas, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
-	for i := range communes.Items {
-		out = append(out, &communes.Items[i])
-	}
-	for i := range cpas.Items {
-		out = append(out, &cpas.Items[i])
-	}
-	return out, nil
+	return v1alpha1.ListTenants(ctx, c, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy)
 }
 
 // usedApplications are the applications a tenant subscribes to or shares from its commune.

@@ -95,14 +95,6 @@ func (v cacheView) TenantsWithDomainKey(ctx context.Context, key string) ([]v1al
 	return tenantsIndexed(ctx, v.c, indexDomain, key)
 }
 
-func (v cacheView) Application(ctx context.Context, name string) (*v1alpha1.SharedApplication, error) {
-	app := &v1alpha1.SharedApplication{}
-	if err := v.c.Get(ctx, client.ObjectKey{Name: name}, app); err != nil {
-		return nil, client.IgnoreNotFound(err)
-	}
-	return app, nil
-}
-
 // exposedPorts collects the ports that a tenant's subscribed applications expose in its own
 // namespace. An application missing from the catalogue exposes nothing, and a Shared one exposes
 // its ports in its instance's namespace, not the tenant's; any other error is returned, because

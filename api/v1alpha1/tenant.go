@@ -1,6 +1,9 @@
 package v1alpha1
 
 import (
+	"context"
+	"fmt"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -61,3 +64,23 @@ func (c *CPAS) TenantKind() TenantKind         { return KindCPAS }
 func (c *CPAS) TenantNamespace() string        { return TenantNamespaceName(KindCPAS, c.Name) }
 func (c *CPAS) TenantSpec() *TenantSpec        { return &c.Spec.TenantSpec }
 func (c *CPAS) TenantStatus() *TenantStatus    { return &c.Status.TenantStatus }
+
+// ListTenants lists the Communes and then the CPAS that opts select, as tenants. With
+// client.UnsafeDisableDeepCopy the objects are the cache's own, to be read and never changed.
+func ListTenants(ctx context.Context, c client.Reader, opts ...client.ListOption) ([]Tenant, error) {
+	communes, cpas := &CommuneList{}, &CPASList{}
+	if err := c.List(ctx, communes, opts...); err != nil {
+		return nil, fmt.Errorf("listing Communes: %w", err)
+	}
+	if err := c.List(ctx, cpas, opts...); err != nil {
+		return nil, fmt.Errorf("listing CPAS: %w", err)
+	}
+	out := make([]Tenant, 0, len(communes.Items)+len(cpas.Items))
+	for i := range communes.Items {
+		out = append(out, &communes.Items[i])
+	}
+	for i := range cpas.Items {
+		out = append(out, &cpas.Items[i])
+	}
+	return out, nil
+}

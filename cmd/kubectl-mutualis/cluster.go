@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 
@@ -35,23 +34,4 @@ func (c *clusterConn) client() (client.Client, error) {
 		return nil, err
 	}
 	return client.New(cfg, client.Options{Scheme: scheme})
-}
-
-// listTenants reads every Commune and CPAS of the cluster.
-func listTenants(ctx context.Context, c client.Client) ([]v1alpha1.Tenant, error) {
-	communes, cpas := &v1alpha1.CommuneList{}, &v1alpha1.CPASList{}
-	if err := c.List(ctx, communes); err != nil {
-		return nil, fmt.Errorf("listing Communes: %w", err)
-	}
-	if err := c.List(ctx, cpas); err != nil {
-		return nil, fmt.Errorf("listing CPAS: %w", err)
-	}
-	tenants := make([]v1alpha1.Tenant, 0, len(communes.Items)+len(cpas.Items))
-	for i := range communes.Items {
-		tenants = append(tenants, &communes.Items[i])
-	}
-	for i := range cpas.Items {
-		tenants = append(tenants, &cpas.Items[i])
-	}
-	return tenants, nil
 }

@@ -45,7 +45,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if err != nil {
 		return fmt.Errorf("reading the TenancyPolicy: %w", err)
 	}
-	tenants, err := listTenants(ctx, c)
+	tenants, err := v1alpha1.ListTenants(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	tenants, err := listTenants(ctx, c)
+	tenants, err := v1alpha1.ListTenants(ctx, c)
 	if err != nil {
 		return err
 	}

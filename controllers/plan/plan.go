@@ -13,9 +13,10 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
 
-// View is the read-only view of the cell's objects that the decisions need. The reconciler serves
-// it from the informers' cache, the validator from the files of a tree (Static). Objects it returns
-// are not to be modified: the cache shares them.
+// View is the read-only view of the other tenants that the identity decisions need (the
+// subscriptions' decisions take the catalogue entry itself). The reconciler serves it from the
+// informers' cache, the validator from the files of a tree. Objects it returns are not to be
+// modified: the cache shares them.
 type View interface {
 	// CommunesWithNIS are the Communes that declare a NIS code.
 	CommunesWithNIS(ctx context.Context, nis string) ([]*v1alpha1.Commune, error)
@@ -26,8 +27,6 @@ type View interface {
 	// TenantsWithDomainKey are the tenants one of whose declared domains has that index key
 	// (validation.DomainIndexKeys).
 	TenantsWithDomainKey(ctx context.Context, key string) ([]v1alpha1.Tenant, error)
-	// Application is the catalogue entry of that name, nil when there is none.
-	Application(ctx context.Context, name string) (*v1alpha1.SharedApplication, error)
 }
 
 // Verdict is a decision against the tenant: a configuration error that stalls it until an object

@@ -50,10 +50,6 @@ func (ts tenants) TenantsWithDomainKey(context.Context, string) ([]v1alpha1.Tena
 	return nil, nil
 }
 
-func (ts tenants) Application(context.Context, string) (*v1alpha1.SharedApplication, error) {
-	return nil, nil
-}
-
 func commune(name, nis string, created time.Time) *v1alpha1.Commune {
 	return &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(created)}, Spec: v1alpha1.CommuneSpec{NIS: nis}}
 }

@@ -198,7 +198,7 @@ func (d *demo) down() {
 func (d *demo) follow(ctx context.Context, c client.Client, want int, since time.Time, timeout time.Duration) ([]v1alpha1.Tenant, error) {
 	deadline := since.Add(timeout)
 	for {
-		tenants, err := list(ctx, c)
+		tenants, err := v1alpha1.ListTenants(ctx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -224,24 +224,6 @@ func (d *demo) follow(ctx context.Context, c client.Client, want int, since time
 		case <-time.After(5 * time.Second):
 		}
 	}
-}
-
-func list(ctx context.Context, c client.Client) ([]v1alpha1.Tenant, error) {
-	communes, cpas := &v1alpha1.CommuneList{}, &v1alpha1.CPASList{}
-	if err := c.List(ctx, communes); err != nil {
-		return nil, err
-	}
-	if err := c.List(ctx, cpas); err != nil {
-		return nil, err
-	}
-	var out []v1alpha1.Tenant
-	for i := range communes.Items {
-		out = append(out, &communes.Items[i])
-	}
-	for i := range cpas.Items {
-		out = append(out, &cpas.Items[i])
-	}
-	return out, nil
 }
 
 func readyCondition(t v1alpha1.Tenant) *metav1.Condition {

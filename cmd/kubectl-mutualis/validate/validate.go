@@ -76,11 +76,15 @@ func (r *Report) Errors() int {
 
 // Summary is the report's last line.
 func (r *Report) Summary() string {
-	kinds := make([]string, 0, len(r.Counts))
-	for k, n := range r.Counts {
-		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	names := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		names = append(names, k)
 	}
-	sort.Strings(kinds)
+	sort.Strings(names)
+	kinds := make([]string, 0, len(names))
+	for _, k := range names {
+		kinds = append(kinds, fmt.Sprintf("%d %s", r.Counts[k], k))
+	}
 	objects := "no object of mutualis"
 	if len(kinds) > 0 {
 		objects = strings.Join(kinds, ", ")
@@ -443,10 +447,6 @@ func (w *world) TenantsWithDomainKey(_ context.Context, k string) ([]v1alpha1.Te
 		}
 	}
 	return out, nil
-}
-
-func (w *world) Application(_ context.Context, name string) (*v1alpha1.SharedApplication, error) {
-	return w.apps[name], nil
 }
 
 func containsKey(domain, k string) bool {
