@@ -64,6 +64,8 @@ func FuzzRenderParameters(f *testing.F) {
 	f.Add("quota", "---\nkind: Namespace")
 	f.Add("colour", "blue")
 	f.Add("", "")
+	f.Add("domain", `""`)
+	f.Add("motto", `'Liège'`)
 	f.Fuzz(func(t *testing.T, key, value string) {
 		tenant := liege()
 		tenant.Parameters = map[string]string{"domain": "files.liege.be", key: value}

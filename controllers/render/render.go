@@ -230,7 +230,9 @@ func kustomizationFor(app *v1alpha1.SharedApplication, t Tenant, files []string,
 	sort.Strings(keys)
 	literals := make([]string, 0, len(keys))
 	for _, k := range keys {
-		literals = append(literals, k+"="+params[k])
+		// kustomize strips one pair of matching quotes around a literal's value, so every value is
+		// wrapped in one: a value that is itself quoted reaches the application with its quotes.
+		literals = append(literals, k+"=\""+params[k]+"\"")
 	}
 	k := map[string]any{
 		"apiVersion": "kustomize.config.k8s.io/v1beta1",
