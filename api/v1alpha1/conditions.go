@@ -14,6 +14,9 @@ const (
 	ConditionLicencesReady     = "LicencesReady"
 	ConditionBackupReady       = "BackupReady"
 	ConditionNISCurrent        = "NISCurrent"
+	// ConditionAuditClean is True when the latest security audit found nothing of high severity.
+	// It is informative: it never makes the tenant not Ready.
+	ConditionAuditClean = "AuditClean"
 )
 
 // Condition types of a SharedApplication and of a LicencePool (besides Ready).
@@ -81,6 +84,12 @@ const (
 	ReasonFinalBackupFailed     = "FinalBackupFailed"     // the final backup ended badly (Stalled)
 	ReasonFinalBackupForeign    = "FinalBackupForeign"    // a Backup of that name was not taken for this tenant (Stalled)
 	ReasonFinalBackupSkipped    = "FinalBackupSkipped"    // event: deleted without final backup, as annotated
+
+	// AuditClean.
+	ReasonNoHighFinding  = "NoHighFinding"  // the audit found nothing of high severity
+	ReasonHighFindings   = "HighFindings"   // the audit found something of high severity
+	ReasonAuditPending   = "AuditPending"   // the tenant has not been audited yet
+	ReasonAuditFailed    = "AuditFailed"    // the audit could not read what it checks; retried
 
 	// SharedApplication (BaseValid) and LicencePool.
 	ReasonBaseValid     = "BaseValid"

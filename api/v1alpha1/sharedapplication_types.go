@@ -134,6 +134,12 @@ type SharedApplicationSpec struct {
 	// +optional
 	Licence LicenceSpec `json:"licence,omitempty"`
 
+	// dataProtection describes the processing of personal data the application does for a tenant,
+	// from which kubectl mutualis report gdpr writes the tenant's record of processing activities
+	// (GDPR article 30). kubectl mutualis validate warns when a subscribed application has none.
+	// +optional
+	DataProtection *DataProtection `json:"dataProtection,omitempty"`
+
 	// sizes are kustomize patches chosen by the tenant's tier, applied after spec.patches, so that
 	// one catalogue entry serves a village and a city: fewer replicas and smaller limits for S,
 	// more for XXL. Each names a tier of the TenancyPolicy; a tier without an entry gets the base as
@@ -423,4 +429,106 @@ type SharedApplicationList struct {
 
 func init() {
 	SchemeBuilder.Register(&SharedApplication{}, &SharedApplicationList{})
+}
+
+// LegalBasis is a lawful basis of GDPR article 6(1).
+// +kubebuilder:validation:Enum=Consent;Contract;LegalObligation;VitalInterests;PublicTask;LegitimateInterests
+type LegalBasis string
+
+// The lawful bases of GDPR article 6(1), (a) to (f).
+const (
+	LegalBasisConsent             LegalBasis = "Consent"
+	LegalBasisContract            LegalBasis = "Contract"
+	LegalBasisLegalObligation     LegalBasis = "LegalObligation"
+	LegalBasisVitalInterests      LegalBasis = "VitalInterests"
+	LegalBasisPublicTask          LegalBasis = "PublicTask"
+	LegalBasisLegitimateInterests LegalBasis = "LegitimateInterests"
+)
+
+// DataProtection is what an application does with personal data on a tenant's behalf: the
+// entries of its record of processing activities. The tenant (the commune or the CPAS) is the
+// controller; the cell is its processor.
+// +kubebuilder:validation:XValidation:rule="!has(self.specialCategories) || !self.specialCategories || (has(self.specialCategoriesDetail) && size(self.specialCategoriesDetail) > 0)",message="specialCategoriesDetail must say which special categories (article 9) are processed, and on what ground"
+type DataProtection struct {
+	// purposes of the processing, in the language of the record (French for Wallonia).
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=512
+	// +listType=atomic
+	Purposes []string `json:"purposes"`
+
+	// legalBasis are the lawful bases of the processing (article 6(1)).
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=6
+	// +listType=set
+	LegalBasis []LegalBasis `json:"legalBasis"`
+
+	// legalBasisDetail names the law or the task behind the basis, such as "Code de la démocratie
+	// locale, art. L1122-16".
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	LegalBasisDetail string `json:"legalBasisDetail,omitempty"`
+
+	// dataSubjects are the categories of people whose data is processed (citizens, staff,
+	// councillors...).
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
+	DataSubjects []string `json:"dataSubjects"`
+
+	// categories of personal data processed (identity, contact details, documents...).
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
+	Categories []string `json:"categories"`
+
+	// specialCategories is true when the application processes special categories of personal data
+	// (article 9: health, beliefs, ...), as a CPAS's social files do.
+	// +optional
+	SpecialCategories bool `json:"specialCategories,omitempty"`
+
+	// specialCategoriesDetail says which special categories and on what ground of article 9(2).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	SpecialCategoriesDetail string `json:"specialCategoriesDetail,omitempty"`
+
+	// retention is how long the data is kept, or the rule that sets it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Retention string `json:"retention"`
+
+	// recipients are who the data is disclosed to, besides the tenant's own staff.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
+	Recipients []string `json:"recipients,omitempty"`
+
+	// processors are the subcontractors that process the data on the tenant's behalf (the cell
+	// itself, a licence holder's support...).
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
+	Processors []string `json:"processors,omitempty"`
+
+	// transfers outside the European Economic Area, and their safeguards; empty when there is none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Transfers string `json:"transfers,omitempty"`
+
+	// securityMeasures are the technical and organisational measures specific to the application,
+	// besides those of the cell (isolation, backups, audit).
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=512
+	// +listType=atomic
+	SecurityMeasures []string `json:"securityMeasures,omitempty"`
 }

@@ -81,6 +81,17 @@ type TenancyPolicySpec struct {
 	// +listType=set
 	AllowedServiceTypes []ServiceType `json:"allowedServiceTypes,omitempty"`
 
+	// allowedRegistries are the image registries (or registry/path prefixes, such as
+	// "docker.io/library" or "ghcr.io/crtpl") that the security audit accepts for tenants'
+	// containers; an image from elsewhere is a finding. Empty: every registry is accepted. The audit
+	// reports; it does not refuse pods.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?(/[a-z0-9._-]+)*$`
+	// +listType=set
+	AllowedRegistries []string `json:"allowedRegistries,omitempty"`
+
 	// pricing is the cell's price list: what each tenant contributes a year, which kubectl mutualis
 	// report sums per tenant. The operator does not read it.
 	// +optional

@@ -221,9 +221,15 @@ type TenantStatus struct {
 	// +optional
 	Backup *BackupStatus `json:"backup,omitempty"`
 
+	// audit summarises the latest security audit of the tenant (kubectl mutualis audit lists the
+	// findings themselves).
+	// +optional
+	Audit *AuditSummary `json:"audit,omitempty"`
+
 	// conditions: Ready, Reconciling and Stalled (the kstatus set that GitOps tools read), and one
 	// per part of the tenant: NamespaceReady, QuotaReady, NetworkReady, AccessReady,
-	// ApplicationsReady, LicencesReady, BackupReady; plus NISCurrent for a Commune.
+	// ApplicationsReady, LicencesReady, BackupReady; plus NISCurrent for a Commune and AuditClean,
+	// which does not count towards Ready.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -280,4 +286,31 @@ type BackupStatus struct {
 	// lastBackup is the name of the latest Velero Backup.
 	// +optional
 	LastBackup string `json:"lastBackup,omitempty"`
+}
+
+// AuditSummary counts the findings of a tenant's latest security audit by severity.
+type AuditSummary struct {
+	// lastEvaluationTime is when the operator last evaluated the audit.
+	// +required
+	LastEvaluationTime metav1.Time `json:"lastEvaluationTime"`
+
+	// observedGeneration is the tenant's generation at that evaluation.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// high findings break the tenant's isolation or data safety: fix them now.
+	// +optional
+	High int32 `json:"high,omitempty"`
+
+	// medium findings weaken the tenant's security: plan their fix.
+	// +optional
+	Medium int32 `json:"medium,omitempty"`
+
+	// low findings are good practice not followed.
+	// +optional
+	Low int32 `json:"low,omitempty"`
+
+	// info findings are facts to review, such as who has access to the namespace.
+	// +optional
+	Info int32 `json:"info,omitempty"`
 }

@@ -217,6 +217,12 @@ const (
 	NetpolSharedInstance = "mutualis-shared-instances"
 )
 
+// NetworkPolicyNames are the names of the policies every tenant namespace has.
+func NetworkPolicyNames() []string {
+	return []string{NetpolDefaultDeny, NetpolSameNamespace, NetpolDNS, NetpolIngress, NetpolPartner,
+		NetpolSharedServices, NetpolEgressCIDRs, NetpolSharedInstance}
+}
+
 // namespaceName selects a namespace by the label the API server sets itself, which no tenant can
 // forge on its own namespace.
 func namespaceName(name string) *networkingv1ac.NetworkPolicyPeerApplyConfiguration {

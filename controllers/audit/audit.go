@@ -1,0 +1,221 @@
+// Package audit owns the security audit of a tenant: pure checks from what was observed of one
+// tenant (its namespace, network policies, pods, Services, Ingresses, role bindings, backups and
+// licence pools) to findings, each with a severity, the object and field that show it, and the
+// remedy, in French, English or German. The operator keeps their counts in the tenant's status
+// (status.audit, the AuditClean condition, a metric); kubectl mutualis audit prints them, and its
+// barometer sums them over the cell. Both gather the same inputs (Gather) and decide here.
+package audit
+
+import (
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+)
+
+// Severity ranks a finding. High breaks the tenant's isolation or data safety; medium weakens its
+// security; low is good practice not followed; info is a fact to review.
+type Severity string
+
+const (
+	High   Severity = "high"
+	Medium Severity = "medium"
+	Low    Severity = "low"
+	Info   Severity = "info"
+)
+
+// Severities in the order reports show them.
+var Severities = []Severity{High, Medium, Low, Info}
+
+func (s Severity) rank() int {
+	for i, o := range Severities {
+		if o == s {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
+// Check names one rule of the audit. docs/audit.md explains each.
+type Check string
+
+const (
+	CheckPodSecurityMissing     Check = "PodSecurityMissing"
+	CheckPodSecurityWeaker      Check = "PodSecurityWeaker"
+	CheckNetworkPolicyMissing   Check = "NetworkPolicyMissing"
+	CheckNetworkPolicyModified  Check = "NetworkPolicyModified"
+	CheckNetworkPolicyUnmanaged Check = "NetworkPolicyUnmanaged"
+	CheckTenantReachable        Check = "TenantReachable"
+	CheckReachesTenant          Check = "ReachesTenant"
+	CheckPartnerPortOpen        Check = "PartnerPortOpen"
+	CheckRunAsRoot              Check = "RunAsNonRootMissing"
+	CheckPrivileged             Check = "PrivilegedContainer"
+	CheckCapabilitiesAdded      Check = "CapabilitiesAdded"
+	CheckLimitsMissing          Check = "ResourceLimitsMissing"
+	CheckWritableRootFS         Check = "WritableRootFilesystem"
+	CheckMutableImage           Check = "MutableImageTag"
+	CheckRegistryNotAllowed     Check = "RegistryNotAllowed"
+	CheckServiceOutside         Check = "ServiceExposedOutside"
+	CheckIngressWithoutTLS      Check = "IngressWithoutTLS"
+	CheckBackupFailing          Check = "BackupFailing"
+	CheckBackupStale            Check = "BackupStale"
+	CheckBackupMissing          Check = "BackupMissing"
+	CheckLicenceExpired         Check = "LicenceExpired"
+	CheckLicenceExpiring        Check = "LicenceExpiringSoon"
+	CheckRoleBindingUnmanaged   Check = "RoleBindingUnmanaged"
+	CheckAccess                 Check = "AccessReview"
+)
+
+// Finding is one result of the audit. Args fill the check's sentences (see Text).
+type Finding struct {
+	Check    Check    `json:"check"`
+	Severity Severity `json:"severity"`
+	// Object is Kind/name of the object that shows the finding, with its workload for a pod.
+	Object string `json:"object"`
+	// Field is the path of the field in the object, empty when the object as a whole is the evidence.
+	Field string   `json:"field,omitempty"`
+	Args  []string `json:"-"`
+}
+
+// Subject is the audited tenant as the checks see it.
+type Subject struct {
+	Kind      v1alpha1.TenantKind
+	Name      string
+	Namespace string
+	// Partner is the namespace of the partner tenant (a commune's CPAS, a CPAS's commune).
+	Partner string
+	// Created is when the tenant was created: a tenant younger than a day has no backup to miss.
+	Created time.Time
+}
+
+// Peer is another tenant's namespace, as the connectivity check needs it.
+type Peer struct {
+	Namespace string
+	Labels    map[string]string
+}
+
+// Inputs are what the audit of one tenant reads. Gather fills them from a cluster.
+type Inputs struct {
+	Subject Subject
+	// Policy is the effective TenancyPolicy (tenant.EffectivePolicy).
+	Policy v1alpha1.TenancyPolicySpec
+	// Namespace is the tenant namespace, nil when it does not exist.
+	Namespace *corev1.Namespace
+	// NetworkPolicies are every policy of the namespace, with their managed fields.
+	NetworkPolicies []networkingv1.NetworkPolicy
+	// Peers are the namespaces of every other tenant.
+	Peers []Peer
+	// Services of the tenant namespace and of the partner's (PartnerServices).
+	Services        []corev1.Service
+	PartnerServices []corev1.Service
+	Pods            []corev1.Pod
+	Ingresses       []networkingv1.Ingress
+	RoleBindings    []rbacv1.RoleBinding
+	// BackupReady is the tenant's BackupReady condition; Backup its status.backup.
+	BackupReady *metav1.Condition
+	Backup      *v1alpha1.BackupStatus
+	// Pools are the licence pools the tenant holds seats of.
+	Pools []v1alpha1.LicencePool
+	Now   time.Time
+}
+
+// Evaluate runs every check on the inputs and returns the findings, the most severe first.
+func Evaluate(in Inputs) []Finding {
+	var out findings
+	checkNamespace(&out, in)
+	checkNetworkPolicies(&out, in)
+	checkConnectivity(&out, in)
+	checkPods(&out, in)
+	checkExposure(&out, in)
+	checkBackups(&out, in)
+	checkLicences(&out, in)
+	checkAccess(&out, in)
+	return out.sorted()
+}
+
+// findings collects findings once each: the pods of one Deployment say the same thing.
+type findings struct {
+	list []Finding
+	seen map[string]bool
+}
+
+func (f *findings) add(check Check, sev Severity, object, field string, args ...string) {
+	key := string(check) + "\x00" + object + "\x00" + field
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if f.seen[key] {
+		return
+	}
+	f.seen[key] = true
+	f.list = append(f.list, Finding{Check: check, Severity: sev, Object: object, Field: field, Args: args})
+}
+
+func (f *findings) sorted() []Finding {
+	sort.SliceStable(f.list, func(i, j int) bool {
+		a, b := f.list[i], f.list[j]
+		if a.Severity != b.Severity {
+			return a.Severity.rank() < b.Severity.rank()
+		}
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		if a.Object != b.Object {
+			return a.Object < b.Object
+		}
+		return a.Field < b.Field
+	})
+	return f.list
+}
+
+// Counts are the findings by severity.
+type Counts map[Severity]int32
+
+// Count counts findings by severity.
+func Count(fs []Finding) Counts {
+	c := Counts{}
+	for _, f := range fs {
+		c[f.Severity]++
+	}
+	return c
+}
+
+// Summary is what the operator keeps of an evaluation in the tenant's status.
+func Summary(fs []Finding, at time.Time, generation int64) *v1alpha1.AuditSummary {
+	c := Count(fs)
+	return &v1alpha1.AuditSummary{
+		LastEvaluationTime: metav1.NewTime(at.UTC().Truncate(time.Second)),
+		ObservedGeneration: generation,
+		High:               c[High],
+		Medium:             c[Medium],
+		Low:                c[Low],
+		Info:               c[Info],
+	}
+}
+
+// Clean is the AuditClean condition for a summary: True when nothing of high severity was found.
+func Clean(s *v1alpha1.AuditSummary, tenantName string) (metav1.ConditionStatus, string, string) {
+	switch {
+	case s == nil:
+		return metav1.ConditionUnknown, v1alpha1.ReasonAuditPending,
+			"the tenant has not been audited yet: it is audited once Ready, and at least every audit interval"
+	case s.High > 0:
+		return metav1.ConditionFalse, v1alpha1.ReasonHighFindings,
+			plural(s.High, "finding") + " of high severity: kubectl mutualis audit " + tenantName + " lists each with its remedy"
+	default:
+		return metav1.ConditionTrue, v1alpha1.ReasonNoHighFinding, "no finding of high severity"
+	}
+}
+
+func plural(n int32, word string) string {
+	s := itoa(int(n)) + " " + word
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}

@@ -1,0 +1,84 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/licence"
+)
+
+// Peers lists the namespaces of every tenant, for the connectivity check. The operator reads them
+// from its cache, the plugin once for all the tenants it audits.
+func Peers(ctx context.Context, r client.Reader) ([]Peer, error) {
+	var list corev1.NamespaceList
+	if err := r.List(ctx, &list, client.HasLabels{v1alpha1.LabelKind}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the tenant namespaces: %w", err)
+	}
+	out := make([]Peer, 0, len(list.Items))
+	for _, ns := range list.Items {
+		out = append(out, Peer{Namespace: ns.Name, Labels: ns.Labels})
+	}
+	return out, nil
+}
+
+// Gather reads what the audit of one tenant needs. live reads the tenant's namespace as it is on
+// the API server, every object with its managed fields (the operator's cache holds only what it
+// applied, trimmed); pools are the cell's licence pools, peers the other tenants' namespaces.
+// partner is the namespace of the partner tenant, empty when there is none.
+func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner string, policy v1alpha1.TenancyPolicySpec,
+	peers []Peer, pools []v1alpha1.LicencePool, now time.Time) (Inputs, error) {
+	st := t.TenantStatus()
+	in := Inputs{
+		Subject: Subject{Kind: t.TenantKind(), Name: t.GetName(), Namespace: t.TenantNamespace(),
+			Partner: partner, Created: t.GetCreationTimestamp().Time},
+		Policy:      policy,
+		Peers:       peers,
+		BackupReady: meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionBackupReady),
+		Backup:      st.Backup,
+		Now:         now,
+	}
+	ns := &corev1.Namespace{}
+	switch err := live.Get(ctx, client.ObjectKey{Name: in.Subject.Namespace}, ns); {
+	case apierrors.IsNotFound(err):
+		return in, nil
+	case err != nil:
+		return in, fmt.Errorf("reading namespace %s: %w", in.Subject.Namespace, err)
+	}
+	in.Namespace = ns
+	inNS := client.InNamespace(ns.Name)
+	var (
+		nps  networkingv1.NetworkPolicyList
+		pods corev1.PodList
+		svcs corev1.ServiceList
+		ings networkingv1.IngressList
+		rbs  rbacv1.RoleBindingList
+	)
+	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs} {
+		if err := live.List(ctx, l, inNS); err != nil {
+			return in, fmt.Errorf("listing %T in %s: %w", l, ns.Name, err)
+		}
+	}
+	in.NetworkPolicies, in.Pods, in.Services, in.Ingresses, in.RoleBindings = nps.Items, pods.Items, svcs.Items, ings.Items, rbs.Items
+	if in.Subject.Partner != "" {
+		var partner corev1.ServiceList
+		if err := live.List(ctx, &partner, client.InNamespace(in.Subject.Partner)); err != nil {
+			return in, fmt.Errorf("listing the Services of the partner %s: %w", in.Subject.Partner, err)
+		}
+		in.PartnerServices = partner.Items
+	}
+	for _, a := range t.TenantSpec().Applications {
+		if p := licence.Active(pools, a.Name); p != nil {
+			in.Pools = append(in.Pools, *p)
+		}
+	}
+	return in, nil
+}
