@@ -86,10 +86,10 @@ const (
 	ReasonFinalBackupSkipped    = "FinalBackupSkipped"    // event: deleted without final backup, as annotated
 
 	// AuditClean.
-	ReasonNoHighFinding  = "NoHighFinding"  // the audit found nothing of high severity
-	ReasonHighFindings   = "HighFindings"   // the audit found something of high severity
-	ReasonAuditPending   = "AuditPending"   // the tenant has not been audited yet
-	ReasonAuditFailed    = "AuditFailed"    // the audit could not read what it checks; retried
+	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity
+	ReasonHighFindings  = "HighFindings"  // the audit found something of high severity
+	ReasonAuditPending  = "AuditPending"  // the tenant has not been audited yet
+	ReasonAuditFailed   = "AuditFailed"   // the audit could not read what it checks; retried
 
 	// SharedApplication (BaseValid) and LicencePool.
 	ReasonBaseValid     = "BaseValid"

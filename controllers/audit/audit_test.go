@@ -192,7 +192,9 @@ func TestEachRuleBrokenAloneGivesItsFinding(t *testing.T) {
 			CheckMutableImage, Medium, "Pod/files-7d9f-abcde", "spec.containers[nextcloud].image"},
 		{"a LoadBalancer", func(in *Inputs) { in.Services[0].Spec.Type = corev1.ServiceTypeLoadBalancer },
 			CheckServiceOutside, Medium, "Service/files", "spec.type"},
-		{"a host without TLS", func(in *Inputs) { in.Ingresses[0].Spec.Rules = append(in.Ingresses[0].Spec.Rules, networkingv1.IngressRule{Host: "conseil.example.org"}) },
+		{"a host without TLS", func(in *Inputs) {
+			in.Ingresses[0].Spec.Rules = append(in.Ingresses[0].Spec.Rules, networkingv1.IngressRule{Host: "conseil.example.org"})
+		},
 			CheckIngressWithoutTLS, High, "Ingress/files", "spec.rules[2].host"},
 		{"a failed backup", func(in *Inputs) {
 			in.BackupReady.Status, in.BackupReady.Reason, in.BackupReady.Message = metav1.ConditionFalse, v1alpha1.ReasonBackupFailed, "backup x: PartiallyFailed"
