@@ -32,6 +32,9 @@ var (
 		"Subscriptions to each application (its own or through synergy), in all and ready.", []string{"application", "state"}, nil)
 	descSeats = prometheus.NewDesc("mutualis_licence_seats",
 		"Seats of each LicencePool: bought (total), granted to tenants, and still available.", []string{"pool", "application", "state"}, nil)
+	descAudit = prometheus.NewDesc("mutualis_audit_findings",
+		"Findings of each tenant's latest security audit, by severity (kubectl mutualis audit lists them).",
+		[]string{"kind", "name", "severity"}, nil)
 	descLastBackup = prometheus.NewDesc("mutualis_tenant_last_backup_timestamp_seconds",
 		"When each tenant's last backup succeeded, as Unix time; time() minus it is the backup's age.", []string{"kind", "name"}, nil)
 )
@@ -50,7 +53,7 @@ func registerStateMetrics(c client.Reader) error {
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup} {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descAudit} {
 		ch <- d
 	}
 }
@@ -82,6 +85,11 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				n[1]++
 			}
 			subscriptions[a.Name] = n
+		}
+		if a := st.Audit; a != nil {
+			for sev, n := range map[string]int32{"high": a.High, "medium": a.Medium, "low": a.Low, "info": a.Info} {
+				ch <- prometheus.MustNewConstMetric(descAudit, prometheus.GaugeValue, float64(n), kind, t.GetName(), sev)
+			}
 		}
 		if b := st.Backup; b != nil && b.LastSuccessfulTime != nil {
 			ch <- prometheus.MustNewConstMetric(descLastBackup, prometheus.GaugeValue, float64(b.LastSuccessfulTime.Unix()), kind, t.GetName())

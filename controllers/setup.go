@@ -165,6 +165,9 @@ type Config struct {
 	// waits on the API server (a first one applies some thirty objects, one after the other), so
 	// a few workers per core keep the API server busy rather than the queue. Default 8.
 	TenantWorkers int
+	// AuditInterval is how often a tenant that did not change is audited. Default
+	// audit.DefaultInterval (6 h).
+	AuditInterval time.Duration
 }
 
 // DefaultTenantWorkers is the default of Config.TenantWorkers.
@@ -227,6 +230,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			Kind:          kind,
 			ConflictRetry: cfg.ConflictRetry,
 			Workers:       cfg.TenantWorkers,
+			AuditInterval: cfg.AuditInterval,
 			Renders:       renders,
 		}
 		if err := r.SetupWithManager(mgr); err != nil {

@@ -48,6 +48,9 @@ type TenantReconciler struct {
 	ConflictRetry time.Duration
 	// Workers is how many tenants are reconciled at once (never the same one twice at once).
 	Workers int
+	// AuditInterval is how often a tenant that did not change is audited (audit.DefaultInterval
+	// when zero).
+	AuditInterval time.Duration
 	// Renders keeps each subscription's last render; nil renders every time.
 	Renders *render.Memo
 
@@ -160,6 +163,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 			return ctrl.Result{}, err
 		}
 	}
+	// last, and outside Ready: what the audit finds is for people to act on
+	r.reconcileAudit(ctx, s)
 	return s.result(), nil
 }
 

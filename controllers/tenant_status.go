@@ -54,6 +54,9 @@ type scope struct {
 	appsReported bool
 	// backupStatus is what Velero's Backups say, when the backup step ran.
 	backupStatus *v1alpha1.BackupStatus
+	// audit is the summary of the audit evaluated in this reconcile; auditFailure why it could not be.
+	audit        *v1alpha1.AuditSummary
+	auditFailure string
 
 	requeue   time.Duration
 	suspended bool
@@ -173,6 +176,10 @@ func computeStatus(s *scope) {
 	if s.nis != nil {
 		set(s.nis)
 	}
+	if s.audit != nil {
+		st.Audit = s.audit
+	}
+	set(auditCondition(s))
 
 	summary := func(ready, reconciling, stalled *metav1.Condition) {
 		set(ready)

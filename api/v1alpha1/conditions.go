@@ -91,6 +91,9 @@ const (
 	ReasonAuditPending  = "AuditPending"  // the tenant has not been audited yet
 	ReasonAuditFailed   = "AuditFailed"   // the audit could not read what it checks; retried
 
+	// A warning of kubectl mutualis validate: a subscribed catalogue entry without dataProtection.
+	ReasonDataProtectionMissing = "DataProtectionMissing"
+
 	// SharedApplication (BaseValid) and LicencePool.
 	ReasonBaseValid     = "BaseValid"
 	ReasonInvalidBase   = "InvalidBase"

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
 
-// clusterConn is how the commands that read a live cluster (status, report) reach it: kubectl's
+// clusterConn is how the commands that read a live cluster (status, report, audit) reach it: kubectl's
 // kubeconfig and context, as kubectl would.
 type clusterConn struct{ kubeconfig, context *string }
 
@@ -30,6 +31,9 @@ func (c *clusterConn) client() (client.Client, error) {
 		return nil, fmt.Errorf("reaching the cluster: %w", err)
 	}
 	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}

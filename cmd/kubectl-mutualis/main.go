@@ -1,8 +1,9 @@
 // Command kubectl-mutualis is the kubectl plugin of mutualis (kubectl mutualis ... once on PATH):
 // `new` writes a commune's or a CPAS's manifest from the NIS registry, ready to commit, and
 // `validate` checks a tree of manifests offline, as a pull request's CI does, with the operator's
-// own rules; `status` shows every tenant of a cluster, problems first, and `report` what the cell
-// bills each of them a year.
+// own rules; `status` shows every tenant of a cluster, problems first, `report` what the cell bills
+// each of them a year, the regional barometer and a tenant's record of processing activities, and
+// `audit` each tenant's security findings.
 package main
 
 import (
@@ -29,6 +30,13 @@ Commands:
                                    applications and last backup
   report [-o table|csv|markdown]   each tenant's tier, quota, seats and yearly participation,
                                    from the TenancyPolicy's spec.pricing
+  report barometer [-o ...]        the cell's figures by province, tier and kind: applications,
+                                   backups, audit findings, seats, Pod Security levels
+  report gdpr <tenant> [-o markdown|json]
+                                   the tenant's record of processing activities (GDPR art. 30)
+  audit [tenant...] [-o table|markdown|json] [--lang fr|en|de]
+                                   the security audit of tenants, live and read-only: each
+                                   finding with its severity, evidence and remedy
 
 Run "kubectl mutualis <command> -h" for a command's flags.
 `
@@ -54,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runStatus(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = runReport(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

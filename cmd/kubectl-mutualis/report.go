@@ -22,6 +22,14 @@ import (
 // runReport prints what the cell bills each tenant a year, from the TenancyPolicy's price list
 // and the tenants' statuses.
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "barometer":
+			return runBarometer(ctx, args[1:], stdout, stderr)
+		case "gdpr":
+			return runGDPR(ctx, args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := clusterFlags(fs)

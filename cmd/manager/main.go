@@ -6,6 +6,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers"
+	"github.com/crtpl/mutualis/controllers/audit"
 )
 
 func main() {
@@ -25,6 +27,7 @@ func main() {
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace string
 		leaderElect                                        bool
 		tenantWorkers                                      int
+		auditInterval                                      time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
@@ -32,6 +35,7 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; defaults to the pod's namespace")
 	flag.IntVar(&tenantWorkers, "tenant-workers", controllers.DefaultTenantWorkers, "how many Communes, and how many CPAS, are reconciled at once")
+	flag.DurationVar(&auditInterval, "audit-interval", audit.DefaultInterval, "how often a tenant that did not change is audited (it is also audited whenever it becomes Ready)")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -67,7 +71,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Config{TenantWorkers: tenantWorkers}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{TenantWorkers: tenantWorkers, AuditInterval: auditInterval}); err != nil {
 		log.Error(err, "setting up the reconcilers")
 		os.Exit(1)
 	}

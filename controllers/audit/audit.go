@@ -219,3 +219,25 @@ func plural(n int32, word string) string {
 	}
 	return s
 }
+
+// DefaultInterval is how often the operator audits a tenant that did not change.
+const DefaultInterval = 6 * time.Hour
+
+// Due says whether the operator audits the tenant in this reconcile, and when it is due next if not.
+// A tenant is audited when it becomes Ready, when it is Ready at a generation it was not audited
+// at, and at least every interval (counted from its creation before the first audit), so that a
+// quiet tenant costs one write an interval and a restarted operator audits nothing it had audited
+// within the interval.
+func Due(prev *v1alpha1.AuditSummary, wasReady, ready bool, generation int64, created, now time.Time, interval time.Duration) (bool, time.Duration) {
+	since := created
+	if prev != nil {
+		since = prev.LastEvaluationTime.Time
+	}
+	switch {
+	case ready && (prev == nil || !wasReady || prev.ObservedGeneration != generation):
+		return true, 0
+	case now.Sub(since) >= interval:
+		return true, 0
+	}
+	return false, since.Add(interval).Sub(now)
+}

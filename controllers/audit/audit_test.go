@@ -309,3 +309,30 @@ func TestSummaryAndClean(t *testing.T) {
 		t.Errorf("AuditClean before the first audit: %s %s", status, reason)
 	}
 }
+
+func TestDue(t *testing.T) {
+	created := now.Add(-time.Hour)
+	audited := &v1alpha1.AuditSummary{LastEvaluationTime: metav1.NewTime(now.Add(-2 * time.Hour)), ObservedGeneration: 3}
+	tests := []struct {
+		name            string
+		prev            *v1alpha1.AuditSummary
+		wasReady, ready bool
+		generation      int64
+		due             bool
+		next            time.Duration
+	}{
+		{"a new tenant not Ready yet waits", nil, false, false, 1, false, 5 * time.Hour},
+		{"a new tenant that becomes Ready", nil, false, true, 1, true, 0},
+		{"a tenant Ready again after a change", audited, false, true, 3, true, 0},
+		{"a Ready tenant at a new generation", audited, true, true, 4, true, 0},
+		{"a Ready tenant audited two hours ago", audited, true, true, 3, false, 4 * time.Hour},
+		{"a tenant not Ready, audited two hours ago", audited, false, false, 4, false, 4 * time.Hour},
+		{"the interval is over", &v1alpha1.AuditSummary{LastEvaluationTime: metav1.NewTime(now.Add(-7 * time.Hour)), ObservedGeneration: 3}, true, true, 3, true, 0},
+	}
+	for _, tt := range tests {
+		due, next := Due(tt.prev, tt.wasReady, tt.ready, tt.generation, created, now, 6*time.Hour)
+		if due != tt.due || next != tt.next {
+			t.Errorf("%s: due %v in %v, want %v in %v", tt.name, due, next, tt.due, tt.next)
+		}
+	}
+}

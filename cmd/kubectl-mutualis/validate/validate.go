@@ -269,7 +269,17 @@ func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	subscribed := map[string]bool{}
+	for _, t := range w.tenants() {
+		for _, sub := range plan.Subscriptions(t) {
+			subscribed[sub.Name] = true
+		}
+	}
 	for _, name := range names {
+		if d := w.docOf[key("SharedApplication", name)]; subscribed[name] && w.apps[name].Spec.DataProtection == nil {
+			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec"), Severity: Warning, Reason: v1alpha1.ReasonDataProtectionMissing,
+				Message: d.Where() + ": tenants of the tree subscribe to it, and it declares no spec.dataProtection: their record of processing activities (kubectl mutualis report gdpr) has an empty entry for it"})
+		}
 		problem, _, err := plan.CatalogueVerdict(w.apps[name], policy, nil)
 		if err != nil {
 			problem = &plan.Verdict{Reason: v1alpha1.ReasonInvalidBase, Message: err.Error()}

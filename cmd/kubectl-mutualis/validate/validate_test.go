@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate/validatetest"
 )
@@ -114,5 +115,44 @@ func TestShippedSamplesValidate(t *testing.T) {
 	}
 	if !strings.HasPrefix(rep.Summary(), "valid: ") {
 		t.Errorf("summary %q", rep.Summary())
+	}
+}
+
+// A catalogue entry that tenants of the tree use and that declares no dataProtection is a warning
+// (their record of processing activities would have an empty entry); one nobody uses is not.
+func TestASubscribedApplicationWithoutDataProtectionIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	app := func(name string) string {
+		return `apiVersion: mutualis.crtpl.be/v1alpha1
+kind: SharedApplication
+metadata:
+  name: ` + name + `
+spec:
+  version: "1.0.0"
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: ` + name + `}
+`
+	}
+	tree := app("dp-notes") + "---\n" + app("dp-unused") + `---
+apiVersion: mutualis.crtpl.be/v1alpha1
+kind: Commune
+metadata:
+  name: dp-brugelette
+spec:
+  nis: "51012"
+  applications: [{name: dp-notes}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "tree.yaml"), []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateFiles(t, dir)
+	if rep.Errors() != 0 || len(rep.Findings) != 1 {
+		t.Fatalf("findings: %v", rep.Findings)
+	}
+	f := rep.Findings[0]
+	if f.Severity != validate.Warning || f.Reason != v1alpha1.ReasonDataProtectionMissing || f.Line != 5 || !strings.Contains(f.Message, "SharedApplication dp-notes") {
+		t.Errorf("finding %s (line %d)", f, f.Line)
 	}
 }

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/plan"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+// record is a tenant's record of processing activities (GDPR article 30): the tenant is the
+// controller, the cell its processor, one processing per application it runs or uses.
+type record struct {
+	Controller  recordController `json:"controller"`
+	Processings []processing     `json:"processings"`
+	Backups     recordBackups    `json:"backups"`
+	// PodSecurity is the Pod Security level the cell enforces in the tenant's namespace.
+	PodSecurity string     `json:"podSecurity"`
+	Language    audit.Lang `json:"language"`
+	Generated   time.Time  `json:"generated"`
+}
+
+type recordController struct {
+	Kind             string `json:"kind"`
+	Name             string `json:"name"`
+	DisplayName      string `json:"displayName"`
+	NIS              string `json:"nis,omitempty"`
+	EnterpriseNumber string `json:"enterpriseNumber,omitempty"`
+	Namespace        string `json:"namespace"`
+}
+
+type processing struct {
+	Application string `json:"application"`
+	DisplayName string `json:"displayName"`
+	Version     string `json:"version,omitempty"`
+	// Via is "subscription", or "synergy" for an application of the commune that a CPAS uses.
+	Via            string                   `json:"via"`
+	DataProtection *v1alpha1.DataProtection `json:"dataProtection,omitempty"`
+}
+
+type recordBackups struct {
+	Tool            string `json:"tool"`
+	StorageLocation string `json:"storageLocation"`
+	Schedule        string `json:"schedule"`
+	Retention       string `json:"retention"`
+	Enabled         bool   `json:"enabled"`
+}
+
+// runGDPR writes one tenant's record of processing activities from the catalogue's dataProtection
+// of every application it runs or shares with its commune, and where and how long its backups
+// are kept.
+func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report gdpr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	conn := clusterFlags(fs)
+	output := fs.String("o", "markdown", "markdown or json")
+	langFlag := fs.String("lang", "fr", "fr or en")
+	// the tenant comes first (report gdpr liege -o json), as kubectl's own commands take it
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	} else if fs.NArg() > 0 || name == "" {
+		return usageError("report gdpr takes one tenant: name, commune/name or cpas/name")
+	}
+	if *output != "markdown" && *output != "json" {
+		return usageError(fmt.Sprintf("-o is markdown or json, not %q", *output))
+	}
+	lang, err := audit.ParseLang(*langFlag)
+	if err != nil || lang == audit.German {
+		return usageError(fmt.Sprintf("--lang is fr or en, not %q", *langFlag))
+	}
+	c, err := conn.client()
+	if err != nil {
+		return err
+	}
+	all, err := v1alpha1.ListTenants(ctx, c)
+	if err != nil {
+		return err
+	}
+	chosen, err := pickTenants(all, []string{name})
+	if err != nil {
+		return err
+	}
+	if len(chosen) != 1 {
+		return usageError(fmt.Sprintf("%q is a commune and a CPAS: say commune/%s or cpas/%s", name, name, name))
+	}
+	policy := &v1alpha1.TenancyPolicy{}
+	if err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
+		policy = nil
+	} else if err != nil {
+		return fmt.Errorf("reading the TenancyPolicy: %w", err)
+	}
+	rec, warnings, err := buildRecord(ctx, c, chosen[0], tenant.EffectivePolicy(policy), lang, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rec)
+	}
+	return writeRecord(stdout, rec)
+}
+
+func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang audit.Lang, now time.Time) (*record, []string, error) {
+	rec := &record{Language: lang, Generated: now.UTC().Truncate(time.Second), PodSecurity: string(policy.PodSecurity),
+		Controller: recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t),
+			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace()}}
+	switch o := t.(type) {
+	case *v1alpha1.Commune:
+		rec.Controller.NIS = o.Spec.NIS
+	case *v1alpha1.CPAS:
+		rec.Controller.NIS = o.Status.NIS
+	}
+	uses := []struct{ name, via string }{}
+	for _, a := range t.TenantSpec().Applications {
+		uses = append(uses, struct{ name, via string }{a.Name, "subscription"})
+	}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, a := range cpas.Spec.Synergy.SharedApplications {
+			uses = append(uses, struct{ name, via string }{a, "synergy"})
+		}
+	}
+	var warnings []string
+	for _, u := range uses {
+		app := &v1alpha1.SharedApplication{}
+		p := processing{Application: u.name, DisplayName: u.name, Via: u.via}
+		switch err := c.Get(ctx, client.ObjectKey{Name: u.name}, app); {
+		case apierrors.IsNotFound(err):
+			warnings = append(warnings, fmt.Sprintf("application %s is not in the catalogue: its processing is not described", u.name))
+		case err != nil:
+			return nil, nil, fmt.Errorf("reading SharedApplication %s: %w", u.name, err)
+		default:
+			if app.Spec.DisplayName != "" {
+				p.DisplayName = app.Spec.DisplayName
+			}
+			p.Version = app.Spec.Version
+			p.DataProtection = app.Spec.DataProtection
+			if p.DataProtection == nil {
+				warnings = append(warnings, fmt.Sprintf("SharedApplication %s declares no spec.dataProtection: its entry of the record is empty", u.name))
+			}
+		}
+		rec.Processings = append(rec.Processings, p)
+	}
+	b := t.TenantSpec().Backup
+	rec.Backups = recordBackups{Tool: "Velero", StorageLocation: policy.Backup.StorageLocation,
+		Schedule: string(policy.Backup.Schedule), Retention: policy.Backup.Retention.Duration.String(), Enabled: true}
+	if rec.Backups.StorageLocation == "" {
+		rec.Backups.StorageLocation = "default"
+	}
+	if b.Schedule != "" {
+		rec.Backups.Schedule = string(b.Schedule)
+	}
+	if b.Retention != nil {
+		rec.Backups.Retention = b.Retention.Duration.String()
+	}
+	if b.Disabled {
+		rec.Backups.Enabled = false
+	}
+	return rec, warnings, nil
+}
+
+var legalBases = map[audit.Lang]map[v1alpha1.LegalBasis]string{
+	audit.French: {
+		v1alpha1.LegalBasisConsent: "consentement (art. 6.1.a)", v1alpha1.LegalBasisContract: "exécution d'un contrat (art. 6.1.b)",
+		v1alpha1.LegalBasisLegalObligation: "obligation légale (art. 6.1.c)", v1alpha1.LegalBasisVitalInterests: "intérêts vitaux (art. 6.1.d)",
+		v1alpha1.LegalBasisPublicTask: "mission d'intérêt public (art. 6.1.e)", v1alpha1.LegalBasisLegitimateInterests: "intérêts légitimes (art. 6.1.f)",
+	},
+	audit.English: {
+		v1alpha1.LegalBasisConsent: "consent (art. 6(1)(a))", v1alpha1.LegalBasisContract: "performance of a contract (art. 6(1)(b))",
+		v1alpha1.LegalBasisLegalObligation: "legal obligation (art. 6(1)(c))", v1alpha1.LegalBasisVitalInterests: "vital interests (art. 6(1)(d))",
+		v1alpha1.LegalBasisPublicTask: "public task (art. 6(1)(e))", v1alpha1.LegalBasisLegitimateInterests: "legitimate interests (art. 6(1)(f))",
+	},
+}
+
+var recordWords = map[audit.Lang]map[string]string{
+	audit.French: {
+		"title": "Registre des activités de traitement (RGPD, art. 30)", "controller": "Responsable du traitement",
+		"processor": "Sous-traitant", "processorText": "la cellule régionale, qui héberge les applications (mutualis)",
+		"namespace": "Namespace", "generated": "Établi le", "processing": "Traitement", "via": "Mise en œuvre",
+		"subscription": "application souscrite", "synergy": "application de la commune utilisée en synergie",
+		"purposes": "Finalités", "basis": "Base légale", "subjects": "Personnes concernées", "categories": "Catégories de données",
+		"special": "Catégories particulières (art. 9)", "yes": "oui", "no": "non", "retention": "Durée de conservation",
+		"recipients": "Destinataires", "processors": "Sous-traitants ultérieurs", "transfers": "Transferts hors EEE",
+		"none": "aucun", "measures": "Mesures de sécurité",
+		"cellMeasures": "namespace isolé par des NetworkPolicies, Pod Security « %s », quotas, sauvegardes quotidiennes, audit de sécurité continu",
+		"undescribed":  "Le catalogue ne décrit pas ce traitement (spec.dataProtection) : à compléter avec le délégué à la protection des données.",
+		"backups":      "Sauvegardes", "backupsText": "Velero, emplacement « %s », planification « %s », conservation %s",
+		"backupsOff": "désactivées pour ce locataire", "nis": "NIS", "bce": "BCE",
+	},
+	audit.English: {
+		"title": "Record of processing activities (GDPR, art. 30)", "controller": "Controller",
+		"processor": "Processor", "processorText": "the regional cell, which hosts the applications (mutualis)",
+		"namespace": "Namespace", "generated": "Drawn up on", "processing": "Processing", "via": "Carried out by",
+		"subscription": "a subscribed application", "synergy": "the commune's application, used through synergy",
+		"purposes": "Purposes", "basis": "Legal basis", "subjects": "Data subjects", "categories": "Categories of data",
+		"special": "Special categories (art. 9)", "yes": "yes", "no": "no", "retention": "Retention",
+		"recipients": "Recipients", "processors": "Sub-processors", "transfers": "Transfers outside the EEA",
+		"none": "none", "measures": "Security measures",
+		"cellMeasures": "a namespace isolated by NetworkPolicies, Pod Security %q, quotas, daily backups, a continuous security audit",
+		"undescribed":  "The catalogue does not describe this processing (spec.dataProtection): complete it with the data-protection officer.",
+		"backups":      "Backups", "backupsText": "Velero, location %q, schedule %q, kept %s",
+		"backupsOff": "disabled for this tenant", "nis": "NIS", "bce": "BCE",
+	},
+}
+
+func joinOr(items []string, none string) string {
+	if len(items) == 0 {
+		return none
+	}
+	return strings.Join(items, " ; ")
+}
+
+func writeRecord(w io.Writer, rec *record) error {
+	words := recordWords[rec.Language]
+	c := rec.Controller
+	fmt.Fprintf(w, "# %s\n\n", words["title"])
+	fmt.Fprintf(w, "- **%s** : %s (%s/%s)", words["controller"], c.DisplayName, c.Kind, c.Name)
+	if c.NIS != "" {
+		fmt.Fprintf(w, ", %s %s", words["nis"], c.NIS)
+	}
+	if c.EnterpriseNumber != "" {
+		fmt.Fprintf(w, ", %s %s", words["bce"], c.EnterpriseNumber)
+	}
+	fmt.Fprintf(w, "\n- **%s** : %s\n- **%s** : `%s`\n- **%s** : %s\n", words["processor"], words["processorText"],
+		words["namespace"], c.Namespace, words["generated"], rec.Generated.Format("2006-01-02"))
+	backups := words["backupsOff"]
+	if rec.Backups.Enabled {
+		backups = fmt.Sprintf(words["backupsText"], rec.Backups.StorageLocation, rec.Backups.Schedule, rec.Backups.Retention)
+	}
+	fmt.Fprintf(w, "- **%s** : %s\n", words["backups"], backups)
+	for _, p := range rec.Processings {
+		fmt.Fprintf(w, "\n## %s : %s (%s", words["processing"], p.DisplayName, p.Application)
+		if p.Version != "" {
+			fmt.Fprintf(w, " %s", p.Version)
+		}
+		fmt.Fprintf(w, ")\n\n- **%s** : %s\n", words["via"], words[p.Via])
+		dp := p.DataProtection
+		if dp == nil {
+			fmt.Fprintf(w, "\n%s\n", words["undescribed"])
+			continue
+		}
+		var bases []string
+		for _, b := range dp.LegalBasis {
+			bases = append(bases, legalBases[rec.Language][b])
+		}
+		basis := strings.Join(bases, ", ")
+		if dp.LegalBasisDetail != "" {
+			basis += " — " + dp.LegalBasisDetail
+		}
+		special := words["no"]
+		if dp.SpecialCategories {
+			special = words["yes"] + " — " + dp.SpecialCategoriesDetail
+		}
+		transfers := dp.Transfers
+		if transfers == "" {
+			transfers = words["none"]
+		}
+		for _, line := range [][2]string{
+			{words["purposes"], joinOr(dp.Purposes, words["none"])},
+			{words["basis"], basis},
+			{words["subjects"], joinOr(dp.DataSubjects, words["none"])},
+			{words["categories"], joinOr(dp.Categories, words["none"])},
+			{words["special"], special},
+			{words["retention"], dp.Retention},
+			{words["recipients"], joinOr(dp.Recipients, words["none"])},
+			{words["processors"], joinOr(dp.Processors, words["none"])},
+			{words["transfers"], transfers},
+			{words["measures"], joinOr(append([]string{fmt.Sprintf(words["cellMeasures"], rec.PodSecurity)}, dp.SecurityMeasures...), words["none"])},
+		} {
+			fmt.Fprintf(w, "- **%s** : %s\n", line[0], line[1])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/audit"
+)
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
+
+// auditRetry is how soon an audit that could not read its inputs is tried again.
+const auditRetry = time.Minute
+
+// reconcileAudit evaluates the tenant's security audit when it is due (audit.Due): it reads the
+// namespace live, decides in the audit package, and leaves the counts to the status. It never
+// changes whether the tenant is Ready, and an audit that fails only says so in AuditClean.
+func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
+	t := s.tenant
+	interval := r.AuditInterval
+	if interval <= 0 {
+		interval = audit.DefaultInterval
+	}
+	ready := s.stalled == nil && s.waiting == nil && s.failure == nil
+	wasReady := meta.IsStatusConditionTrue(s.before.TenantStatus().Conditions, v1alpha1.ConditionReady)
+	now := time.Now()
+	due, next := audit.Due(t.TenantStatus().Audit, wasReady, ready, t.GetGeneration(), t.GetCreationTimestamp().Time, now, interval)
+	if !due {
+		s.requeueAfter(next)
+		return
+	}
+	in, err := r.auditInputs(ctx, s, now)
+	if err != nil {
+		s.auditFailure = err.Error()
+		s.requeueAfter(auditRetry)
+		return
+	}
+	findings := audit.Evaluate(in)
+	s.audit = audit.Summary(findings, now, t.GetGeneration())
+	log.FromContext(ctx).V(1).Info("audited", "high", s.audit.High, "medium", s.audit.Medium, "low", s.audit.Low,
+		"info", s.audit.Info, "peers", len(in.Peers), "networkPolicies", len(in.NetworkPolicies), "findings", findings)
+	s.requeueAfter(interval)
+}
+
+func (r *TenantReconciler) auditInputs(ctx context.Context, s *scope, now time.Time) (audit.Inputs, error) {
+	peers, err := audit.Peers(ctx, r.Client)
+	if err != nil {
+		return audit.Inputs{}, err
+	}
+	var pools v1alpha1.LicencePoolList
+	if err := r.List(ctx, &pools); err != nil {
+		return audit.Inputs{}, err
+	}
+	partner := ""
+	if s.res != nil {
+		partner = s.res.Partner
+	}
+	return audit.Gather(ctx, r.APIReader, s.tenant, partner, s.policy, peers, pools.Items, now)
+}
+
+// auditCondition is AuditClean from the latest summary, or the reason the latest audit failed.
+func auditCondition(s *scope) *metav1.Condition {
+	if s.auditFailure != "" {
+		return condition(v1alpha1.ConditionAuditClean, metav1.ConditionUnknown, v1alpha1.ReasonAuditFailed,
+			"the audit could not read what it checks (%s): retried in a minute", s.auditFailure)
+	}
+	status, reason, msg := audit.Clean(s.tenant.TenantStatus().Audit, s.tenant.GetName())
+	return condition(v1alpha1.ConditionAuditClean, status, reason, "%s", msg)
+}
