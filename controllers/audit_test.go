@@ -40,7 +40,9 @@ func TestTheOperatorAuditsEachTenant(t *testing.T) {
 	}
 	create(t, open)
 	// the next audit comes with the next generation (or the interval)
-	patch(t, c, func() { c.Spec.Viewers = []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "beloeil-auditeurs"}} })
+	patch(t, c, func() {
+		c.Spec.Viewers = []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "beloeil-auditeurs"}}
+	})
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionAuditClean, metav1.ConditionFalse, v1alpha1.ReasonHighFindings))
 	get(t, c.Name, c)
 	a := c.Status.Audit
