@@ -163,7 +163,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 	}
 	b := t.TenantSpec().Backup
 	rec.Backups = recordBackups{Tool: "Velero", StorageLocation: policy.Backup.StorageLocation,
-		Schedule: string(policy.Backup.Schedule), Retention: policy.Backup.Retention.Duration.String(), Enabled: true}
+		Schedule: string(policy.Backup.Schedule), Retention: days(policy.Backup.Retention.Duration, lang), Enabled: true}
 	if rec.Backups.StorageLocation == "" {
 		rec.Backups.StorageLocation = "default"
 	}
@@ -171,7 +171,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 		rec.Backups.Schedule = string(b.Schedule)
 	}
 	if b.Retention != nil {
-		rec.Backups.Retention = b.Retention.Duration.String()
+		rec.Backups.Retention = days(b.Retention.Duration, lang)
 	}
 	if b.Disabled {
 		rec.Backups.Enabled = false
@@ -291,4 +291,17 @@ func writeRecord(w io.Writer, rec *record) error {
 		}
 	}
 	return nil
+}
+
+// days says a retention in days when it is whole days, as a reader of the register counts.
+func days(d time.Duration, lang audit.Lang) string {
+	if d <= 0 || d%(24*time.Hour) != 0 {
+		return d.String()
+	}
+	n := int(d / (24 * time.Hour))
+	unit := map[audit.Lang][2]string{audit.French: {"jour", "jours"}, audit.English: {"day", "days"}}[lang]
+	if n == 1 {
+		return "1 " + unit[0]
+	}
+	return fmt.Sprintf("%d %s", n, unit[1])
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/tenant"
+)
+
+func commune(name, nis string, mutate func(*v1alpha1.Commune)) *v1alpha1.Commune {
+	c := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.CommuneSpec{NIS: nis}}
+	if mutate != nil {
+		mutate(c)
+	}
+	return c
+}
+
+func ready(st *v1alpha1.TenantStatus, backup bool) {
+	st.Conditions = append(st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue})
+	if backup {
+		st.Conditions = append(st.Conditions, metav1.Condition{Type: v1alpha1.ConditionBackupReady, Status: metav1.ConditionTrue})
+	}
+}
+
+// The barometer counts every tenant once per province, tier and kind, and once in the cell's total.
+func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
+	liege := commune("liege", "62063", func(c *v1alpha1.Commune) {
+		c.Status.Tier = "XXL"
+		ready(&c.Status.TenantStatus, true)
+		c.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "nextcloud", Ready: true}, {Name: "iadelib", Ready: true}}
+		c.Status.Licences = []v1alpha1.LicenceStatus{{Application: "esignature", Granted: 20}}
+		c.Status.Audit = &v1alpha1.AuditSummary{High: 1, Low: 3}
+	})
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege"}}
+	cpas.Status.NIS, cpas.Status.Tier = "62063", "XXL"
+	cpas.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "iadelib"}}
+	cpas.Status.Audit = &v1alpha1.AuditSummary{Medium: 2}
+	ready(&cpas.Status.TenantStatus, false)
+	eupen := commune("eupen", "63023", func(c *v1alpha1.Commune) { c.Status.Tier = "M" })
+	synthetic := commune("synthetic-1", "99999", nil)
+	levels := map[string]string{"commune-liege": "restricted", "cpas-liege": "baseline", "commune-eupen": "restricted"}
+
+	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels)
+	var out bytes.Buffer
+	if err := writeBarometer(&out, "csv", rows, apps); err != nil {
+		t.Fatal(err)
+	}
+	table, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, r := range table[1:] {
+		got[r[0]+"/"+r[1]] = r[2:]
+	}
+	if h := strings.Join(table[0], ","); h != "dimension,group,tenants,ready,backups ok,audited,high,medium,low,seats,restricted,baseline,other pss,app iadelib,app nextcloud" {
+		t.Fatalf("header %s", h)
+	}
+	for key, want := range map[string]string{
+		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other, iadelib, nextcloud
+		"province/Liège":  "3,2,1,2,1,2,3,20,2,1,0,2,1",
+		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,0",
+		"tier/XXL":        "2,2,1,2,1,2,3,20,1,1,0,2,1",
+		"tier/none":       "1,0,0,0,0,0,0,0,0,0,1,0,0",
+		"kind/CPAS":       "1,1,0,1,0,2,0,0,0,1,0,1,0",
+		"kind/Commune":    "3,1,1,1,1,0,3,20,2,0,1,1,1",
+		"total/cell":      "4,2,1,2,1,2,3,20,2,1,1,2,1",
+	} {
+		if g := strings.Join(got[key], ","); g != want {
+			t.Errorf("%s: %s, want %s", key, g, want)
+		}
+	}
+	if rows[len(rows)-1].dimension != "total" {
+		t.Errorf("the total is not the last row")
+	}
+}
+
+func sampleApp(t *testing.T, name string) *v1alpha1.SharedApplication {
+	t.Helper()
+	data, err := os.ReadFile("../../config/samples/catalog/" + name + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &v1alpha1.SharedApplication{}
+	if err := yaml.UnmarshalStrict(data, app); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+// A CPAS's record lists what it runs and what it uses of its commune through synergy, from the
+// catalogue's dataProtection, with its backups; an application the catalogue does not describe is
+// said, not left out.
+func TestGDPRRecordFromTheCatalogue(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(sampleApp(t, "iadelib"), sampleApp(t, "nextcloud")).Build()
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege",
+		TenantSpec: v1alpha1.TenantSpec{DisplayName: "CPAS de Liège", Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}, {Name: "dossiers-sociaux"}}},
+		Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
+	cpas.Status.NIS = "62063"
+	policy := tenant.EffectivePolicy(nil)
+	rec, warnings, err := buildRecord(context.Background(), c, cpas, policy, audit.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "dossiers-sociaux is not in the catalogue") {
+		t.Errorf("warnings %q", warnings)
+	}
+	var out bytes.Buffer
+	if err := writeRecord(&out, rec); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	for _, want := range []string{
+		"# Registre des activités de traitement (RGPD, art. 30)",
+		"**Responsable du traitement** : CPAS de Liège (CPAS/liege), NIS 62063",
+		"conservation 30 jours",
+		"## Traitement : iA.Delib (iadelib 4.2)",
+		"obligation légale (art. 6.1.c), mission d'intérêt public (art. 6.1.e) — Code de la démocratie locale",
+		"**Catégories particulières (art. 9)** : oui — Les décisions individuelles d'un CPAS",
+		"## Traitement : Nextcloud (nextcloud 30.0.4)",
+		"**Mise en œuvre** : application de la commune utilisée en synergie",
+		"## Traitement : dossiers-sociaux (dossiers-sociaux)",
+		"Le catalogue ne décrit pas ce traitement",
+		"Pod Security « restricted »",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the record lacks %q:\n%s", want, md)
+		}
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back record
+	if err := json.Unmarshal(data, &back); err != nil || len(back.Processings) != 3 || back.Processings[0].DataProtection == nil {
+		t.Errorf("the JSON record: %s (%v)", data, err)
+	}
+}
+
+// The audit speaks the tenant's language: German for the German-speaking Community, French
+// otherwise, whatever the output.
+func TestAuditSpeaksTheTenantsLanguage(t *testing.T) {
+	findings := []audit.Finding{
+		{Check: audit.CheckIngressWithoutTLS, Severity: audit.High, Object: "Ingress/web", Field: "spec.rules[0].host", Args: []string{"www.eupen.be"}},
+		{Check: audit.CheckAccess, Severity: audit.Info, Object: "RoleBinding/mutualis-admins", Field: "subjects[0]", Args: []string{"Group/it", "ClusterRole/mutualis-tenant-admin"}},
+	}
+	eupen := commune("eupen", "63023", nil)
+	liege := commune("liege", "62063", nil)
+	if languageOf(eupen) != audit.German || languageOf(liege) != audit.French {
+		t.Fatalf("languages: eupen %s, liege %s", languageOf(eupen), languageOf(liege))
+	}
+	reports := []tenantAudit{showAudit(eupen, findings, languageOf(eupen)), showAudit(liege, nil, languageOf(liege))}
+	var table, md bytes.Buffer
+	if err := writeAuditTable(&table, reports); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAuditMarkdown(&md, reports); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Commune/eupen (commune-eupen): 1 hoch, 0 mittel, 0 niedrig, 1 Info", "SCHWERE", "der Host www.eupen.be wird ohne TLS veröffentlicht",
+		"Commune/liege (commune-liege): 0 élevée, 0 moyenne, 0 faible, 0 info", "aucun constat"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+	for _, want := range []string{"## Sicherheitsaudit : Commune/eupen", "| hoch | IngressWithoutTLS | `Ingress/web` | `spec.rules[0].host` |", "## Audit de sécurité : Commune/liege"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	data, _ := json.Marshal(reports[0])
+	if !strings.Contains(string(data), `"check":"IngressWithoutTLS"`) || !strings.Contains(string(data), `"high":1`) {
+		t.Errorf("JSON %s", data)
+	}
+}
