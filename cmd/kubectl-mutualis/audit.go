@@ -44,7 +44,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conn := clusterFlags(fs)
 	output := fs.String("o", "table", "table, markdown or json")
 	langFlag := fs.String("lang", "", "fr, en or de (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
-	if err := fs.Parse(args); err != nil {
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	if *output != "table" && *output != "markdown" && *output != "json" {
@@ -62,7 +63,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reports, err := auditTenants(ctx, c, fs.Args(), forced, time.Now())
+	reports, err := auditTenants(ctx, c, names, forced, time.Now())
 	if err != nil {
 		return err
 	}
@@ -75,6 +76,22 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return writeAuditMarkdown(stdout, reports)
 	}
 	return writeAuditTable(stdout, reports)
+}
+
+// parseInterspersed parses flags before, between and after the positional arguments, as kubectl
+// does (audit liege -o json), and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // auditTenants gathers and evaluates the audit of the tenants named (all when none is).

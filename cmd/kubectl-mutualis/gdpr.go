@@ -65,19 +65,14 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	conn := clusterFlags(fs)
 	output := fs.String("o", "markdown", "markdown or json")
 	langFlag := fs.String("lang", "fr", "fr or en")
-	// the tenant comes first (report gdpr liege -o json), as kubectl's own commands take it
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if name == "" && fs.NArg() == 1 {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 || name == "" {
+	if len(names) != 1 {
 		return usageError("report gdpr takes one tenant: name, commune/name or cpas/name")
 	}
+	name := names[0]
 	if *output != "markdown" && *output != "json" {
 		return usageError(fmt.Sprintf("-o is markdown or json, not %q", *output))
 	}
