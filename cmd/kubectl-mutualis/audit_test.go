@@ -71,13 +71,13 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	}
 	for key, want := range map[string]string{
 		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other, iadelib, nextcloud
-		"province/Liège":  "3,2,1,2,1,2,3,20,2,1,0,2,1",
+		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,2,1",
 		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,0",
-		"tier/XXL":        "2,2,1,2,1,2,3,20,1,1,0,2,1",
-		"tier/none":       "1,0,0,0,0,0,0,0,0,0,1,0,0",
-		"kind/CPAS":       "1,1,0,1,0,2,0,0,0,1,0,1,0",
-		"kind/Commune":    "3,1,1,1,1,0,3,20,2,0,1,1,1",
-		"total/cell":      "4,2,1,2,1,2,3,20,2,1,1,2,1",
+		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,2,1",
+		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,0",
+		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,1,0",
+		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,1,1",
+		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,2,1",
 	} {
 		if g := strings.Join(got[key], ","); g != want {
 			t.Errorf("%s: %s, want %s", key, g, want)
