@@ -51,6 +51,8 @@ type TenantReconciler struct {
 	// AuditInterval is how often a tenant that did not change is audited (audit.DefaultInterval
 	// when zero).
 	AuditInterval time.Duration
+	// lastAudit is the latest audit summary this process computed, by tenant UID.
+	lastAudit sync.Map
 	// Renders keeps each subscription's last render; nil renders every time.
 	Renders *render.Memo
 
@@ -379,6 +381,7 @@ func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string
 // until it is gone.
 func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result, error) {
 	t := s.tenant
+	r.lastAudit.Delete(t.GetUID())
 	if !controllerutil.ContainsFinalizer(t, v1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,6 +254,21 @@ type counters struct {
 	reconciles float64
 	// queued is what waits in the work queues.
 	queued float64
+	// writesBy are the writes by method and resource ("PATCH events.events.k8s.io"), from the
+	// operator's mutualis_api_requests_total.
+	writesBy map[string]float64
+}
+
+// writesNamed says which writes there were, such as "1 PATCH events.events.k8s.io".
+func (c counters) writesNamed() string {
+	var out []string
+	for k, v := range c.writesBy {
+		if v > 0 {
+			out = append(out, fmt.Sprintf("%.0f %s", v, k))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 func (c counters) writes() float64 {
@@ -260,9 +276,12 @@ func (c counters) writes() float64 {
 }
 
 func (c counters) minus(earlier counters) counters {
-	d := counters{requests: map[string]float64{}, reconciles: c.reconciles - earlier.reconciles, queued: c.queued}
+	d := counters{requests: map[string]float64{}, reconciles: c.reconciles - earlier.reconciles, queued: c.queued, writesBy: map[string]float64{}}
 	for m, v := range c.requests {
 		d.requests[m] = v - earlier.requests[m]
+	}
+	for k, v := range c.writesBy {
+		d.writesBy[k] = v - earlier.writesBy[k]
 	}
 	return d
 }
@@ -278,7 +297,7 @@ func (o *operator) scrape() (counters, error) {
 	if err != nil {
 		return counters{}, err
 	}
-	c := counters{requests: map[string]float64{}}
+	c := counters{requests: map[string]float64{}, writesBy: map[string]float64{}}
 	sum := func(name string, each func(*dto.Metric, float64)) {
 		if f, found := families[name]; found {
 			for _, m := range f.GetMetric() {
@@ -292,6 +311,20 @@ func (o *operator) scrape() (counters, error) {
 			if l.GetName() == "method" {
 				c.requests[l.GetValue()] += v
 			}
+		}
+	})
+	sum("mutualis_api_requests_total", func(m *dto.Metric, v float64) {
+		var method, resource string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "method":
+				method = l.GetValue()
+			case "resource":
+				resource = l.GetValue()
+			}
+		}
+		if method != "GET" {
+			c.writesBy[method+" "+resource] += v
 		}
 	})
 	sum("controller_runtime_reconcile_total", func(_ *dto.Metric, v float64) { c.reconciles += v })

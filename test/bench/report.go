@@ -34,9 +34,12 @@ type result struct {
 	Reconciles        float64            `json:"reconciles"`
 	IdleWrites        float64            `json:"idleWrites"`
 	IdleReconciles    float64            `json:"idleReconciles"`
-	RestartWrites     float64            `json:"restartWrites"`
-	RestartGets       float64            `json:"restartGets"`
-	PeakBytes         int64              `json:"peakBytes"`
+	// IdleWritesNamed and RestartWritesNamed say which writes there were, by method and resource.
+	IdleWritesNamed    string  `json:"idleWritesNamed,omitempty"`
+	RestartWritesNamed string  `json:"restartWritesNamed,omitempty"`
+	RestartWrites      float64 `json:"restartWrites"`
+	RestartGets        float64 `json:"restartGets"`
+	PeakBytes          int64   `json:"peakBytes"`
 	// PeakAnonymousBytes is the largest RssAnon seen (sampled twice a second): the runtime's memory
 	// without the binary's pages.
 	PeakAnonymousBytes int64 `json:"peakAnonymousBytes"`
@@ -106,8 +109,8 @@ func (r *result) markdown(verdicts []verdict) string {
 	}
 	row("API requests per tenant, onboarding", "%s", strings.Join(reqs, ", "))
 	row("reconciles, onboarding", "%.0f (%.1f per tenant)", r.Reconciles, r.Reconciles/float64(r.Tenants))
-	row("writes in one minute idle", "%.0f (%.0f reconciles)", r.IdleWrites, r.IdleReconciles)
-	row("writes on restart", "%.0f (GET requests: %.0f)", r.RestartWrites, r.RestartGets)
+	row("writes in one minute idle", "%.0f (%.0f reconciles)%s", r.IdleWrites, r.IdleReconciles, named(r.IdleWritesNamed))
+	row("writes on restart", "%.0f (GET requests: %.0f)%s", r.RestartWrites, r.RestartGets, named(r.RestartWritesNamed))
 	row("peak memory (RSS)", "%s MiB (%.0f KiB per tenant); without the binary's pages (RssAnon) %s MiB", mib(r.PeakBytes), r.bytesPerTenant()/1024, mib(r.PeakAnonymousBytes))
 	row("spec change to Ready", "median %.2f s, p95 %.2f s", r.ChangeMedianSeconds, r.ChangeP95Seconds)
 	fmt.Fprintf(&b, "\n| target | measured | met |\n|---|---|---|\n")
@@ -156,4 +159,11 @@ func describeMachine(root string) string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores, %s; %s; %s; kwok nodes", cpu, runtime.NumCPU(), mem, runtime.Version(), apiserver)
+}
+
+func named(writes string) string {
+	if writes == "" {
+		return ""
+	}
+	return ": " + writes
 }

@@ -138,9 +138,9 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.IdleWrites = idleEnd.minus(idleStart).writes()
-	res.IdleReconciles = idleEnd.minus(idleStart).reconciles
-	logf("idle: %.0f writes, %.0f reconciles", res.IdleWrites, res.IdleReconciles)
+	idleDiff := idleEnd.minus(idleStart)
+	res.IdleWrites, res.IdleReconciles, res.IdleWritesNamed = idleDiff.writes(), idleDiff.reconciles, idleDiff.writesNamed()
+	logf("idle: %.0f writes (%s), %.0f reconciles", res.IdleWrites, res.IdleWritesNamed, res.IdleReconciles)
 
 	// 3. spec changes, one at a time, each timed until the tenant is Ready at its new generation
 	logf("timing %d spec changes", b.changes)
@@ -185,7 +185,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.RestartWrites = restarted.writes()
+	res.RestartWrites, res.RestartWritesNamed = restarted.writes(), restarted.writesNamed()
 	res.RestartGets = restarted.requests["GET"]
 	if peak, err := op.peakRSS(); err == nil && peak > res.PeakBytes {
 		res.PeakBytes = peak

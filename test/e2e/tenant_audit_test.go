@@ -60,7 +60,7 @@ func TestAuditOnTheCluster(t *testing.T) {
 		create(t, c)
 		return c
 	}
-	clean, hostile := newTenant("chievres", "51014"), newTenant("ellezelles", "51017")
+	clean, hostile := newTenant("braine-le-chateau", "25015"), newTenant("chaumont-gistoux", "25018")
 	for _, c := range []*v1alpha1.Commune{clean, hostile} {
 		eventually(t, 2*time.Minute, ready(c))
 		// mutualis looks for Velero again within a minute
@@ -91,10 +91,10 @@ func TestAuditOnTheCluster(t *testing.T) {
 
 	// by the book
 	asAdmin(clean, deployment("guichet", "docker.io/nginxinc/nginx-unprivileged:1.26", true))
-	asAdmin(clean, ingress("chievres.be", true))
+	asAdmin(clean, ingress("braine-le-chateau.be", true))
 	// against the rules, as far as the tenant admin may go (Pod Security refuses the rest)
 	asAdmin(hostile, deployment("bricolage", "nginx", false))
-	asAdmin(hostile, ingress("ellezelles.be", false))
+	asAdmin(hostile, ingress("chaumont-gistoux.be", false))
 	asAdmin(hostile, `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"open-door"},
 		"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"from":[{"namespaceSelector":{}}]}]}}`)
 	// and a platform engineer's shortcuts
@@ -139,7 +139,7 @@ func TestAuditOnTheCluster(t *testing.T) {
 	eventually(t, time.Minute, audited(clean))
 	eventually(t, time.Minute, audited(hostile))
 	eventually(t, time.Minute, hasCondition(clean, v1alpha1.ConditionAuditClean, metav1.ConditionTrue, v1alpha1.ReasonNoHighFinding, ""))
-	eventually(t, time.Minute, hasCondition(hostile, v1alpha1.ConditionAuditClean, metav1.ConditionFalse, v1alpha1.ReasonHighFindings, "kubectl mutualis audit ellezelles"))
+	eventually(t, time.Minute, hasCondition(hostile, v1alpha1.ConditionAuditClean, metav1.ConditionFalse, v1alpha1.ReasonHighFindings, "kubectl mutualis audit chaumont-gistoux"))
 	if a := clean.Status.Audit; a.High+a.Medium+a.Low != 0 || a.Info < 1 {
 		t.Errorf("the clean tenant's summary: %+v", a)
 	}
@@ -152,7 +152,7 @@ func TestAuditOnTheCluster(t *testing.T) {
 
 	// the plugin's audit, live, says what and where
 	var reports []auditReport
-	if err := json.Unmarshal([]byte(kubectl(t, "mutualis", "audit", "chievres", "commune/ellezelles", "-o", "json", "--lang", "en")), &reports); err != nil {
+	if err := json.Unmarshal([]byte(kubectl(t, "mutualis", "audit", "braine-le-chateau", "commune/chaumont-gistoux", "-o", "json", "--lang", "en")), &reports); err != nil {
 		t.Fatal(err)
 	}
 	if len(reports) != 2 {
@@ -185,7 +185,7 @@ func TestAuditOnTheCluster(t *testing.T) {
 	if reports[1].Counts["high"] != int(hostile.Status.Audit.High) {
 		t.Errorf("the plugin found %d high, the operator %d", reports[1].Counts["high"], hostile.Status.Audit.High)
 	}
-	if out := kubectl(t, "mutualis", "audit", "ellezelles"); !strings.Contains(out, "l'hôte ellezelles.be est publié sans TLS") {
+	if out := kubectl(t, "mutualis", "audit", "chaumont-gistoux"); !strings.Contains(out, "l'hôte chaumont-gistoux.be est publié sans TLS") {
 		t.Errorf("the audit in French:\n%s", out)
 	}
 
@@ -200,8 +200,8 @@ func TestAuditOnTheCluster(t *testing.T) {
 	if len(total) < 9 || total[6] == "0" {
 		t.Errorf("the barometer's total row %v:\n%s", total, barometer)
 	}
-	record := kubectl(t, "mutualis", "report", "gdpr", "commune/chievres")
-	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de chievres (Commune/chievres), NIS 51014") {
+	record := kubectl(t, "mutualis", "report", "gdpr", "commune/braine-le-chateau")
+	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de braine-le-chateau (Commune/braine-le-chateau), NIS 25015") {
 		t.Errorf("the record of processing activities:\n%s", record)
 	}
 	unknown := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "audit", "nowhere")
