@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -203,6 +204,20 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 
 // applyTyped applies a typed object of the tenant contract when what mutualis owns on the live
 // one differs.
+// applyParallelism is how many independent applies of one reconcile are in flight at once.
+const applyParallelism = 8
+
+// atOnce runs n independent applies at the same time, at most applyParallelism in flight, and
+// returns the first error once all have ended.
+func atOnce(ctx context.Context, n int, apply func(ctx context.Context, i int) error) error {
+	var g errgroup.Group
+	g.SetLimit(applyParallelism)
+	for i := range n {
+		g.Go(func() error { return apply(ctx, i) })
+	}
+	return g.Wait()
+}
+
 func applyTyped(ctx context.Context, c client.Client, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
 	var owned runtime.ApplyConfiguration
 	switch err := c.Get(ctx, key, live); {

@@ -322,18 +322,23 @@ func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error 
 			return err
 		}
 	}
-	ns := s.res.Namespace
+	// the role bindings, the tenant's ClusterRole and its binding are independent: applied at once
+	ns, name := s.res.Namespace, tenant.AccessRoleName(s.res.Namespace)
+	type owned struct {
+		desired runtime.ApplyConfiguration
+		key     client.ObjectKey
+		live    client.Object
+	}
+	var objs []owned
 	for _, rb := range tenant.RoleBindings(s.res) {
-		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-			return err
-		}
+		objs = append(objs, owned{rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}})
 	}
-	name := tenant.AccessRoleName(ns)
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-		return err
-	}
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-		return err
+	objs = append(objs, owned{tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}},
+		owned{tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}})
+	if err := atOnce(ctx, len(objs), func(ctx context.Context, i int) error {
+		return applyTyped(ctx, r.Client, objs[i].desired, objs[i].key, objs[i].live)
+	}); err != nil {
+		return s.failed(v1alpha1.ConditionAccessReady, err)
 	}
 	spec := s.tenant.TenantSpec()
 	s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
@@ -344,20 +349,11 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 	// the eight policies are independent of each other: a first reconcile applies them at once
 	// rather than waiting for the API server eight times in a row
 	policies := tenant.NetworkPolicies(s.res, s.policy)
-	errs := make([]error, len(policies))
-	var wg sync.WaitGroup
-	for i, np := range policies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = applyTyped(ctx, r.Client, np, client.ObjectKey{Namespace: s.res.Namespace, Name: *np.Name}, &networkingv1.NetworkPolicy{})
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return s.failed(v1alpha1.ConditionNetworkReady, err)
-		}
+	if err := atOnce(ctx, len(policies), func(ctx context.Context, i int) error {
+		np := policies[i]
+		return applyTyped(ctx, r.Client, np, client.ObjectKey{Namespace: s.res.Namespace, Name: *np.Name}, &networkingv1.NetworkPolicy{})
+	}); err != nil {
+		return s.failed(v1alpha1.ConditionNetworkReady, err)
 	}
 	peer := "no partner tenant"
 	if s.res.Partner != "" {
