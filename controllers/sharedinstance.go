@@ -52,13 +52,7 @@ func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.Tenanc
 			if sub.Name != app {
 				continue
 			}
-			s := Subscriber{Tenant: t.TenantNamespace(), Kind: t.TenantKind(), Name: t.GetName(), Parameters: sub.Parameters}
-			switch o := t.(type) {
-			case *v1alpha1.Commune:
-				s.NIS = o.Spec.NIS
-			case *v1alpha1.CPAS:
-				s.NIS = o.Status.NIS
-			}
+			s := Subscriber{Tenant: t.TenantNamespace(), Kind: t.TenantKind(), Name: t.GetName(), NIS: v1alpha1.NISOf(t), Parameters: sub.Parameters}
 			for _, d := range t.TenantSpec().Domains {
 				s.Domains = append(s.Domains, string(d))
 			}

@@ -84,3 +84,15 @@ func ListTenants(ctx context.Context, c client.Reader, opts ...client.ListOption
 	}
 	return out, nil
 }
+
+// NISOf is a tenant's NIS code: a Commune's own, a CPAS's commune's as the operator last resolved
+// it (empty before that).
+func NISOf(t Tenant) string {
+	switch o := t.(type) {
+	case *Commune:
+		return o.Spec.NIS
+	case *CPAS:
+		return o.Status.NIS
+	}
+	return ""
+}

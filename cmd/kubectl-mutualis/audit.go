@@ -191,14 +191,7 @@ func partnerOf(t v1alpha1.Tenant, all []v1alpha1.Tenant) string {
 
 // languageOf is German for the tenants of the German-speaking Community, French otherwise.
 func languageOf(t v1alpha1.Tenant) audit.Lang {
-	nis := ""
-	switch o := t.(type) {
-	case *v1alpha1.Commune:
-		nis = o.Spec.NIS
-	case *v1alpha1.CPAS:
-		nis = o.Status.NIS
-	}
-	if e, ok := registry.Lookup(nis); ok && e.Language == "de" {
+	if e, ok := registry.Lookup(v1alpha1.NISOf(t)); ok && e.Language == "de" {
 		return audit.German
 	}
 	return audit.French

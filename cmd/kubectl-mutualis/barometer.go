@@ -71,14 +71,7 @@ func runBarometer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // provinceOf is the tenant's province in the registry, "unknown" for a code outside it.
 func provinceOf(t v1alpha1.Tenant) string {
-	nis := ""
-	switch o := t.(type) {
-	case *v1alpha1.Commune:
-		nis = o.Spec.NIS
-	case *v1alpha1.CPAS:
-		nis = o.Status.NIS
-	}
-	if e, ok := registry.Lookup(nis); ok {
+	if e, ok := registry.Lookup(v1alpha1.NISOf(t)); ok {
 		return e.Province
 	}
 	return "unknown"

@@ -120,12 +120,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 	rec := &record{Language: lang, Generated: now.UTC().Truncate(time.Second), PodSecurity: string(policy.PodSecurity),
 		Controller: recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t),
 			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace()}}
-	switch o := t.(type) {
-	case *v1alpha1.Commune:
-		rec.Controller.NIS = o.Spec.NIS
-	case *v1alpha1.CPAS:
-		rec.Controller.NIS = o.Status.NIS
-	}
+	rec.Controller.NIS = v1alpha1.NISOf(t)
 	uses := []struct{ name, via string }{}
 	for _, a := range t.TenantSpec().Applications {
 		uses = append(uses, struct{ name, via string }{a.Name, "subscription"})
