@@ -322,23 +322,20 @@ func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error 
 			return err
 		}
 	}
-	// the role bindings, the tenant's ClusterRole and its binding are independent: applied at once
-	ns, name := s.res.Namespace, tenant.AccessRoleName(s.res.Namespace)
-	type owned struct {
-		desired runtime.ApplyConfiguration
-		key     client.ObjectKey
-		live    client.Object
-	}
-	var objs []owned
+	// one after the other: binding the tenant's ClusterRole needs it to exist (the API server's
+	// escalation check reads its rules), so applying them at once failed now and then
+	ns := s.res.Namespace
 	for _, rb := range tenant.RoleBindings(s.res) {
-		objs = append(objs, owned{rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}})
+		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+			return err
+		}
 	}
-	objs = append(objs, owned{tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}},
-		owned{tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}})
-	if err := atOnce(ctx, len(objs), func(ctx context.Context, i int) error {
-		return applyTyped(ctx, r.Client, objs[i].desired, objs[i].key, objs[i].live)
-	}); err != nil {
-		return s.failed(v1alpha1.ConditionAccessReady, err)
+	name := tenant.AccessRoleName(ns)
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		return err
+	}
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		return err
 	}
 	spec := s.tenant.TenantSpec()
 	s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
