@@ -23,11 +23,6 @@ import (
 	"github.com/crtpl/mutualis/controllers/licence"
 )
 
-const (
-	// expiryNotice is how long before its end a pool warns.
-	expiryNotice = 30 * 24 * time.Hour
-)
-
 // LicencePoolReconciler allocates the seats of each pool to the tenants that request them.
 type LicencePoolReconciler struct {
 	client.Client
@@ -107,12 +102,12 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if until := pool.Spec.ValidUntil; until != nil && !expired {
 		left := until.Sub(now)
-		if left <= expiryNotice {
+		if left <= licence.ExpiryNotice {
 			set(v1alpha1.ConditionExpiringSoon, metav1.ConditionTrue, v1alpha1.ConditionExpiringSoon, "the licence ends on %s: renew it", until.Format(time.DateOnly))
 			requeue = left
 		} else {
 			set(v1alpha1.ConditionExpiringSoon, metav1.ConditionFalse, v1alpha1.ReasonNotExpiring, "the licence ends on %s", until.Format(time.DateOnly))
-			requeue = left - expiryNotice
+			requeue = left - licence.ExpiryNotice
 		}
 	}
 	if err := r.writeStatus(ctx, before, pool); err != nil {

@@ -440,7 +440,7 @@ func (r *TenantReconciler) orphanNamespace(ctx context.Context, res *tenant.Reso
 	res.Orphaned = true
 	res.NIS = live.Labels[v1alpha1.LabelNIS]
 	res.Tier = v1alpha1.Tier{Name: live.Labels[v1alpha1.LabelTier]}
-	level := live.Labels["pod-security.kubernetes.io/enforce"]
+	level := live.Labels[tenant.LabelPodSecurityEnforce]
 	policy := v1alpha1.TenancyPolicySpec{PodSecurity: v1alpha1.PodSecurityLevel(level)}
 	if err := r.Apply(ctx, tenant.Namespace(res, policy), apply.Options...); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
 // baroGroup is one row of the barometer: the tenants of a province, a tier or a kind.
@@ -63,7 +66,7 @@ func runBarometer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	levels := map[string]string{}
 	for _, ns := range namespaces.Items {
-		levels[ns.Name] = ns.Labels["pod-security.kubernetes.io/enforce"]
+		levels[ns.Name] = ns.Labels[tenant.LabelPodSecurityEnforce]
 	}
 	rows, apps := barometer(tenants, levels)
 	return writeBarometer(stdout, *output, rows, apps)
@@ -139,7 +142,7 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string) ([]*baroGrou
 		}
 		return a.name < b.name
 	})
-	return rows, sortedKeys(appSet)
+	return rows, slices.Sorted(maps.Keys(appSet))
 }
 
 func barometerHeader(apps []string) []string {

@@ -8,6 +8,7 @@ package audit
 
 import (
 	"sort"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -213,7 +214,7 @@ func Clean(s *v1alpha1.AuditSummary, tenantName string) (metav1.ConditionStatus,
 }
 
 func plural(n int32, word string) string {
-	s := itoa(int(n)) + " " + word
+	s := strconv.Itoa(int(n)) + " " + word
 	if n != 1 {
 		s += "s"
 	}

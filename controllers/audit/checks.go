@@ -2,7 +2,6 @@ package audit
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,15 +15,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
-const (
-	labelEnforce = "pod-security.kubernetes.io/enforce"
-	// fieldOwner is the field manager of the operator's writes (server-side apply).
-	fieldOwner = "mutualis"
-	// licenceWarning is how long before its end a pool is reported, as its ExpiringSoon condition.
-	licenceWarning = 30 * 24 * time.Hour
-)
+const labelEnforce = tenant.LabelPodSecurityEnforce
 
 var levelRank = map[string]int{"privileged": 0, "baseline": 1, "restricted": 2}
 
@@ -62,7 +53,7 @@ func checkNetworkPolicies(out *findings, in Inputs) {
 			continue
 		}
 		for _, mf := range np.ManagedFields {
-			if mf.Manager == fieldOwner || mf.FieldsV1 == nil || !strings.Contains(string(mf.FieldsV1.Raw), `"f:spec"`) {
+			if mf.Manager == v1alpha1.FieldOwner || mf.FieldsV1 == nil || !strings.Contains(string(mf.FieldsV1.Raw), `"f:spec"`) {
 				continue
 			}
 			at := ""
@@ -250,7 +241,7 @@ func checkLicences(out *findings, in Inputs) {
 		switch {
 		case licence.Expired(p, in.Now):
 			out.add(CheckLicenceExpired, High, "LicencePool/"+p.Name, "spec.validUntil", p.Spec.Application, until)
-		case p.Spec.ValidUntil.Sub(in.Now) <= licenceWarning:
+		case p.Spec.ValidUntil.Sub(in.Now) <= licence.ExpiryNotice:
 			out.add(CheckLicenceExpiring, Medium, "LicencePool/"+p.Name, "spec.validUntil", p.Spec.Application, until)
 		}
 	}

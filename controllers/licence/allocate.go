@@ -106,6 +106,10 @@ func declaredBefore(a, b *v1alpha1.LicencePool) bool {
 	return a.Name < b.Name
 }
 
+// ExpiryNotice is how long before its end a pool warns (its ExpiringSoon condition, and the
+// audit's LicenceExpiringSoon).
+const ExpiryNotice = 30 * 24 * time.Hour
+
 // Expired says whether a pool's licence has ended at now.
 func Expired(p *v1alpha1.LicencePool, now time.Time) bool {
 	return p.Spec.ValidUntil != nil && !now.Before(p.Spec.ValidUntil.Time)

@@ -62,6 +62,10 @@ type SharedAccess struct {
 	Ports     []v1alpha1.ExposedPort
 }
 
+// LabelPodSecurityEnforce is the Pod Security admission label that a tenant namespace carries at
+// the policy's level (with its audit and warn twins).
+const LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
+
 // Labels are the labels of every object mutualis manages for the tenant.
 func Labels(namespace string) map[string]string {
 	return map[string]string{
@@ -95,7 +99,7 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 	labels[v1alpha1.LabelKind] = string(t.Kind)
 	labels[v1alpha1.LabelNIS] = t.NIS
 	labels[v1alpha1.LabelTier] = t.Tier.Name
-	labels["pod-security.kubernetes.io/enforce"] = level
+	labels[LabelPodSecurityEnforce] = level
 	labels["pod-security.kubernetes.io/audit"] = level
 	labels["pod-security.kubernetes.io/warn"] = level
 	if t.Orphaned {
@@ -359,7 +363,7 @@ func InstanceNamespace(in Instance, policy v1alpha1.TenancyPolicySpec) *corev1ac
 	labels := Labels(in.Namespace)
 	labels[v1alpha1.LabelKind] = string(v1alpha1.KindSharedInstance)
 	labels[v1alpha1.LabelPartOf] = in.Application
-	labels["pod-security.kubernetes.io/enforce"] = level
+	labels[LabelPodSecurityEnforce] = level
 	labels["pod-security.kubernetes.io/audit"] = level
 	labels["pod-security.kubernetes.io/warn"] = level
 	types := make([]string, 0, len(policy.AllowedServiceTypes))
