@@ -82,6 +82,11 @@ func stubUnlessApplied(obj any) (any, error) {
 	}
 	if apply.AppliedByMutualis(o) {
 		keepOwnManagedFields(o)
+		if q, isQuota := o.(*corev1.ResourceQuota); isQuota {
+			// its usage, which the quota controller keeps, is read by nobody here and is a good
+			// part of what thousands of quotas weigh in memory
+			q.Status = corev1.ResourceQuotaStatus{}
+		}
 		return obj, nil
 	}
 	// Velero's objects live in Velero's namespace, which tenants cannot write: its Backups, which

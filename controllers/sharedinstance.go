@@ -75,7 +75,9 @@ func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.Tenanc
 
 // subscribersConfigMap is the ConfigMap that tells the instance who its subscribers are.
 func subscribersConfigMap(in tenant.Instance, subscribers []Subscriber) (*unstructured.Unstructured, error) {
-	raw, err := json.MarshalIndent(subscribers, "", "  ")
+	// compact: at thousands of subscribers the list nears a ConfigMap's 1 MiB, and indentation
+	// would be a third of it
+	raw, err := json.Marshal(subscribers)
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +128,6 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	}
 	subscribers := subscribersOf(tenants, app.Name, policy)
 	in := tenant.Instance{Application: app.Name, Namespace: nsName, PodSecurity: app.Spec.SharedInstance.PodSecurity, Exposed: app.Spec.Exposes}
-	for _, s := range subscribers {
-		in.Subscribers = append(in.Subscribers, s.Tenant)
-	}
 	st.Subscribers = int32(len(subscribers))
 
 	// the namespace first, then its quota, limits and isolation, then the application

@@ -117,7 +117,7 @@ func subscribedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.Tenant
 			return nil, nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
 		}
 		if app.Spec.Instance == v1alpha1.InstanceShared {
-			shared = append(shared, tenant.SharedAccess{Namespace: tenant.InstanceNamespaceName(app.Name), Ports: app.Spec.Exposes})
+			shared = append(shared, tenant.SharedAccess{Application: app.Name, Namespace: tenant.InstanceNamespaceName(app.Name), Ports: app.Spec.Exposes})
 			continue
 		}
 		out = append(out, app.Spec.Exposes...)

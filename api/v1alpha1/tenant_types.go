@@ -32,7 +32,16 @@ const (
 	NamespacePrefixCPAS       = "cpas-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
+	// LabelPrefixInstanceSubscriber, followed by a Shared application's name, labels the namespace
+	// of each tenant that subscribes to its instance (value "true"): the instance's network policy
+	// admits the namespaces that carry it, so that policy stays the same size and is not rewritten
+	// when tenants come and go. Tenant admins cannot change a namespace, so they cannot forge it.
+	LabelPrefixInstanceSubscriber = "mutualis.crtpl.be/instance-"
 )
+
+// InstanceSubscriberLabel is the label key that a subscriber's namespace carries for the instance
+// of the Shared application app (at most 50 characters, so the key's name stays within 63).
+func InstanceSubscriberLabel(app string) string { return LabelPrefixInstanceSubscriber + app }
 
 // DeletionPolicy says what happens to a tenant's namespace when the tenant object is deleted.
 // +kubebuilder:validation:Enum=Retain;Delete

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
 
 	"github.com/mattfenwick/cyclonus/pkg/matcher"
@@ -25,7 +26,7 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		r.Spec = &v1alpha1.TenantSpec{}
 	})
 	// liege and namur subscribe to the shared Jitsi; its CPAS does not
-	jitsi := SharedAccess{Namespace: "mutualis-app-jitsi", Ports: []v1alpha1.ExposedPort{{Service: "jitsi-web", Port: 80}}}
+	jitsi := SharedAccess{Application: "jitsi", Namespace: "mutualis-app-jitsi", Ports: []v1alpha1.ExposedPort{{Service: "jitsi-web", Port: 80}}}
 	liege.SharedInstances = []SharedAccess{jitsi}
 	namur := resolved(func(r *Resolved) {
 		r.Name, r.Namespace, r.Partner, r.PartnerExposedPorts = "namur", "commune-namur", "", nil
@@ -36,8 +37,12 @@ func TestNetworkPolicySemantics(t *testing.T) {
 	for _, tenant := range []*Resolved{liege, cpas, namur} {
 		policies = append(policies, NetworkPolicies(tenant, policy)...)
 	}
-	policies = append(policies, InstanceNetworkPolicies(Instance{Application: "jitsi", Namespace: "mutualis-app-jitsi",
-		Subscribers: []string{"commune-liege", "commune-namur"}, Exposed: jitsi.Ports}, policy)...)
+	policies = append(policies, InstanceNetworkPolicies(Instance{Application: "jitsi", Namespace: "mutualis-app-jitsi", Exposed: jitsi.Ports}, policy)...)
+	// the tenants' namespaces carry the labels their builder gives them
+	namespaceLabels := map[string]map[string]string{}
+	for _, tenant := range []*Resolved{liege, cpas, namur} {
+		namespaceLabels[tenant.Namespace] = Namespace(tenant, policy).Labels
+	}
 	var all []*networkingv1.NetworkPolicy
 	{
 		for _, ac := range policies {
@@ -56,6 +61,7 @@ func TestNetworkPolicySemantics(t *testing.T) {
 
 	pod := func(ns string, nsLabels ...string) *matcher.TrafficPeer {
 		labels := map[string]string{corev1.LabelMetadataName: ns}
+		maps.Copy(labels, namespaceLabels[ns])
 		for i := 0; i+1 < len(nsLabels); i += 2 {
 			labels[nsLabels[i]] = nsLabels[i+1]
 		}
@@ -94,6 +100,7 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		{"a tenant that does not subscribe", pod("cpas-liege"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, false},
 		{"two subscribers do not reach each other", pod("commune-namur"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
 		{"the instance does not reach its subscribers", pod("mutualis-app-jitsi"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
+		{"a namespace mutualis does not manage, labelled as a subscriber", pod("evil", v1alpha1.InstanceSubscriberLabel("jitsi"), "true"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, false},
 		{"the ingress controller to the instance", pod("ingress-nginx"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, true},
 	}
 	for _, tt := range tests {

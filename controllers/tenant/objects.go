@@ -58,8 +58,10 @@ type Resolved struct {
 
 // SharedAccess is a tenant's way to one shared instance: its namespace and exposed ports.
 type SharedAccess struct {
-	Namespace string
-	Ports     []v1alpha1.ExposedPort
+	// Application is the SharedApplication's name, Namespace its instance's.
+	Application string
+	Namespace   string
+	Ports       []v1alpha1.ExposedPort
 }
 
 // LabelPodSecurityEnforce is the Pod Security admission label that a tenant namespace carries at
@@ -104,6 +106,11 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 	labels["pod-security.kubernetes.io/warn"] = level
 	if t.Orphaned {
 		labels[v1alpha1.LabelOrphaned] = "true"
+	} else {
+		// the instances this tenant subscribes to admit its namespace by this label
+		for _, si := range t.SharedInstances {
+			labels[v1alpha1.InstanceSubscriberLabel(si.Application)] = "true"
+		}
 	}
 	ns := corev1ac.Namespace(t.Namespace).WithLabels(labels)
 	if !t.Orphaned {
@@ -348,8 +355,6 @@ type Instance struct {
 	Application string
 	Namespace   string
 	PodSecurity v1alpha1.PodSecurityLevel
-	// Subscribers are the namespaces of the tenants that reach the instance, sorted.
-	Subscribers []string
 	Exposed     []v1alpha1.ExposedPort
 }
 
@@ -390,11 +395,14 @@ func InstanceNetworkPolicies(in Instance, policy v1alpha1.TenancyPolicySpec) []*
 	ports := policyPorts(in.Exposed)
 	subscribers := newPolicy(ingress)
 	if len(ports) > 0 {
-		rule := networkingv1ac.NetworkPolicyIngressRule().WithPorts(ports...).WithFrom(namespaceName(policy.Network.IngressNamespace))
-		for _, ns := range in.Subscribers {
-			rule.WithFrom(namespaceName(ns))
-		}
-		subscribers.WithIngress(rule)
+		// the subscribers by their namespaces' label, which only mutualis sets on tenant namespaces:
+		// a list of their names would grow with every tenant and be rewritten at each one
+		subscriberNamespaces := networkingv1ac.NetworkPolicyPeer().WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{
+			v1alpha1.InstanceSubscriberLabel(in.Application): "true",
+			v1alpha1.LabelManagedBy:                          v1alpha1.ManagedByValue,
+		}))
+		subscribers.WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithPorts(ports...).
+			WithFrom(namespaceName(policy.Network.IngressNamespace), subscriberNamespaces))
 	}
 	return []*networkingv1ac.NetworkPolicyApplyConfiguration{
 		wrap(NetpolDefaultDeny, newPolicy(ingress, egress)),
