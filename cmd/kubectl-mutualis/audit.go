@@ -16,6 +16,7 @@ import (
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -41,14 +42,15 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := clusterFlags(fs)
-	output := fs.String("o", "table", "table, markdown or json")
+	format := outputFlag(fs, "table", "markdown", "json")
 	langFlag := fs.String("lang", "", "fr, en or de (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if *output != "table" && *output != "markdown" && *output != "json" {
-		return usageError(fmt.Sprintf("-o is table, markdown or json, not %q", *output))
+	output, err := format.get()
+	if err != nil {
+		return err
 	}
 	var forced audit.Lang
 	if *langFlag != "" {
@@ -66,7 +68,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	switch *output {
+	switch output {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -163,29 +165,29 @@ func pickTenants(all []v1alpha1.Tenant, names []string) ([]v1alpha1.Tenant, erro
 	return out, nil
 }
 
-// partnerOf is the namespace of the tenant's partner, as the operator resolves it: a CPAS's
-// commune, a commune's CPAS (the oldest when, wrongly, there are two).
+// partnerOf is the namespace of the tenant's partner among the tenants listed, picked by the
+// planner's rule (plan.CommunePartner, plan.CPASPartner).
 func partnerOf(t v1alpha1.Tenant, all []v1alpha1.Tenant) string {
 	if cpas, ok := t.(*v1alpha1.CPAS); ok {
 		for _, o := range all {
-			if o.TenantKind() == v1alpha1.KindCommune && o.GetName() == cpas.Spec.CommuneRef {
-				return o.TenantNamespace()
+			if commune, ok := o.(*v1alpha1.Commune); ok && commune.Name == cpas.Spec.CommuneRef {
+				if partner := plan.CPASPartner(commune); partner != nil {
+					return partner.TenantNamespace()
+				}
 			}
 		}
 		return ""
 	}
-	var best *v1alpha1.CPAS
+	var naming []*v1alpha1.CPAS
 	for _, o := range all {
 		if cpas, ok := o.(*v1alpha1.CPAS); ok && cpas.Spec.CommuneRef == t.GetName() {
-			if best == nil || cpas.CreationTimestamp.Before(&best.CreationTimestamp) {
-				best = cpas
-			}
+			naming = append(naming, cpas)
 		}
 	}
-	if best == nil {
-		return ""
+	if partner := plan.CommunePartner(naming); partner != nil {
+		return partner.TenantNamespace()
 	}
-	return best.TenantNamespace()
+	return ""
 }
 
 // languageOf is German for the tenants of the German-speaking Community, French otherwise.

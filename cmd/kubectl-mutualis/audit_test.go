@@ -190,3 +190,30 @@ func TestAuditSpeaksTheTenantsLanguage(t *testing.T) {
 		t.Errorf("JSON %s", data)
 	}
 }
+
+// The plugin's audit gives a tenant the partner the operator gives it: a commune's first CPAS by
+// creation, then by name, none while it is being deleted; a CPAS's commune unless it is deleted.
+func TestAuditPartnerIsTheOperatorsPartner(t *testing.T) {
+	at := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	deleting := metav1.NewTime(at.Add(time.Hour))
+	commune := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "ans", CreationTimestamp: at}}
+	cpas := func(name string, created metav1.Time) *v1alpha1.CPAS {
+		return &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: created}, Spec: v1alpha1.CPASSpec{CommuneRef: "ans"}}
+	}
+	// two CPAS created in the same second: the name decides, as in the planner
+	b, a := cpas("ans-b", at), cpas("ans-a", at)
+	if got := partnerOf(commune, []v1alpha1.Tenant{commune, b, a}); got != a.TenantNamespace() {
+		t.Errorf("the commune's partner is %q, want %q", got, a.TenantNamespace())
+	}
+	if got := partnerOf(a, []v1alpha1.Tenant{commune, b, a}); got != commune.TenantNamespace() {
+		t.Errorf("the CPAS's partner is %q, want %q", got, commune.TenantNamespace())
+	}
+	a.DeletionTimestamp = &deleting
+	if got := partnerOf(commune, []v1alpha1.Tenant{commune, b, a}); got != "" {
+		t.Errorf("a partner being deleted is no partner, got %q", got)
+	}
+	commune.DeletionTimestamp = &deleting
+	if got := partnerOf(b, []v1alpha1.Tenant{commune, b}); got != "" {
+		t.Errorf("a commune being deleted is no partner, got %q", got)
+	}
+}

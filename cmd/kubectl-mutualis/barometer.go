@@ -42,15 +42,16 @@ func runBarometer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("report barometer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := clusterFlags(fs)
-	output := fs.String("o", "table", "table, csv or markdown")
+	format := outputFlag(fs, "table", "csv", "markdown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError(fmt.Sprintf("report barometer takes no arguments, not %v", fs.Args()))
 	}
-	if *output != "table" && *output != "csv" && *output != "markdown" {
-		return usageError(fmt.Sprintf("-o is table, csv or markdown, not %q", *output))
+	output, err := format.get()
+	if err != nil {
+		return err
 	}
 	c, err := conn.client()
 	if err != nil {
@@ -69,7 +70,7 @@ func runBarometer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		levels[ns.Name] = ns.Labels[tenant.LabelPodSecurityEnforce]
 	}
 	rows, apps := barometer(tenants, levels)
-	return writeBarometer(stdout, *output, rows, apps)
+	return writeBarometer(stdout, output, rows, apps)
 }
 
 // provinceOf is the tenant's province in the registry, "unknown" for a code outside it.

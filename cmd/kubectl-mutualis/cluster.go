@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -38,4 +40,31 @@ func (c *clusterConn) client() (client.Client, error) {
 		return nil, err
 	}
 	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+// outputFormat is the -o flag of a command that writes its result in a few formats.
+type outputFormat struct {
+	value   *string
+	formats []string
+}
+
+// outputFlag declares -o with the formats the command writes, the first one the default.
+func outputFlag(fs *flag.FlagSet, formats ...string) *outputFormat {
+	return &outputFormat{value: fs.String("o", formats[0], inWords(formats)), formats: formats}
+}
+
+// get is the format asked for, or a usage error naming the formats there are.
+func (o *outputFormat) get() (string, error) {
+	if !slices.Contains(o.formats, *o.value) {
+		return "", usageError(fmt.Sprintf("-o is %s, not %q", inWords(o.formats), *o.value))
+	}
+	return *o.value, nil
+}
+
+// inWords lists formats as a sentence does: "table, csv or markdown".
+func inWords(formats []string) string {
+	if len(formats) == 1 {
+		return formats[0]
+	}
+	return strings.Join(formats[:len(formats)-1], ", ") + " or " + formats[len(formats)-1]
 }

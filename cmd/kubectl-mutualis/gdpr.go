@@ -63,7 +63,7 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("report gdpr", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := clusterFlags(fs)
-	output := fs.String("o", "markdown", "markdown or json")
+	format := outputFlag(fs, "markdown", "json")
 	langFlag := fs.String("lang", "fr", "fr or en")
 	names, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -73,8 +73,9 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError("report gdpr takes one tenant: name, commune/name or cpas/name")
 	}
 	name := names[0]
-	if *output != "markdown" && *output != "json" {
-		return usageError(fmt.Sprintf("-o is markdown or json, not %q", *output))
+	output, err := format.get()
+	if err != nil {
+		return err
 	}
 	lang, err := audit.ParseLang(*langFlag)
 	if err != nil || lang == audit.German {
@@ -108,7 +109,7 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	if *output == "json" {
+	if output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rec)

@@ -33,15 +33,16 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := clusterFlags(fs)
-	output := fs.String("o", "table", "table, csv or markdown")
+	format := outputFlag(fs, "table", "csv", "markdown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError(fmt.Sprintf("report takes no arguments, not %v", fs.Args()))
 	}
-	if *output != "table" && *output != "csv" && *output != "markdown" {
-		return usageError(fmt.Sprintf("-o is table, csv or markdown, not %q", *output))
+	output, err := format.get()
+	if err != nil {
+		return err
 	}
 	c, err := conn.client()
 	if err != nil {
@@ -64,7 +65,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, w := range rep.warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	return rep.write(stdout, *output)
+	return rep.write(stdout, output)
 }
 
 // cents is an amount of money in hundredths, so that sums are exact.

@@ -113,12 +113,30 @@ func identifyCommune(ctx context.Context, view View, c *v1alpha1.Commune, policy
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(cpas) > 0 {
-		if partner := first(cpas); partner.DeletionTimestamp.IsZero() {
-			id.Partner = partner
-		}
+	if partner := CommunePartner(cpas); partner != nil {
+		id.Partner = partner
 	}
 	return id, nil, nil
+}
+
+// CommunePartner is a commune's partner among the CPAS that name it: the one declared first, and
+// none while that one is being deleted. The planner and the plugin's audit both pick it this way.
+func CommunePartner(cpas []*v1alpha1.CPAS) *v1alpha1.CPAS {
+	if len(cpas) == 0 {
+		return nil
+	}
+	if partner := first(cpas); partner.DeletionTimestamp.IsZero() {
+		return partner
+	}
+	return nil
+}
+
+// CPASPartner is a CPAS's partner: its commune, none while the commune is being deleted.
+func CPASPartner(commune *v1alpha1.Commune) *v1alpha1.Commune {
+	if commune == nil || !commune.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	return commune
 }
 
 func identifyCPAS(ctx context.Context, view View, c *v1alpha1.CPAS, policy v1alpha1.TenancyPolicySpec) (*Identity, *Verdict, error) {
@@ -153,8 +171,8 @@ func identifyCPAS(ctx context.Context, view View, c *v1alpha1.CPAS, policy v1alp
 		}
 	}
 	id := &Identity{NIS: commune.Spec.NIS, Tier: tier, Quota: tenant.ScaleQuota(tier.Quota, policy.CPASQuotaPercent)}
-	if commune.DeletionTimestamp.IsZero() {
-		id.Partner = commune
+	if partner := CPASPartner(commune); partner != nil {
+		id.Partner = partner
 	}
 	return id, nil, nil
 }
