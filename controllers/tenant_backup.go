@@ -102,7 +102,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 			return err
 		}
 		if created {
-			r.event(t, corev1.EventTypeNormal, "BackupRequested", "Backup", "backup %s/%s requested by %s=%s", settings.VeleroNamespace, name, AnnotationBackupNow, token)
+			r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonBackupRequested, "Backup", "backup %s/%s requested by %s=%s", settings.VeleroNamespace, name, AnnotationBackupNow, token)
 		}
 	}
 

@@ -187,7 +187,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 				s.requeueAfter(r.ConflictRetry)
 				return nil
 			}
-			r.event(s.tenant, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopting existing namespace %s as annotated", s.res.Namespace)
+			r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceAdopted, "Adopt", "adopting existing namespace %s as annotated", s.res.Namespace)
 		}
 		if live.DeletionTimestamp != nil {
 			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceDeleting,
@@ -207,7 +207,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 		return s.failed(v1alpha1.ConditionNamespaceReady, err)
 	}
 	if wrote && live == nil {
-		r.event(s.tenant, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", s.res.Namespace)
+		r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceCreated, "Create", "created namespace %s", s.res.Namespace)
 	}
 	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
 	return nil
@@ -237,7 +237,7 @@ func (r *TenantReconciler) releaseNamespace(ctx context.Context, t v1alpha1.Tena
 		return fmt.Errorf("removing the owner reference from namespace %s: %w", ns.Name, err)
 	}
 	ctrl.LoggerFrom(ctx).Info("removed the owner reference of an earlier version from the tenant namespace", "namespace", ns.Name)
-	r.event(t, corev1.EventTypeNormal, "NamespaceReleased", "Release",
+	r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceReleased, "Release",
 		"removed the owner reference from namespace %s: only the finalizer deletes a tenant namespace, after the final backup", ns.Name)
 	return nil
 }
@@ -404,7 +404,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 				if err := r.Delete(ctx, live, client.Preconditions{UID: &live.UID}); client.IgnoreNotFound(err) != nil {
 					return ctrl.Result{}, err
 				}
-				r.event(t, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "deleting namespace %s (deletionPolicy Delete)", nsName)
+				r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceDeleted, "Delete", "deleting namespace %s (deletionPolicy Delete)", nsName)
 			}
 			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonDeleting, "waiting for namespace %s to finish deleting", nsName)
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
@@ -413,7 +413,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 				return ctrl.Result{}, err
 			}
 			log.Info("kept tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyRetain)
-			r.event(t, corev1.EventTypeNormal, "NamespaceRetained", "Retain", "namespace %s and its data are kept, labelled %s", nsName, v1alpha1.LabelOrphaned)
+			r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceRetained, "Retain", "namespace %s and its data are kept, labelled %s", nsName, v1alpha1.LabelOrphaned)
 		}
 	}
 	if err := r.deleteSchedule(ctx, nsName, settings); err != nil {

@@ -85,6 +85,14 @@ const (
 	ReasonFinalBackupForeign    = "FinalBackupForeign"    // a Backup of that name was not taken for this tenant (Stalled)
 	ReasonFinalBackupSkipped    = "FinalBackupSkipped"    // event: deleted without final backup, as annotated
 
+	// Events of a tenant's namespace (the tenant's other events carry its condition reasons).
+	ReasonNamespaceCreated  = "NamespaceCreated"  // event: the tenant's namespace was created
+	ReasonNamespaceAdopted  = "NamespaceAdopted"  // event: an existing namespace was adopted, as annotated
+	ReasonNamespaceReleased = "NamespaceReleased" // event: the owner reference of an earlier version was taken off the namespace
+	ReasonNamespaceDeleted  = "NamespaceDeleted"  // event: the namespace is being deleted (deletionPolicy Delete)
+	ReasonNamespaceRetained = "NamespaceRetained" // event: the namespace and its data are kept, labelled orphaned
+	ReasonBackupRequested   = "BackupRequested"   // event: an on-demand backup was requested by annotation
+
 	// AuditClean.
 	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity
 	ReasonHighFindings  = "HighFindings"  // the audit found something of high severity
