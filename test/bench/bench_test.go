@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,5 +82,32 @@ func TestPortableStripsWhatTheClusterFilledIn(t *testing.T) {
 	}
 	if ports, _, _ := unstructured.NestedSlice(p.Object, "spec", "ports"); len(ports) != 1 {
 		t.Error("the spec was not carried over")
+	}
+}
+
+// The operator's writes in flight come from its request histogram, watches and reads left out.
+func TestScrapeCountsTheTimeOfWritesOnly(t *testing.T) {
+	metrics := `# TYPE mutualis_api_request_duration_seconds histogram
+mutualis_api_request_duration_seconds_bucket{method="GET",le="+Inf"} 10
+mutualis_api_request_duration_seconds_sum{method="GET"} 4
+mutualis_api_request_duration_seconds_count{method="GET"} 10
+mutualis_api_request_duration_seconds_bucket{method="PATCH",le="+Inf"} 30
+mutualis_api_request_duration_seconds_sum{method="PATCH"} 6
+mutualis_api_request_duration_seconds_count{method="PATCH"} 30
+mutualis_api_request_duration_seconds_bucket{method="PUT",le="+Inf"} 2
+mutualis_api_request_duration_seconds_sum{method="PUT"} 1
+mutualis_api_request_duration_seconds_count{method="PUT"} 2
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(metrics)) }))
+	defer srv.Close()
+	got, err := (&operator{metrics: srv.URL}).scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.writeSeconds != 7 || got.writeCount != 32 {
+		t.Errorf("writes took %v s over %v requests, want 7 s over 32", got.writeSeconds, got.writeCount)
+	}
+	if d := got.minus(counters{writeSeconds: 2, writeCount: 12}); d.writeSeconds != 5 || d.writeCount != 20 {
+		t.Errorf("the difference is %v s over %v, want 5 s over 20", d.writeSeconds, d.writeCount)
 	}
 }

@@ -76,6 +76,33 @@ func startCluster(root, name, work string, set cell.Set) (*cluster, error) {
 	return c, nil
 }
 
+// apiServerCPU is the CPU time the cluster's API server has used, in seconds, from its own
+// metrics: over a phase, it says whether the API server was the bound.
+func (c *cluster) apiServerCPU() (float64, error) {
+	hc, err := rest.HTTPClientFor(c.cfg)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Get(strings.TrimSuffix(c.cfg.Host, "/") + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("the API server's metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	f, found := families["process_cpu_seconds_total"]
+	if !found || len(f.GetMetric()) == 0 {
+		return 0, fmt.Errorf("the API server reports no process_cpu_seconds_total")
+	}
+	return f.GetMetric()[0].GetCounter().GetValue(), nil
+}
+
 func (c *cluster) delete() {
 	_ = c.run(nil, "hack/dev-cluster.sh", "down", c.name, c.kubeconfig)
 }
@@ -257,6 +284,9 @@ type counters struct {
 	// writesBy are the writes by method and resource ("PATCH events.events.k8s.io"), from the
 	// operator's mutualis_api_requests_total.
 	writesBy map[string]float64
+	// writeSeconds and writeCount are the time and number of the operator's writes, from
+	// mutualis_api_request_duration_seconds.
+	writeSeconds, writeCount float64
 }
 
 // writesNamed says which writes there were, such as "1 PATCH events.events.k8s.io".
@@ -276,7 +306,8 @@ func (c counters) writes() float64 {
 }
 
 func (c counters) minus(earlier counters) counters {
-	d := counters{requests: map[string]float64{}, reconciles: c.reconciles - earlier.reconciles, queued: c.queued, writesBy: map[string]float64{}}
+	d := counters{requests: map[string]float64{}, reconciles: c.reconciles - earlier.reconciles, queued: c.queued, writesBy: map[string]float64{},
+		writeSeconds: c.writeSeconds - earlier.writeSeconds, writeCount: c.writeCount - earlier.writeCount}
 	for m, v := range c.requests {
 		d.requests[m] = v - earlier.requests[m]
 	}
@@ -327,6 +358,16 @@ func (o *operator) scrape() (counters, error) {
 			c.writesBy[method+" "+resource] += v
 		}
 	})
+	if f, found := families["mutualis_api_request_duration_seconds"]; found {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && l.GetValue() != "GET" {
+					c.writeSeconds += m.GetHistogram().GetSampleSum()
+					c.writeCount += float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+	}
 	sum("controller_runtime_reconcile_total", func(_ *dto.Metric, v float64) { c.reconciles += v })
 	sum("workqueue_depth", func(_ *dto.Metric, v float64) { c.queued += v })
 	return c, nil

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -131,7 +132,9 @@ func createWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructur
 // createAll creates the objects wave by wave, with workers in parallel: with POST, or with
 // server-side apply when apply is set (to tell what the operator's way of writing costs the API
 // server from what the rest of its work does).
-func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, workers int, apply bool) error {
+func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, workers int, apply bool) (writeSeconds float64, err error) {
+	var nanos atomic.Int64 // the time of every write, summed
+	defer func() { writeSeconds = time.Duration(nanos.Load()).Seconds() }()
 	for _, wave := range createWaves(objs) {
 		work := make(chan *unstructured.Unstructured)
 		errs := make(chan error, workers)
@@ -142,11 +145,13 @@ func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstru
 				defer wg.Done()
 				for o := range work {
 					var err error
+					began := time.Now()
 					if apply {
 						err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), client.FieldOwner("bench-floor"), client.ForceOwnership)
 					} else {
 						err = c.Create(ctx, o.DeepCopy())
 					}
+					nanos.Add(int64(time.Since(began)))
 					if err != nil {
 						select {
 						case errs <- fmt.Errorf("creating %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err):
@@ -163,11 +168,11 @@ func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstru
 		wg.Wait()
 		select {
 		case err := <-errs:
-			return err
+			return 0, err
 		default:
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // workloadsAvailable counts the Deployments and StatefulSets of mutualis that have all their

@@ -30,6 +30,17 @@ type result struct {
 	ObjectKinds        string  `json:"objectKinds"`
 	Workloads          int     `json:"workloads"`
 
+	// WritesInFlight is how many writes the operator had in flight on average while onboarding,
+	// WriteMillis how long one took; FloorWritesInFlight and FloorWriteMillis the same of the
+	// floor's client while it created. APIServerCores and FloorAPIServerCores are the API
+	// server's CPU use on average over each phase.
+	WritesInFlight      float64 `json:"writesInFlight"`
+	WriteMillis         float64 `json:"writeMillis"`
+	FloorWritesInFlight float64 `json:"floorWritesInFlight"`
+	FloorWriteMillis    float64 `json:"floorWriteMillis"`
+	APIServerCores      float64 `json:"apiServerCores"`
+	FloorAPIServerCores float64 `json:"floorAPIServerCores"`
+
 	RequestsPerTenant map[string]float64 `json:"requestsPerTenant"`
 	Reconciles        float64            `json:"reconciles"`
 	IdleWrites        float64            `json:"idleWrites"`
@@ -108,6 +119,9 @@ func (r *result) markdown(verdicts []verdict) string {
 		reqs = append(reqs, fmt.Sprintf("%s %.1f", m, r.RequestsPerTenant[m]))
 	}
 	row("API requests per tenant, onboarding", "%s", strings.Join(reqs, ", "))
+	row("writes in flight on average, and the time of one", "operator while onboarding: %.1f, %.0f ms; floor while creating: %.1f, %.0f ms",
+		r.WritesInFlight, r.WriteMillis, r.FloorWritesInFlight, r.FloorWriteMillis)
+	row("API server CPU on average", "%.2f cores over the operator's phase, %.2f over the floor's", r.APIServerCores, r.FloorAPIServerCores)
 	row("reconciles, onboarding", "%.0f (%.1f per tenant)", r.Reconciles, r.Reconciles/float64(r.Tenants))
 	row("writes in one minute idle", "%.0f (%.0f reconciles)%s", r.IdleWrites, r.IdleReconciles, named(r.IdleWritesNamed))
 	row("writes on restart", "%.0f (GET requests: %.0f)%s", r.RestartWrites, r.RestartGets, named(r.RestartWritesNamed))

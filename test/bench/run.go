@@ -83,6 +83,10 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 
+	cpuBefore, err := c.apiServerCPU()
+	if err != nil {
+		return nil, err
+	}
 	logf("creating %d tenants", n)
 	start := time.Now()
 	if err := cell.Create(ctx, c.client, b.set.Tenants, 16); err != nil {
@@ -104,6 +108,9 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	res.OperatorSeconds = last.Sub(start).Seconds()
 	logf("every tenant Ready in %.1f s", res.OperatorSeconds)
+	if cpu, err := c.apiServerCPU(); err == nil {
+		res.APIServerCores = (cpu - cpuBefore) / time.Since(start).Seconds()
+	}
 	profiles.Wait()
 	if b.profile {
 		if err := op.profile("heap", filepath.Join(b.profileDir, "heap-"+b.set.Name+".pprof")); err != nil {
@@ -120,6 +127,11 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		res.RequestsPerTenant[method] = v / float64(n)
 	}
 	res.Reconciles = onboarding.reconciles
+	res.WritesInFlight = onboarding.writeSeconds / res.OperatorSeconds
+	if onboarding.writeCount > 0 {
+		res.WriteMillis = 1000 * onboarding.writeSeconds / onboarding.writeCount
+	}
+	logf("writes in flight on average %.1f, %.0f ms each; the API server used %.2f cores", res.WritesInFlight, res.WriteMillis, res.APIServerCores)
 	// every figure is printed as soon as it is measured: a run stopped later keeps it in its log
 	logf("requests per tenant while onboarding: %v; %.0f reconciles", res.RequestsPerTenant, res.Reconciles)
 
@@ -231,17 +243,27 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	go func() { _ = workloads.Start(floorCtx) }()
 	workloads.WaitForCacheSync(ctx)
 	logf("creating the %d objects with a tuned client", len(objs))
+	floorCPUBefore, err := f.apiServerCPU()
+	if err != nil {
+		return nil, err
+	}
 	floorStart := time.Now()
-	if err := createAll(ctx, f.client, objs, 32, b.floorApply); err != nil {
+	floorWriteSeconds, err := createAll(ctx, f.client, objs, 32, b.floorApply)
+	if err != nil {
 		return nil, err
 	}
 	res.FloorCreateSeconds = time.Since(floorStart).Seconds()
+	res.FloorWritesInFlight = floorWriteSeconds / res.FloorCreateSeconds
+	res.FloorWriteMillis = 1000 * floorWriteSeconds / float64(len(objs))
 	logf("floor: the objects created in %.1f s; waiting for the workloads", res.FloorCreateSeconds)
 	done, err := waitWorkloads(ctx, workloads, res.Workloads, b.timeout)
 	if err != nil {
 		return nil, err
 	}
 	res.FloorSeconds = done.Sub(floorStart).Seconds()
+	if cpu, err := f.apiServerCPU(); err == nil {
+		res.FloorAPIServerCores = (cpu - floorCPUBefore) / time.Since(floorStart).Seconds()
+	}
 	res.Ratio = res.OperatorSeconds / res.FloorSeconds
 	logf("floor: created in %.1f s, workloads available in %.1f s; ratio %.2f", res.FloorCreateSeconds, res.FloorSeconds, res.Ratio)
 	return res, nil
