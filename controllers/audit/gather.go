@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -46,35 +47,48 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		Backup:      st.Backup,
 		Now:         now,
 	}
+	// the reads at once: the operator audits in the reconcile that reports the tenant Ready, and
+	// one after the other they would delay that report by seven round trips to the API server
 	ns := &corev1.Namespace{}
-	switch err := live.Get(ctx, client.ObjectKey{Name: in.Subject.Namespace}, ns); {
-	case apierrors.IsNotFound(err):
+	var nsErr error
+	var (
+		nps         networkingv1.NetworkPolicyList
+		pods        corev1.PodList
+		svcs        corev1.ServiceList
+		ings        networkingv1.IngressList
+		rbs         rbacv1.RoleBindingList
+		partnerSvcs corev1.ServiceList
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { nsErr = live.Get(gctx, client.ObjectKey{Name: in.Subject.Namespace}, ns); return nil })
+	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs} {
+		g.Go(func() error {
+			if err := live.List(gctx, l, client.InNamespace(in.Subject.Namespace)); err != nil {
+				return fmt.Errorf("listing %T in %s: %w", l, in.Subject.Namespace, err)
+			}
+			return nil
+		})
+	}
+	if in.Subject.Partner != "" {
+		g.Go(func() error {
+			if err := live.List(gctx, &partnerSvcs, client.InNamespace(in.Subject.Partner)); err != nil {
+				return fmt.Errorf("listing the Services of the partner %s: %w", in.Subject.Partner, err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	switch {
+	case apierrors.IsNotFound(nsErr):
 		return in, nil
+	case nsErr != nil:
+		return in, fmt.Errorf("reading namespace %s: %w", in.Subject.Namespace, nsErr)
 	case err != nil:
-		return in, fmt.Errorf("reading namespace %s: %w", in.Subject.Namespace, err)
+		return in, err
 	}
 	in.Namespace = ns
-	inNS := client.InNamespace(ns.Name)
-	var (
-		nps  networkingv1.NetworkPolicyList
-		pods corev1.PodList
-		svcs corev1.ServiceList
-		ings networkingv1.IngressList
-		rbs  rbacv1.RoleBindingList
-	)
-	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs} {
-		if err := live.List(ctx, l, inNS); err != nil {
-			return in, fmt.Errorf("listing %T in %s: %w", l, ns.Name, err)
-		}
-	}
 	in.NetworkPolicies, in.Pods, in.Services, in.Ingresses, in.RoleBindings = nps.Items, pods.Items, svcs.Items, ings.Items, rbs.Items
-	if in.Subject.Partner != "" {
-		var partner corev1.ServiceList
-		if err := live.List(ctx, &partner, client.InNamespace(in.Subject.Partner)); err != nil {
-			return in, fmt.Errorf("listing the Services of the partner %s: %w", in.Subject.Partner, err)
-		}
-		in.PartnerServices = partner.Items
-	}
+	in.PartnerServices = partnerSvcs.Items
 	for _, a := range t.TenantSpec().Applications {
 		if p := licence.Active(pools, a.Name); p != nil {
 			in.Pools = append(in.Pools, *p)
