@@ -221,15 +221,27 @@ func applicationsOf(_ context.Context, obj client.Object) []reconcile.Request {
 // counts them again: a GitOps sync of many tenants, or their reconciles, change hundreds of them
 // within seconds, and each change would otherwise be a reconcile of the entry, a render of its
 // shared instance and a write of its status. A new subscriber reaches the shared instance at most
-// this much later.
+// this much later (subscriberBatchFor beyond a thousand subscribers).
 const subscriberBatch = 2 * time.Second
 
-// enqueueAfter maps events to requests like handler.EnqueueRequestsFromMapFunc, but adds them after
-// a delay: a request already waiting is not added twice, so a burst of events is one reconcile.
-func enqueueAfter(mapping handler.MapFunc, delay time.Duration) handler.EventHandler {
+// subscriberBatchPerSubscriber lengthens the batch of an entry beyond a thousand subscribers.
+const subscriberBatchPerSubscriber = 2 * time.Millisecond
+
+// subscriberBatchFor is the batch of an entry with that many subscribers. A shared instance's
+// subscriber list grows with them and is written whole at each reconcile that changes it (about
+// 150 bytes a subscriber), so beyond a thousand the batch grows with the list: the API server then
+// gets about as many bytes a second from it at five thousand subscribers (10 s) as at a thousand.
+func subscriberBatchFor(subscribed int32) time.Duration {
+	return max(subscriberBatch, time.Duration(subscribed)*subscriberBatchPerSubscriber)
+}
+
+// enqueueAfter maps events to requests like handler.EnqueueRequestsFromMapFunc, but adds them
+// after the delay it gives each: a request already waiting is not added twice, so a burst of
+// events is one reconcile.
+func enqueueAfter(mapping handler.MapFunc, delay func(ctx context.Context, req reconcile.Request) time.Duration) handler.EventHandler {
 	add := func(ctx context.Context, obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, req := range mapping(ctx, obj) {
-			q.AddAfter(req, delay)
+			q.AddAfter(req, delay(ctx, req))
 		}
 	}
 	return handler.Funcs{
@@ -249,6 +261,16 @@ func enqueueAfter(mapping handler.MapFunc, delay time.Duration) handler.EventHan
 	}
 }
 
+// batchOf is the subscriber batch of a catalogue entry, from the subscribers its status counts in
+// the cache (the shortest batch when it is not there yet).
+func (r *SharedApplicationReconciler) batchOf(ctx context.Context, req reconcile.Request) time.Duration {
+	app := &v1alpha1.SharedApplication{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return subscriberBatch
+	}
+	return subscriberBatchFor(app.Status.Subscribed)
+}
+
 // SetupWithManager wakes an application for its own changes, its tenants' and the policy's.
 func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request {
@@ -265,8 +287,8 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("sharedapplication").
 		For(&v1alpha1.SharedApplication{}).
-		Watches(&v1alpha1.Commune{}, enqueueAfter(applicationsOf, subscriberBatch)).
-		Watches(&v1alpha1.CPAS{}, enqueueAfter(applicationsOf, subscriberBatch)).
+		Watches(&v1alpha1.Commune{}, enqueueAfter(applicationsOf, r.batchOf)).
+		Watches(&v1alpha1.CPAS{}, enqueueAfter(applicationsOf, r.batchOf)).
 		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all))
 	// the objects of shared instances: drift and health
 	for _, obj := range append(managedObjects(), applicationObjects()...) {

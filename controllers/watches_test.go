@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -48,40 +49,48 @@ func TestPartnerWatchPassesOnlyWhatThePartnerReads(t *testing.T) {
 	}
 }
 
-// A burst of subscriber events becomes one reconcile of the catalogue entry, after the delay. The
-// queue runs on a fake clock, so nothing depends on how fast the machine sends the events.
+// A burst of subscriber events becomes one reconcile of the catalogue entry, after the delay,
+// which grows with the entry's subscribers beyond a thousand. The queue runs on a fake clock, so
+// nothing depends on how fast the machine sends the events.
 func TestSubscriberEventsAreBatched(t *testing.T) {
-	clock := testingclock.NewFakeClock(time.Now())
-	q := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request](),
-		workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{Clock: clock})
-	defer q.ShutDown()
-	const delay = 2 * time.Second
-	h := enqueueAfter(applicationsOf, delay)
-	ctx := context.Background()
-	for i := 0; i < 50; i++ {
-		old := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "batched"}, Spec: v1alpha1.CommuneSpec{
-			TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "batched-app"}}}}}
-		updated := old.DeepCopy()
-		updated.Status.ObservedGeneration = int64(i)
-		h.Update(ctx, event.TypedUpdateEvent[client.Object]{ObjectOld: old, ObjectNew: updated}, q)
-	}
-	clock.Step(delay - time.Millisecond)
-	time.Sleep(50 * time.Millisecond) // the queue's own goroutine moves ready items
-	if q.Len() != 0 {
-		t.Fatalf("%d requests were queued before the delay ended", q.Len())
-	}
-	clock.Step(time.Millisecond)
-	deadline := time.Now().Add(5 * time.Second)
-	for q.Len() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // any second request would be there by now
-	if q.Len() != 1 {
-		t.Fatalf("50 events of one subscriber queued %d reconciles of the entry, want 1", q.Len())
-	}
-	req, _ := q.Get()
-	if req.Name != "batched-app" {
-		t.Errorf("queued %q, want the application batched-app", req.Name)
+	for _, tt := range []struct {
+		subscribed int32
+		delay      time.Duration
+	}{{0, 2 * time.Second}, {522, 2 * time.Second}, {5000, 10 * time.Second}} {
+		app := &v1alpha1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Name: "batched-app"}}
+		app.Status.Subscribed = tt.subscribed
+		r := &SharedApplicationReconciler{Client: fake.NewClientBuilder().WithScheme(k8s.Scheme()).WithObjects(app).Build()}
+		clock := testingclock.NewFakeClock(time.Now())
+		q := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request](),
+			workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{Clock: clock})
+		h := enqueueAfter(applicationsOf, r.batchOf)
+		ctx := context.Background()
+		for i := 0; i < 50; i++ {
+			old := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "batched"}, Spec: v1alpha1.CommuneSpec{
+				TenantSpec: v1alpha1.TenantSpec{Applications: []v1alpha1.ApplicationSubscription{{Name: "batched-app"}}}}}
+			updated := old.DeepCopy()
+			updated.Status.ObservedGeneration = int64(i)
+			h.Update(ctx, event.TypedUpdateEvent[client.Object]{ObjectOld: old, ObjectNew: updated}, q)
+		}
+		clock.Step(tt.delay - time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // the queue's own goroutine moves ready items
+		if q.Len() != 0 {
+			t.Fatalf("%d subscribers: %d requests were queued before %s", tt.subscribed, q.Len(), tt.delay)
+		}
+		clock.Step(time.Millisecond)
+		deadline := time.Now().Add(5 * time.Second)
+		for q.Len() == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // any second request would be there by now
+		if q.Len() != 1 {
+			t.Fatalf("%d subscribers: 50 events of one subscriber queued %d reconciles of the entry, want 1", tt.subscribed, q.Len())
+		}
+		req, _ := q.Get()
+		if req.Name != "batched-app" {
+			t.Errorf("queued %q, want the application batched-app", req.Name)
+		}
+		q.ShutDown()
 	}
 }
 
