@@ -68,6 +68,7 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	if err != nil {
 		return s.failed(v1alpha1.ConditionApplicationsReady, err)
 	}
+	var toApply []*appPlan
 	for _, plan := range plans {
 		if plan.objs == nil {
 			outcomes = append(outcomes, plan.out)
@@ -83,9 +84,20 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 			outcomes = append(outcomes, plan.out)
 			continue
 		}
-		o, err := r.applyApplication(ctx, s, plan)
-		if err != nil {
-			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", plan.out.status.Name, err))
+		toApply = append(toApply, plan)
+	}
+	// the applications at once, each one's objects in its render's order: they share nothing, and
+	// one after the other a commune's first reconcile waited on the API server for every object of
+	// every application in turn (at 5,000 tenants, nine seconds, its communes' queue the bound)
+	applied := make([]appOutcome, len(toApply))
+	errs := make([]error, len(toApply))
+	_ = atOnce(ctx, len(toApply), func(ctx context.Context, i int) error {
+		applied[i], errs[i] = r.applyApplication(ctx, s, toApply[i])
+		return nil
+	})
+	for i, o := range applied {
+		if errs[i] != nil {
+			applyErrs = append(applyErrs, fmt.Errorf("%s: %w", o.status.Name, errs[i]))
 		}
 		outcomes = append(outcomes, o)
 	}
