@@ -64,7 +64,7 @@ func checkConnectivity(out *findings, in Inputs) {
 		if p.Namespace == in.Subject.Namespace {
 			continue
 		}
-		key := sel.signature(labels.Set(nsLabels(p)))
+		key := sel.signature(peerLabels(p))
 		if p.Namespace == in.Subject.Partner {
 			key = "partner"
 		}
@@ -128,6 +128,24 @@ func checkConnectivity(out *findings, in Inputs) {
 	}
 }
 
+// peerLabels reads a peer's namespace labels with kubernetes.io/metadata.name, which the API server
+// gives every namespace, without copying them: the grouping reads every tenant's at each audit.
+type peerLabels Peer
+
+func (p peerLabels) Has(key string) bool { _, found := p.Lookup(key); return found }
+
+func (p peerLabels) Get(key string) string { v, _ := p.Lookup(key); return v }
+
+func (p peerLabels) Lookup(key string) (string, bool) {
+	if key == corev1.LabelMetadataName {
+		return p.Namespace, true
+	}
+	v, found := p.Labels[key]
+	return v, found
+}
+
+// nsLabels is a copy of a peer's namespace labels with kubernetes.io/metadata.name, for the one
+// peer of each group that the matcher tries.
 func nsLabels(p Peer) map[string]string {
 	l := map[string]string{corev1.LabelMetadataName: p.Namespace}
 	for k, v := range p.Labels {
@@ -262,7 +280,7 @@ func collectSelectors(nps []*networkingv1.NetworkPolicy) *selectors {
 
 // signature says which namespace selectors match the labels: peers of equal signature are the same
 // to the policies.
-func (s *selectors) signature(l labels.Set) string {
+func (s *selectors) signature(l labels.Labels) string {
 	var b strings.Builder
 	for _, ls := range s.namespaces {
 		if ls.Matches(l) {
