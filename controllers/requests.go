@@ -22,7 +22,7 @@ var apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 var apiRequestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "mutualis_api_request_duration_seconds",
 	Help:    "Time of the operator's requests to the API server, watches excepted, by HTTP method.",
-	Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	Buckets: prometheus.DefBuckets,
 }, []string{"method"})
 
 func init() { metrics.Registry.MustRegister(apiRequests, apiRequestSeconds) }

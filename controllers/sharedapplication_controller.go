@@ -262,10 +262,11 @@ func enqueueAfter(mapping handler.MapFunc, delay func(ctx context.Context, req r
 }
 
 // batchOf is the subscriber batch of a catalogue entry, from the subscribers its status counts in
-// the cache (the shortest batch when it is not there yet).
+// the cache (the shortest batch when it is not there yet). It runs at every tenant event, so it
+// reads the cache's own object rather than a copy of the whole entry.
 func (r *SharedApplicationReconciler) batchOf(ctx context.Context, req reconcile.Request) time.Duration {
 	app := &v1alpha1.SharedApplication{}
-	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+	if err := r.Get(ctx, req.NamespacedName, app, client.UnsafeDisableDeepCopy); err != nil {
 		return subscriberBatch
 	}
 	return subscriberBatchFor(app.Status.Subscribed)

@@ -195,8 +195,6 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	return st, cond, nil
 }
 
-// applyTyped applies a typed object of the tenant contract when what mutualis owns on the live
-// one differs.
 // applyParallelism is how many independent applies of one reconcile are in flight at once.
 const applyParallelism = 8
 
@@ -211,6 +209,8 @@ func atOnce(ctx context.Context, n int, apply func(ctx context.Context, i int) e
 	return g.Wait()
 }
 
+// applyTyped applies a typed object of the tenant contract when what mutualis owns on the live
+// one differs.
 func applyTyped(ctx context.Context, c client.Client, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
 	var owned runtime.ApplyConfiguration
 	switch err := c.Get(ctx, key, live); {

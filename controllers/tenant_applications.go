@@ -283,7 +283,8 @@ func applyAll(ctx context.Context, c client.Client, mapper meta.RESTMapper, name
 	}
 	inventory := strs(union(refs(previous), current))
 	// one after the other, in the render's order (kustomize puts what workloads read first):
-	// applying them at once (two waves, run 15 of docs/benchmarks.md) was slower at 522 tenants
+	// applying them at once (two waves, run 15 of docs/benchmarks.md) was slower at 522 tenants;
+	// a tenant's applications, on the other hand, go at once (reconcileApplications)
 	for _, obj := range objs {
 		if _, err := apply.Object(ctx, c, obj); err != nil {
 			return inventory, fmt.Errorf("apply failed: %w", err)

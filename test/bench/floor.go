@@ -131,10 +131,10 @@ func createWaves(objs []*unstructured.Unstructured) [][]*unstructured.Unstructur
 
 // createAll creates the objects wave by wave, with workers in parallel: with POST, or with
 // server-side apply when apply is set (to tell what the operator's way of writing costs the API
-// server from what the rest of its work does).
+// server from what the rest of its work does). writeSeconds is the time of every write summed:
+// over the time of the whole, how many writes were in flight on average.
 func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, workers int, apply bool) (writeSeconds float64, err error) {
 	var nanos atomic.Int64 // the time of every write, summed
-	defer func() { writeSeconds = time.Duration(nanos.Load()).Seconds() }()
 	for _, wave := range createWaves(objs) {
 		work := make(chan *unstructured.Unstructured)
 		errs := make(chan error, workers)
@@ -168,11 +168,11 @@ func createAll(ctx context.Context, c client.Client, objs []*unstructured.Unstru
 		wg.Wait()
 		select {
 		case err := <-errs:
-			return 0, err
+			return time.Duration(nanos.Load()).Seconds(), err
 		default:
 		}
 	}
-	return 0, nil
+	return time.Duration(nanos.Load()).Seconds(), nil
 }
 
 // workloadsAvailable counts the Deployments and StatefulSets of mutualis that have all their
