@@ -58,6 +58,24 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		{name: "service account as admin", obj: newCommune("adm-sa", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.Admins = []rbacv1.Subject{{Kind: "ServiceAccount", Name: "default", Namespace: "kube-system"}}
 		}), want: "admins may only be of kind User or Group"},
+		{name: "every authenticated user as admins", obj: newCommune("adm-sys-authn", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "liege-it"}, {Kind: "Group", Name: "system:authenticated"}}
+		}), want: "admins may not name a system: user or group"},
+		{name: "every ServiceAccount as admins", obj: newCommune("adm-sys-sa", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "system:serviceaccounts"}}
+		}), want: "admins may not name a system: user or group"},
+		{name: "the cluster's administrators as admins", obj: newCommune("adm-sys-masters", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "system:masters"}}
+		}), want: "admins may not name a system: user or group"},
+		{name: "the anonymous user as viewer", obj: newCommune("adm-sys-anon", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Viewers = []rbacv1.Subject{{Kind: "User", Name: "system:anonymous"}}
+		}), want: "viewers may not name a system: user or group"},
+		{name: "the unauthenticated as CPAS viewers", obj: newCPAS("adm-sys-unauthn", "liege", func(c *v1alpha1.CPAS) {
+			c.Spec.Viewers = []rbacv1.Subject{{Kind: "Group", Name: "system:unauthenticated"}}
+		}), want: "viewers may not name a system: user or group"},
+		{name: "another namespace's ServiceAccount spelled as a user", obj: newCommune("adm-sys-sa-user", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "User", Name: "system:serviceaccount:commune-namur:default"}}
+		}), want: "admins may not name a system: user or group"},
 		{name: "the same application twice", obj: newCommune("adm-dup", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "nextcloud"}, {Name: "nextcloud"}}
 		}), want: "Duplicate value"},
@@ -79,6 +97,12 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 51)},
 			Spec:       v1alpha1.SharedApplicationSpec{Version: "1", Instance: v1alpha1.InstanceShared, Resources: []v1alpha1.Resource{}}},
 			want: "its instance runs in the namespace mutualis-app-<name>"},
+		{name: "policy that allows a configuration snippet", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{AllowedIngressAnnotations: []string{"nginx.ingress.kubernetes.io/configuration-snippet"}}},
+			want: "configuration snippets are never allowed"},
+		{name: "policy that allows every ingress-nginx annotation", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{AllowedIngressAnnotations: []string{"nginx.ingress.kubernetes.io/*"}}},
+			want: "configuration snippets are never allowed"},
 		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},
 		{name: "licence pool with negative seats", obj: &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "adm-pool"},
 			Spec: v1alpha1.LicencePoolSpec{Application: "office", Seats: -1}}, want: "spec.seats"},

@@ -177,6 +177,40 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 		tls.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"www.seraing.be", "herstal.be"}}}
 		refused(t, admin.Create(ctx, tls, dryRun), "a TLS host of this Ingress is not among the domains")
 		accepted(t, admin.Create(ctx, ingress("site", "seraing.be", "www.seraing.be"), dryRun))
+
+		// the shared controller as a confused deputy: annotations outside the cell's list
+		annotated := func(key, value string) *networkingv1.Ingress {
+			in := ingress("annotated", "www.seraing.be")
+			in.Annotations = map[string]string{key: value}
+			return in
+		}
+		for key, value := range map[string]string{
+			"nginx.ingress.kubernetes.io/server-alias":    "herstal.be",
+			"nginx.ingress.kubernetes.io/auth-url":        "http://files.commune-herstal.svc.cluster.local/",
+			"nginx.ingress.kubernetes.io/mirror-target":   "http://files.commune-herstal.svc.cluster.local$request_uri",
+			"nginx.ingress.kubernetes.io/auth-tls-secret": "commune-herstal/tls",
+			"nginx.ingress.kubernetes.io/default-backend": "files",
+		} {
+			refused(t, admin.Create(ctx, annotated(key, value), dryRun), "annotation "+key+" is not allowed")
+		}
+		for _, key := range []string{"nginx.ingress.kubernetes.io/configuration-snippet", "nginx.ingress.kubernetes.io/server-snippet", "nginx.ingress.kubernetes.io/Auth-Snippet"} {
+			refused(t, admin.Create(ctx, annotated(key, "proxy_pass http://commune-herstal;"), dryRun), "configuration snippets are refused")
+			// for everyone: the cell too
+			refused(t, k8s.Create(ctx, annotated(key, "proxy_pass http://commune-herstal;"), dryRun), "configuration snippets are refused")
+		}
+		accepted(t, admin.Create(ctx, annotated("nginx.ingress.kubernetes.io/proxy-body-size", "64m"), dryRun))
+		accepted(t, admin.Create(ctx, annotated("cert-manager.io/cluster-issuer", "letsencrypt"), dryRun))
+
+		// every host field in the one spelling that the check compares
+		for _, host := range []string{"HERSTAL.BE", "www.seraing.be.", "WWW.SERAING.BE", "192.0.2.10", "*.be"} {
+			odd := ingress("odd-tls", "www.seraing.be")
+			odd.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}}}
+			refused(t, admin.Create(ctx, odd, dryRun), "host "+host)
+		}
+		for _, host := range []string{"*.be", "xn--lige-bpa.be", "guichet.herstal.be"} {
+			refused(t, admin.Create(ctx, ingress("foreign", host), dryRun), "host "+host)
+		}
+		accepted(t, admin.Create(ctx, ingress("one-level-down", "guichet.seraing.be"), dryRun))
 	})
 
 	t.Run("cannot get a privileged or host-path pod admitted", func(t *testing.T) {
@@ -198,13 +232,13 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}}}}))
 		accepted(t, admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "deployer"},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ci", Namespace: ns}}}))
+			Subjects: []rbacv1.Subject{{Kind: "Group", Name: "seraing-it", APIGroup: rbacv1.GroupName}}}))
 		// RBAC keeps it from granting what it does not hold
 		refused(t, admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "greedy", Namespace: ns},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"resourcequotas"}, Verbs: []string{"update"}}}}, dryRun), "forbidden")
 		refused(t, admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "everyone", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "deployer"},
-			Subjects: []rbacv1.Subject{{Kind: "Group", Name: "system:authenticated", APIGroup: rbacv1.GroupName}}}, dryRun), "never the system: groups")
+			Subjects: []rbacv1.Subject{{Kind: "Group", Name: "system:authenticated", APIGroup: rbacv1.GroupName}}}, dryRun), "never name a system: user or group")
 		refused(t, admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "neighbour", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "deployer"},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "default", Namespace: other}}}, dryRun), "ServiceAccounts of other namespaces")

@@ -134,7 +134,15 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		reconcileErrors.WithLabelValues(r.Kind.Kind(), "resolve").Inc()
 		return ctrl.Result{}, err
 	}
-	if s.blocked() {
+	identified := !s.blocked()
+	// who may enter the namespace follows the spec in every state: access runs before anything that
+	// can stop this reconcile (a stalled or suspended tenant, a failing application), on the
+	// namespace as it already is
+	if err := r.reconcileAccess(ctx, s); err != nil {
+		reconcileErrors.WithLabelValues(r.Kind.Kind(), "access").Inc()
+		return ctrl.Result{}, err
+	}
+	if !identified {
 		return s.result(), nil
 	}
 	if t.TenantSpec().Suspend {
@@ -142,7 +150,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, r.suspendWorkloads(ctx, s)
 	}
 	// everything lives in the namespace: without it, nothing else is done
-	if err := r.reconcileNamespace(ctx, s); err != nil || s.blocked() {
+	if err := r.reconcileNamespace(ctx, s); err != nil || !s.partReady(v1alpha1.ConditionNamespaceReady) {
 		if err != nil {
 			reconcileErrors.WithLabelValues(r.Kind.Kind(), "namespace").Inc()
 		}
@@ -155,7 +163,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		run  func(context.Context, *scope) error
 	}{
 		{"quota", r.reconcileQuota},
-		{"access", r.reconcileAccess},
+		{"access", r.reconcileAccessOfNewNamespace},
 		{"network", r.reconcileNetwork},
 		{"applications", r.reconcileApplications},
 		{"backup", r.reconcileBackup},
@@ -207,6 +215,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 		return s.failed(v1alpha1.ConditionNamespaceReady, err)
 	}
 	if wrote && live == nil {
+		s.namespaceCreated = true
 		r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceCreated, "Create", "created namespace %s", s.res.Namespace)
 	}
 	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
@@ -311,37 +320,6 @@ func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {
 	return nil
 }
 
-func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error {
-	for _, name := range []string{tenant.AdminRoleName, tenant.ViewerRoleName} {
-		if err := r.Get(ctx, client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); apierrors.IsNotFound(err) {
-			s.wait(v1alpha1.ConditionAccessReady, v1alpha1.ReasonTenantRolesAbsent,
-				"ClusterRole %s is missing: install config/rbac/tenant-roles.yaml (make install, or the Helm chart)", name)
-			s.requeueAfter(time.Minute)
-			return nil
-		} else if err != nil {
-			return err
-		}
-	}
-	// one after the other: binding the tenant's ClusterRole needs it to exist (the API server's
-	// escalation check reads its rules), so applying them at once failed now and then
-	ns := s.res.Namespace
-	for _, rb := range tenant.RoleBindings(s.res) {
-		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-			return err
-		}
-	}
-	name := tenant.AccessRoleName(ns)
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-		return err
-	}
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
-		return err
-	}
-	spec := s.tenant.TenantSpec()
-	s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
-	return nil
-}
-
 func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error {
 	// the eight policies are independent of each other: a first reconcile applies them at once
 	// rather than waiting for the API server eight times in a row
@@ -410,6 +388,10 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 		default:
 			if err := r.orphanNamespace(ctx, res, live); err != nil {
+				return ctrl.Result{}, err
+			}
+			// the data stays, the people go: nothing watches this namespace any more
+			if err := r.revokeAccess(ctx, t, res); err != nil {
 				return ctrl.Result{}, err
 			}
 			log.Info("kept tenant namespace", "namespace", nsName, "deletionPolicy", v1alpha1.DeletionPolicyRetain)

@@ -58,6 +58,11 @@ type scope struct {
 	audit        *v1alpha1.AuditSummary
 	auditFailure string
 
+	// accessPending is set when the access step found no namespace of this tenant to bind yet;
+	// namespaceCreated when the namespace step created it in this reconcile.
+	accessPending    bool
+	namespaceCreated bool
+
 	requeue   time.Duration
 	suspended bool
 	// released is set once the finalizer is gone: the object may no longer exist.
@@ -122,6 +127,12 @@ func (s *scope) failed(part string, err error) error {
 func (s *scope) failedPart(part string) bool {
 	c := s.conds[part]
 	return c != nil && c.Status == metav1.ConditionFalse
+}
+
+// partReady tells whether this reconcile observed a part in place.
+func (s *scope) partReady(part string) bool {
+	c := s.conds[part]
+	return c != nil && c.Status == metav1.ConditionTrue
 }
 
 func (s *scope) blocked() bool { return s.stalled != nil || s.waiting != nil }

@@ -92,6 +92,7 @@ const (
 	ReasonNamespaceDeleted  = "NamespaceDeleted"  // event: the namespace is being deleted (deletionPolicy Delete)
 	ReasonNamespaceRetained = "NamespaceRetained" // event: the namespace and its data are kept, labelled orphaned
 	ReasonBackupRequested   = "BackupRequested"   // event: an on-demand backup was requested by annotation
+	ReasonAccessRevoked     = "AccessRevoked"     // event: a RoleBinding naming someone the spec no longer names was deleted
 
 	// AuditClean.
 	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity

@@ -26,10 +26,18 @@ const (
 	// AnnotationSharedInstances lists the namespaces of the shared instances a tenant subscribes
 	// to, towards which its ExternalName Services may point.
 	AnnotationSharedInstances = "mutualis.crtpl.be/shared-instances"
-	Finalizer                 = "mutualis.crtpl.be/finalizer"
-	FieldOwner                = "mutualis"
-	NamespacePrefixCom        = "commune-"
-	NamespacePrefixCPAS       = "cpas-"
+	// AnnotationSubjects lists the people of the tenant's spec (admins and viewers) as Kind:name,
+	// comma-separated: the only users and groups that a tenant's own RoleBindings may name. The
+	// access step also reads it back to know whether the spec's people changed since it last
+	// swept the tenant's own RoleBindings.
+	AnnotationSubjects = "mutualis.crtpl.be/subjects"
+	// AnnotationIngressAnnotations lists the annotation keys (or key prefixes ending in *) that
+	// the tenant's Ingresses may carry: the policy's allowedIngressAnnotations.
+	AnnotationIngressAnnotations = "mutualis.crtpl.be/ingress-annotations"
+	Finalizer                    = "mutualis.crtpl.be/finalizer"
+	FieldOwner                   = "mutualis"
+	NamespacePrefixCom           = "commune-"
+	NamespacePrefixCPAS          = "cpas-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
 	// LabelPrefixInstanceSubscriber, followed by a Shared application's name, labels the namespace
@@ -80,10 +88,14 @@ type TenantSpec struct {
 
 	// admins are the users and groups bound to the mutualis-tenant-admin ClusterRole in the tenant
 	// namespace: they run the tenant's applications but cannot change its quota, network policies,
-	// role bindings or namespace.
+	// role bindings or namespace. Never a system: user or group. Removing one takes its access away
+	// at the next reconcile, whatever the tenant's state, with every RoleBinding of the tenant's own
+	// that named it.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="admins may only be of kind User or Group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="admins may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster, system:masters the cluster's own administrators; name the commune's people or its own group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.contains(','))",message="a subject's name may not contain a comma"
 	// +listType=atomic
 	Admins []rbacv1.Subject `json:"admins,omitempty"`
 
@@ -92,6 +104,8 @@ type TenantSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="viewers may only be of kind User or Group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="viewers may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster; name the commune's people or its own group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.contains(','))",message="a subject's name may not contain a comma"
 	// +listType=atomic
 	Viewers []rbacv1.Subject `json:"viewers,omitempty"`
 

@@ -1096,6 +1096,11 @@ func (in *TenancyPolicySpec) DeepCopyInto(out *TenancyPolicySpec) {
 		*out = make([]ServiceType, len(*in))
 		copy(*out, *in)
 	}
+	if in.AllowedIngressAnnotations != nil {
+		in, out := &in.AllowedIngressAnnotations, &out.AllowedIngressAnnotations
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.AllowedRegistries != nil {
 		in, out := &in.AllowedRegistries, &out.AllowedRegistries
 		*out = make([]string, len(*in))

@@ -125,10 +125,12 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 			instances = append(instances, si.Namespace)
 		}
 		ns.WithAnnotations(map[string]string{
-			v1alpha1.AnnotationDomains:         strings.Join(t.Domains, ","),
-			v1alpha1.AnnotationPartner:         t.Partner,
-			v1alpha1.AnnotationServiceTypes:    strings.Join(types, ","),
-			v1alpha1.AnnotationSharedInstances: strings.Join(instances, ","),
+			v1alpha1.AnnotationDomains:            strings.Join(t.Domains, ","),
+			v1alpha1.AnnotationPartner:            t.Partner,
+			v1alpha1.AnnotationServiceTypes:       strings.Join(types, ","),
+			v1alpha1.AnnotationSharedInstances:    strings.Join(instances, ","),
+			v1alpha1.AnnotationSubjects:           SpecSubjects(t),
+			v1alpha1.AnnotationIngressAnnotations: strings.Join(policy.AllowedIngressAnnotations, ","),
 		})
 	}
 	return ns

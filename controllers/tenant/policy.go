@@ -187,6 +187,9 @@ func EffectivePolicy(p *v1alpha1.TenancyPolicy) v1alpha1.TenancyPolicySpec {
 	if len(spec.AllowedServiceTypes) == 0 {
 		spec.AllowedServiceTypes = []v1alpha1.ServiceType{"ClusterIP"}
 	}
+	if len(spec.AllowedIngressAnnotations) == 0 {
+		spec.AllowedIngressAnnotations = DefaultIngressAnnotations
+	}
 	for i := range spec.Tiers {
 		spec.Tiers[i] = completeTier(spec.Tiers[i], spec.AllowedServiceTypes)
 	}
@@ -256,4 +259,52 @@ func isCPU(name corev1.ResourceName) bool {
 		return true
 	}
 	return false
+}
+
+// DefaultIngressAnnotations are the annotations a tenant's Ingress may carry when the policy names
+// none: what a commune's site needs of ingress-nginx (rewrites, redirects, timeouts, body size,
+// CORS, rate limits, source ranges, sticky sessions), cert-manager's and kubectl's. Left out on
+// purpose: server-alias (publishes another host), auth-url, auth-signin, mirror-target,
+// mirror-host, default-backend and custom-http-errors (the controller calls or serves another
+// Service for the tenant, past its network policies), auth-tls-secret, proxy-ssl-secret and
+// fastcgi-params-configmap (they read objects of another namespace), and every snippet (arbitrary
+// controller configuration, the family of CVE-2025-1974), which admission refuses in any case.
+var DefaultIngressAnnotations = []string{
+	"cert-manager.io/*",
+	"kubectl.kubernetes.io/*",
+	"nginx.ingress.kubernetes.io/affinity",
+	"nginx.ingress.kubernetes.io/affinity-mode",
+	"nginx.ingress.kubernetes.io/app-root",
+	"nginx.ingress.kubernetes.io/backend-protocol",
+	"nginx.ingress.kubernetes.io/client-body-buffer-size",
+	"nginx.ingress.kubernetes.io/cors-allow-credentials",
+	"nginx.ingress.kubernetes.io/cors-allow-headers",
+	"nginx.ingress.kubernetes.io/cors-allow-methods",
+	"nginx.ingress.kubernetes.io/cors-allow-origin",
+	"nginx.ingress.kubernetes.io/cors-expose-headers",
+	"nginx.ingress.kubernetes.io/cors-max-age",
+	"nginx.ingress.kubernetes.io/denylist-source-range",
+	"nginx.ingress.kubernetes.io/enable-cors",
+	"nginx.ingress.kubernetes.io/force-ssl-redirect",
+	"nginx.ingress.kubernetes.io/limit-connections",
+	"nginx.ingress.kubernetes.io/limit-rpm",
+	"nginx.ingress.kubernetes.io/limit-rps",
+	"nginx.ingress.kubernetes.io/permanent-redirect",
+	"nginx.ingress.kubernetes.io/permanent-redirect-code",
+	"nginx.ingress.kubernetes.io/proxy-body-size",
+	"nginx.ingress.kubernetes.io/proxy-buffer-size",
+	"nginx.ingress.kubernetes.io/proxy-buffering",
+	"nginx.ingress.kubernetes.io/proxy-connect-timeout",
+	"nginx.ingress.kubernetes.io/proxy-read-timeout",
+	"nginx.ingress.kubernetes.io/proxy-request-buffering",
+	"nginx.ingress.kubernetes.io/proxy-send-timeout",
+	"nginx.ingress.kubernetes.io/rewrite-target",
+	"nginx.ingress.kubernetes.io/session-cookie-max-age",
+	"nginx.ingress.kubernetes.io/session-cookie-name",
+	"nginx.ingress.kubernetes.io/session-cookie-path",
+	"nginx.ingress.kubernetes.io/ssl-redirect",
+	"nginx.ingress.kubernetes.io/temporal-redirect",
+	"nginx.ingress.kubernetes.io/use-regex",
+	"nginx.ingress.kubernetes.io/whitelist-source-range",
+	"nginx.ingress.kubernetes.io/x-forwarded-prefix",
 }

@@ -97,10 +97,11 @@ func TestAuditOnTheCluster(t *testing.T) {
 	asAdmin(hostile, ingress("chaumont-gistoux.be", false))
 	asAdmin(hostile, `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"open-door"},
 		"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"from":[{"namespaceSelector":{}}]}]}}`)
-	// and a platform engineer's shortcuts
+	// and a platform engineer's shortcuts (a binding of the tenant's own people to a role the
+	// contract does not give them: admission lets it name only the people of the spec)
 	create(t, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "helpdesk", Namespace: hostile.TenantNamespace()},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
-		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: rbacv1.GroupName, Name: "helpdesk@cell.example"}}})
+		Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: hostile.Name + "-it"}}})
 	// a field that mutualis sets it takes back at once (the reconciler sees the drift); a rule added
 	// where mutualis sets none stays, and only the audit sees it: the tenant has no exposed port, so
 	// its ingress-controller policy has no rule of mutualis's
