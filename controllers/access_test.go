@@ -200,8 +200,12 @@ func TestTenantCredentialsDoNotOutliveAccess(t *testing.T) {
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: tenant.ViewerRoleName},
 			Subjects: subjects}
 	}
-	user := func(name string) rbacv1.Subject { return rbacv1.Subject{Kind: "User", Name: name, APIGroup: rbacv1.GroupName} }
-	group := func(name string) rbacv1.Subject { return rbacv1.Subject{Kind: "Group", Name: name, APIGroup: rbacv1.GroupName} }
+	user := func(name string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: "User", Name: name, APIGroup: rbacv1.GroupName}
+	}
+	group := func(name string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: "Group", Name: name, APIGroup: rbacv1.GroupName}
+	}
 
 	accepted(t, admin.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci", Namespace: ns}}))
 	for _, tc := range []struct {

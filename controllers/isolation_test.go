@@ -227,6 +227,37 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 		}), dryRun), "violates PodSecurity")
 	})
 
+	t.Run("cannot preempt the cell's pods, pin a node or tolerate the cell's taints", func(t *testing.T) {
+		// a pod that Pod Security restricted admits, so that only the rule under test can refuse it
+		pod := func(name string, mutate func(*corev1.PodSpec)) *corev1.Pod {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.PodSpec{
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+				Containers: []corev1.Container{{Name: "c", Image: "busybox:1.37", SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}}}}
+			mutate(&p.Spec)
+			return p
+		}
+		for _, class := range []string{"system-node-critical", "system-cluster-critical"} {
+			refused(t, admin.Create(ctx, pod("urgent", func(p *corev1.PodSpec) { p.PriorityClassName = class }), dryRun), "priority class "+class+" is not allowed")
+		}
+		refused(t, admin.Create(ctx, pod("pinned", func(p *corev1.PodSpec) { p.NodeName = "control-plane" }), dryRun), "may not choose its node")
+		refused(t, admin.Create(ctx, pod("selected", func(p *corev1.PodSpec) {
+			p.NodeSelector = map[string]string{"kubernetes.io/hostname": "control-plane"}
+		}), dryRun), "may not choose its node")
+		for name, toleration := range map[string]corev1.Toleration{
+			"every taint":   {Operator: corev1.TolerationOpExists},
+			"control plane": {Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
+			"cell nodes":    {Key: "mutualis.crtpl.be/dedicated", Operator: corev1.TolerationOpEqual, Value: "cell"},
+		} {
+			refused(t, admin.Create(ctx, pod("tolerant", func(p *corev1.PodSpec) { p.Tolerations = []corev1.Toleration{toleration} }), dryRun),
+				"may not tolerate the cell's taints")
+			t.Logf("(%s)", name)
+		}
+		accepted(t, admin.Create(ctx, pod("patient", func(p *corev1.PodSpec) {
+			p.Tolerations = []corev1.Toleration{{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](60)}}
+		}), dryRun))
+	})
+
 	t.Run("runs its own roles and network policies within bounds", func(t *testing.T) {
 		accepted(t, admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}}}}))

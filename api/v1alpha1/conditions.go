@@ -53,6 +53,7 @@ const (
 	ReasonUnknownTier       = "UnknownTier"        // spec.tier names no tier of the policy
 	ReasonDuplicateDomain   = "DuplicateDomain"    // an older tenant holds an overlapping domain
 	ReasonDomainNotAllowed  = "DomainNotAllowed"   // a declared domain lies under the cell's baseDomain
+	ReasonEgressNotAllowed  = "EgressNotAllowed"   // an egress CIDR touches the cluster's own networks
 	ReasonCommuneNotFound   = "CommuneNotFound"    // a CPAS waits for its Commune
 	ReasonCommuneNotReady   = "CommuneNotReady"    // a CPAS waits until its Commune can be served
 

@@ -96,6 +96,18 @@ type TenancyPolicySpec struct {
 	// +listType=set
 	AllowedIngressAnnotations []string `json:"allowedIngressAnnotations,omitempty"`
 
+	// allowedPriorityClasses are the PriorityClasses that pods of tenant namespaces may name. Empty
+	// (the default): none, so tenant pods run at the cluster's default priority and can never
+	// preempt the cell's own pods (system-node-critical, system-cluster-critical). A class the
+	// cluster marks globalDefault must be listed here, since the API server writes its name into
+	// pods that name none.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.all(c, !c.startsWith('system-'))",message="the system- priority classes belong to the cluster's own components: a tenant pod with one preempts them"
+	// +listType=set
+	AllowedPriorityClasses []string `json:"allowedPriorityClasses,omitempty"`
+
 	// allowedRegistries are the image registries (or registry/path prefixes, such as
 	// "docker.io/library" or "ghcr.io/crtpl") that the security audit accepts for tenants'
 	// containers; an image from elsewhere is a finding. Empty: every registry is accepted. The audit
@@ -211,6 +223,17 @@ type PolicyNetwork struct {
 	// +optional
 	// +kubebuilder:default=mutualis-shared
 	SharedServicesNamespace string `json:"sharedServicesNamespace,omitempty"`
+	// clusterCIDRs are the cluster's own networks (pods, Services, nodes, the API server, cloud
+	// metadata) that a tenant's spec.network.egressCIDRs may neither cover nor fall into: a tenant
+	// reaches the cluster only through the tenant contract. Empty: the private, shared, link-local
+	// and loopback ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10,
+	// 169.254.0.0/16, 127.0.0.0/8, fc00::/7, fe80::/10, ::1/128), where nearly every cluster's
+	// networks lie; a cell whose communes reach a private network of their own names its cluster's
+	// networks exactly instead.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=set
+	ClusterCIDRs []CIDR `json:"clusterCIDRs,omitempty"`
 }
 
 // PolicyBackup holds the backup defaults.

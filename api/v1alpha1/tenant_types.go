@@ -34,10 +34,13 @@ const (
 	// AnnotationIngressAnnotations lists the annotation keys (or key prefixes ending in *) that
 	// the tenant's Ingresses may carry: the policy's allowedIngressAnnotations.
 	AnnotationIngressAnnotations = "mutualis.crtpl.be/ingress-annotations"
-	Finalizer                    = "mutualis.crtpl.be/finalizer"
-	FieldOwner                   = "mutualis"
-	NamespacePrefixCom           = "commune-"
-	NamespacePrefixCPAS          = "cpas-"
+	// AnnotationPriorityClasses lists the PriorityClasses the tenant's pods may name: the policy's
+	// allowedPriorityClasses.
+	AnnotationPriorityClasses = "mutualis.crtpl.be/priority-classes"
+	Finalizer                 = "mutualis.crtpl.be/finalizer"
+	FieldOwner                = "mutualis"
+	NamespacePrefixCom        = "commune-"
+	NamespacePrefixCPAS       = "cpas-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
 	// LabelPrefixInstanceSubscriber, followed by a Shared application's name, labels the namespace

@@ -108,3 +108,25 @@ func TestDeclaredAndDefaultDomains(t *testing.T) {
 		t.Errorf("without a base domain: %q", got)
 	}
 }
+
+func TestEgressCIDRStaysOutOfTheCluster(t *testing.T) {
+	cluster := []string{"10.0.0.0/8", "169.254.0.0/16", "fc00::/7"}
+	for egress, ok := range map[string]bool{
+		"192.0.2.0/24":       true,
+		"2001:db8::/32":      true,
+		"0.0.0.0/0":          false, // covers everything
+		"10.0.0.0/8":         false,
+		"10.96.0.1/32":       false, // the API server's Service address
+		"169.254.169.254/32": false, // cloud metadata
+		"8.0.0.0/6":          false, // 8.0.0.0 to 11.255.255.255, around 10.0.0.0/8
+		"8.0.0.0/7":          true,  // 8.0.0.0 to 9.255.255.255, just below it
+		"::/0":               false,
+		"fd00::/8":           false,
+		"not-a-network":      false,
+	} {
+		err := EgressCIDR(egress, cluster)
+		if (err == nil) != ok {
+			t.Errorf("EgressCIDR(%s) = %v, want allowed=%v", egress, err, ok)
+		}
+	}
+}

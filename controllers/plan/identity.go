@@ -49,7 +49,25 @@ func Identify(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1
 	if id.Domains, v, err = domains(ctx, view, t, policy); err != nil || v != nil {
 		return nil, v, err
 	}
+	if v = egress(t, policy); v != nil {
+		return nil, v, nil
+	}
 	return id, nil, nil
+}
+
+// egress checks the networks a tenant asks to reach outside the tenant contract: none may touch
+// the cluster's own networks.
+func egress(t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) *Verdict {
+	cluster := make([]string, 0, len(policy.Network.ClusterCIDRs))
+	for _, c := range policy.Network.ClusterCIDRs {
+		cluster = append(cluster, string(c))
+	}
+	for _, c := range t.TenantSpec().Network.EgressCIDRs {
+		if err := validation.EgressCIDR(string(c), cluster); err != nil {
+			return stalled(v1alpha1.ConditionNetworkReady, v1alpha1.ReasonEgressNotAllowed, "%v; nothing was changed", err)
+		}
+	}
+	return nil
 }
 
 // communeFacts is what a Commune's spec and the registry say about it, before the other tenants

@@ -281,3 +281,59 @@ func TestCustomTiersKeepTheGuards(t *testing.T) {
 		t.Error("LoadBalancers are allowed by the policy: the tier should not cap them at zero")
 	}
 }
+
+// Every kind that the tenant roles let a tenant create is counted by the quota of every tier,
+// built-in or the policy's: otherwise one tenant could fill etcd with it. The kinds are read from
+// the shipped roles, so that a kind added to the role without a count fails here.
+func TestEveryKindTenantsCreateIsCounted(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "tenant-roles.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the quota's own names for the core kinds it counts without count/
+	named := map[string]corev1.ResourceName{
+		"pods": corev1.ResourcePods, "services": corev1.ResourceServices, "secrets": corev1.ResourceSecrets,
+		"configmaps": corev1.ResourceConfigMaps, "persistentvolumeclaims": corev1.ResourcePersistentVolumeClaims,
+	}
+	custom := EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{Tiers: []v1alpha1.Tier{{Name: "village"}}}}).Tiers
+	tiers := append(DefaultTiers(), custom...)
+	checked := 0
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		role := &rbacv1.ClusterRole{}
+		if err := yaml.Unmarshal([]byte(doc), role); err != nil {
+			t.Fatal(err)
+		}
+		for _, rule := range role.Rules {
+			creates := false
+			for _, v := range rule.Verbs {
+				creates = creates || v == "create" || v == "*"
+			}
+			if !creates {
+				continue
+			}
+			for _, group := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					if strings.Contains(res, "/") {
+						continue // pods/exec and the like create no object
+					}
+					name := corev1.ResourceName("count/" + res)
+					if group != "" {
+						name += corev1.ResourceName("." + group)
+					} else if n, ok := named[res]; ok {
+						name = n
+					}
+					for _, tier := range tiers {
+						q, ok := tier.Quota[name]
+						if !ok || q.IsZero() && name != corev1.ResourceReplicationControllers {
+							t.Errorf("role %s lets tenants create %s, but tier %s does not count it (%s)", role.Name, res, tier.Name, name)
+						}
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("only %d kinds found in the tenant roles: the file was not read as expected", checked)
+	}
+}

@@ -131,6 +131,7 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 			v1alpha1.AnnotationSharedInstances:    strings.Join(instances, ","),
 			v1alpha1.AnnotationSubjects:           SpecSubjects(t),
 			v1alpha1.AnnotationIngressAnnotations: strings.Join(policy.AllowedIngressAnnotations, ","),
+			v1alpha1.AnnotationPriorityClasses:    strings.Join(policy.AllowedPriorityClasses, ","),
 		})
 	}
 	return ns

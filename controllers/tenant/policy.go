@@ -50,6 +50,12 @@ func DefaultTiers() []v1alpha1.Tier {
 				"count/statefulsets.apps":                      count(1),
 				"count/jobs.batch":                             count(1),
 				"count/cronjobs.batch":                         count(1),
+				// every other kind the tenant admin role may create (TestEveryKindTenantsCreateIsCounted):
+				// a Deployment keeps up to ten old ReplicaSets, a DaemonSet runs on every node
+				"count/serviceaccounts":                      count(1),
+				"count/replicasets.apps":                     count(11),
+				"count/daemonsets.apps":                      *resource.NewQuantity(4, resource.DecimalSI),
+				"count/horizontalpodautoscalers.autoscaling": count(1),
 			},
 			DefaultRequest: corev1.ResourceList{
 				corev1.ResourceCPU:              resource.MustParse("100m"),
@@ -187,6 +193,9 @@ func EffectivePolicy(p *v1alpha1.TenancyPolicy) v1alpha1.TenancyPolicySpec {
 	if len(spec.AllowedServiceTypes) == 0 {
 		spec.AllowedServiceTypes = []v1alpha1.ServiceType{"ClusterIP"}
 	}
+	if len(spec.Network.ClusterCIDRs) == 0 {
+		spec.Network.ClusterCIDRs = DefaultClusterCIDRs
+	}
 	if len(spec.AllowedIngressAnnotations) == 0 {
 		spec.AllowedIngressAnnotations = DefaultIngressAnnotations
 	}
@@ -307,4 +316,12 @@ var DefaultIngressAnnotations = []string{
 	"nginx.ingress.kubernetes.io/use-regex",
 	"nginx.ingress.kubernetes.io/whitelist-source-range",
 	"nginx.ingress.kubernetes.io/x-forwarded-prefix",
+}
+
+// DefaultClusterCIDRs are the networks no tenant's egressCIDRs may touch when the policy names
+// none: where the pod, Service and node networks of nearly every cluster lie, with cloud metadata
+// and loopback.
+var DefaultClusterCIDRs = []v1alpha1.CIDR{
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
+	"fc00::/7", "fe80::/10", "::1/128",
 }

@@ -259,6 +259,7 @@ var verdictField = map[string]string{
 	v1alpha1.ReasonCommuneNotReady:   "spec.communeRef",
 	v1alpha1.ReasonDuplicateDomain:   "spec.domains",
 	v1alpha1.ReasonDomainNotAllowed:  "spec.domains",
+	v1alpha1.ReasonEgressNotAllowed:  "spec.network.egressCIDRs",
 }
 
 // checkCatalogue gives each catalogue entry of the tree the verdict the catalogue controller gives
