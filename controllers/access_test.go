@@ -70,12 +70,9 @@ func TestAccessFollowsTheSpecInEveryState(t *testing.T) {
 	leaver := rbacv1.Subject{Kind: "User", Name: "leaver@amay.be", APIGroup: rbacv1.GroupName}
 
 	t.Run("stalled", func(t *testing.T) {
-		holder := newCommune("huy", "61031", func(c *v1alpha1.Commune) { c.Spec.Domains = []v1alpha1.Domain{"huy.be"} })
 		c := newCommune("amay", "61003", func(c *v1alpha1.Commune) {
 			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "amay-it"}, leaver}
-			c.Spec.Domains = []v1alpha1.Domain{"amay.be"}
 		})
-		create(t, holder)
 		create(t, c)
 		eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 		ns := "commune-amay"
@@ -92,14 +89,13 @@ func TestAccessFollowsTheSpecInEveryState(t *testing.T) {
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: tenant.ViewerRoleName},
 			Subjects: []rbacv1.Subject{{Kind: "Group", Name: "amay-it", APIGroup: rbacv1.GroupName}}}))
 
-		// one pull request removes the leaver and claims a domain that an older tenant holds: the
-		// tenant stalls, and the leaver is out all the same
-		get(t, "huy", holder)
+		// one pull request removes the leaver and names a tier the policy does not have: the tenant
+		// stalls, and the leaver is out all the same
 		patch(t, c, func() {
 			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "amay-it"}}
-			c.Spec.Domains = []v1alpha1.Domain{"amay.be", "huy.be"}
+			c.Spec.Tier = "Platinum"
 		})
-		stalledSaying(t, c, v1alpha1.ReasonDuplicateDomain, "huy.be")
+		stalledSaying(t, c, v1alpha1.ReasonUnknownTier, "Platinum")
 		loses(t, leaver.Name, nil, "create", "", "pods", "", ns)
 		loses(t, leaver.Name, nil, "list", "", "secrets", "", ns)
 		if names := bindingsNaming(t, ns, leaver); len(names) != 0 {

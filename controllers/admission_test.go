@@ -103,6 +103,8 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		{name: "policy that allows every ingress-nginx annotation", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
 			Spec: v1alpha1.TenancyPolicySpec{AllowedIngressAnnotations: []string{"nginx.ingress.kubernetes.io/*"}}},
 			want: "configuration snippets are never allowed"},
+		{name: "commune whose default domain would be a CPAS's", obj: newCommune("cpas-liege", "62063"),
+			want: "may not start with cpas-"},
 		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},
 		{name: "licence pool with negative seats", obj: &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "adm-pool"},
 			Spec: v1alpha1.LicencePoolSpec{Application: "office", Seats: -1}}, want: "spec.seats"},

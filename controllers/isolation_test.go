@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -15,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
@@ -205,7 +207,8 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 		for _, host := range []string{"HERSTAL.BE", "www.seraing.be.", "WWW.SERAING.BE", "192.0.2.10", "*.be"} {
 			odd := ingress("odd-tls", "www.seraing.be")
 			odd.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}}}
-			refused(t, admin.Create(ctx, odd, dryRun), "host "+host)
+			// the API server refuses some spellings itself, admission the others: either names the host
+			refused(t, admin.Create(ctx, odd, dryRun), host)
 		}
 		for _, host := range []string{"*.be", "xn--lige-bpa.be", "guichet.herstal.be"} {
 			refused(t, admin.Create(ctx, ingress("foreign", host), dryRun), "host "+host)
@@ -288,6 +291,21 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 				Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 					Egress: []networkingv1.NetworkPolicyEgressRule{rule}}}, dryRun), "may allow egress only to pods of its own namespace")
 		}
+	})
+
+	t.Run("cannot pass its objects off as the operator's", func(t *testing.T) {
+		forged := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "forged", "namespace": ns,
+				"labels": map[string]any{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: ns}},
+			"data": map[string]any{"payload": strings.Repeat("x", 4096)}}}
+		// kubectl apply --server-side --field-manager=mutualis
+		refused(t, admin.Patch(ctx, forged, client.Apply, client.FieldOwner(v1alpha1.FieldOwner)), "the field manager mutualis is the cell's own")
+		// nor by taking over one of its own objects under that name
+		accepted(t, admin.Patch(ctx, forged, client.Apply, client.FieldOwner("kubectl")))
+		forged.SetManagedFields(nil)
+		forged.SetResourceVersion("")
+		refused(t, admin.Patch(ctx, forged, client.Apply, client.FieldOwner(v1alpha1.FieldOwner), client.ForceOwnership), "the field manager mutualis is the cell's own")
+		accepted(t, admin.Delete(ctx, forged))
 	})
 
 	// the operator itself is not disturbed by the tenant's own objects, and the tenant stays Ready
@@ -398,5 +416,51 @@ func TestDomainsAreUniqueAcrossTenants(t *testing.T) {
 	eventually(t, wait, conditionIs(second, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	if err := k8s.Get(ctx, client.ObjectKey{Name: "cpas-awans"}, ns); err != nil || ns.Annotations[v1alpha1.AnnotationDomains] != "www.ans.be" {
 		t.Fatalf("the CPAS namespace and its domains: %v %v", err, ns.Annotations)
+	}
+}
+
+// A subscription never takes over an object that the tenant made under the same name: the
+// conflict is the application's condition, the tenant's object stays as it is, and unsubscribing
+// leaves it there.
+func TestSubscriptionNeverAdoptsATenantsObject(t *testing.T) {
+	ctx := context.Background()
+	create(t, webApp("condroz", "nginxinc/nginx-unprivileged:1.26"))
+	c := newCommune("nandrin", "61043", func(c *v1alpha1.Commune) {
+		c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "nandrin-it", APIGroup: rbacv1.GroupName}}
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	const ns = "commune-nandrin"
+	admin := asUser(t, "it@nandrin.be", "nandrin-it")
+	own := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "condroz", Namespace: ns, Labels: map[string]string{"made-by": "nandrin"}},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "our-site"}, Ports: []corev1.ServicePort{{Port: 8443, TargetPort: intstr.FromInt32(8443)}}}}
+	accepted(t, admin.Create(ctx, own))
+
+	patch(t, c, func() { c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "condroz"}} })
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonObjectConflict))
+	if msg := message(c, v1alpha1.ConditionApplicationsReady); !strings.Contains(msg, "Service/condroz already exists and mutualis did not make it") {
+		t.Errorf("the condition should name the object: %s", msg)
+	}
+	check := func() {
+		t.Helper()
+		svc := &corev1.Service{}
+		get(t, ns+"/condroz", svc)
+		if svc.Spec.Selector["app"] != "our-site" || svc.Spec.Ports[0].Port != 8443 || svc.Labels["made-by"] != "nandrin" {
+			t.Fatalf("the tenant's Service was changed: %v %v %v", svc.Labels, svc.Spec.Selector, svc.Spec.Ports)
+		}
+		for _, f := range svc.ManagedFields {
+			if f.Manager == v1alpha1.FieldOwner {
+				t.Fatalf("mutualis wrote to the tenant's Service: %+v", f)
+			}
+		}
+	}
+	check()
+
+	patch(t, c, func() { c.Spec.Applications = nil })
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	check()
+	// the rest of the application, which mutualis did make, is gone
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "condroz"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the application's Deployment should be pruned with the subscription: %v", err)
 	}
 }

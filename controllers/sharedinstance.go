@@ -178,7 +178,7 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	if app.Status.Instance != nil {
 		previous = app.Status.Instance.Resources
 	}
-	st.Resources, err = applyAll(ctx, r.Client, r.RESTMapper(), nsName, app.Name, previous, objs)
+	st.Resources, err = applyAll(ctx, r.Client, r.APIReader, r.RESTMapper(), nsName, app.Name, previous, objs)
 	if err != nil {
 		return nil, cond, err
 	}

@@ -40,7 +40,15 @@ func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error 
 	// the people published on the namespace are those the tenant's own RoleBindings were last
 	// checked against: when the spec names others now, sweep them
 	published, ok := live.Annotations[v1alpha1.AnnotationSubjects]
-	return r.applyAccess(ctx, s, !ok || published != tenant.SpecSubjects(s.res))
+	if err := r.applyAccess(ctx, s, !ok || published != tenant.SpecSubjects(s.res)); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		return err
+	}
+	if s.blocked() || s.tenant.TenantSpec().Suspend {
+		// the namespace step will not run in this reconcile, and the admission policies read the
+		// tenant's people, domains and instances from the namespace
+		return r.publishWhileBlocked(ctx, s, live)
+	}
+	return nil
 }
 
 // reconcileAccessOfNewNamespace binds the people of a namespace that the namespace step has just

@@ -34,6 +34,8 @@ type appOutcome struct {
 	missing bool
 	// dependencyMissing marks a render that uses kinds the cluster does not serve yet.
 	dependencyMissing bool
+	// conflict marks an object of the render that exists and that mutualis did not make.
+	conflict bool
 }
 
 // reconcileApplications renders, applies and prunes each subscribed application, then reads its
@@ -129,7 +131,7 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 	if err := errors.Join(append(applyErrs, pruneErrs...)...); err != nil {
 		return s.failed(part, err)
 	}
-	var invalid, missing, dependencies, progressing []string
+	var invalid, missing, dependencies, conflicts, progressing []string
 	ready := 0
 	for _, o := range outcomes {
 		switch {
@@ -139,6 +141,8 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 			missing = append(missing, o.status.Message)
 		case o.dependencyMissing:
 			dependencies = append(dependencies, o.status.Message)
+		case o.conflict:
+			conflicts = append(conflicts, fmt.Sprintf("%s: %s", o.status.Name, o.status.Message))
 		case !o.status.Ready:
 			progressing = append(progressing, fmt.Sprintf("%s: %s", o.status.Name, o.status.Message))
 		default:
@@ -150,6 +154,10 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 		s.decided(v)
 	case len(dependencies) > 0:
 		s.wait(part, v1alpha1.ReasonKindNotInstalled, "%s", strings.Join(dependencies, "; "))
+	case len(conflicts) > 0:
+		// the tenant's objects wake no reconcile: look again in a while
+		s.wait(part, v1alpha1.ReasonObjectConflict, "%s", strings.Join(conflicts, "; "))
+		s.requeueAfter(time.Minute)
 	case len(progressing) > 0:
 		s.wait(part, v1alpha1.ReasonApplicationsProgressing, "%s", strings.Join(progressing, "; "))
 	case len(outcomes) == 0:
@@ -256,8 +264,14 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 // health.
 func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan *appPlan) (appOutcome, error) {
 	out, app, objs, shared := plan.out, plan.app, plan.objs, plan.shared
-	resources, err := applyAll(ctx, r.Client, r.RESTMapper(), s.res.Namespace, app.Name, plan.prev.Resources, objs)
+	resources, err := applyAll(ctx, r.Client, r.APIReader, r.RESTMapper(), s.res.Namespace, app.Name, plan.prev.Resources, objs)
 	out.status.Resources = resources
+	if conflict := (*apply.ConflictError)(nil); errors.As(err, &conflict) {
+		// the tenant's own object is left alone; the application waits until its name is free
+		out.conflict = true
+		out.status.Message = err.Error()
+		return out, nil
+	}
 	if err != nil {
 		out.status.Message = err.Error()
 		return out, err
@@ -276,7 +290,7 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan 
 // inventory lists and the objects no longer have. The inventory grows before anything is applied,
 // so that an object is never applied without being listed, and shrinks only once the pruning
 // succeeded: the inventory it returns keeps what could not be pruned.
-func applyAll(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, previous []string, objs []*unstructured.Unstructured) ([]string, error) {
+func applyAll(ctx context.Context, c client.Client, uncached client.Reader, mapper meta.RESTMapper, namespace, application string, previous []string, objs []*unstructured.Unstructured) ([]string, error) {
 	current := make([]apply.Ref, 0, len(objs))
 	for _, obj := range objs {
 		current = append(current, apply.RefOf(obj))
@@ -286,7 +300,7 @@ func applyAll(ctx context.Context, c client.Client, mapper meta.RESTMapper, name
 	// applying them at once (two waves, run 15 of docs/benchmarks.md) was slower at 522 tenants;
 	// a tenant's applications, on the other hand, go at once (reconcileApplications)
 	for _, obj := range objs {
-		if _, err := apply.Object(ctx, c, obj); err != nil {
+		if _, err := apply.Object(ctx, c, uncached, obj); err != nil {
 			return inventory, fmt.Errorf("apply failed: %w", err)
 		}
 		if apply.IsWorkload(obj) {

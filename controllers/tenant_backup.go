@@ -89,7 +89,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 		if err := r.deleteSchedule(ctx, t.TenantNamespace(), settings); err != nil {
 			return err
 		}
-	} else if _, err := apply.Object(ctx, r.Client, schedule); err != nil {
+	} else if _, err := apply.Object(ctx, r.Client, nil, schedule); err != nil {
 		// an error of the API server: the condition says so and the reconcile is retried with
 		// backoff, not in a minute
 		return s.failed(part, fmt.Errorf("the Velero Schedule %s/%s cannot be written: %w", settings.VeleroNamespace, schedule.GetName(), err))

@@ -206,6 +206,12 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 	}
 	var owned runtime.ApplyConfiguration
 	if live != nil {
+		// before the namespace publishes less, what the tenant may no longer have goes
+		removed, err := r.withdraw(ctx, s, publicationOf(live), desiredPublication(s.res))
+		if err != nil {
+			return s.failed(v1alpha1.ConditionNamespaceReady, err)
+		}
+		s.withdrawn = append(s.withdrawn, removed...)
 		if owned, err = apply.Owned(live); err != nil {
 			return err
 		}
@@ -217,6 +223,10 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 	if wrote && live == nil {
 		s.namespaceCreated = true
 		r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceCreated, "Create", "created namespace %s", s.res.Namespace)
+	}
+	if len(s.withdrawn) > 0 {
+		s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s; withdrawn: %s", s.res.Namespace, s.policy.PodSecurity, strings.Join(s.withdrawn, "; "))
+		return nil
 	}
 	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
 	return nil

@@ -62,6 +62,8 @@ type scope struct {
 	// namespaceCreated when the namespace step created it in this reconcile.
 	accessPending    bool
 	namespaceCreated bool
+	// withdrawn says what was removed from the namespace because the tenant may no longer have it.
+	withdrawn []string
 
 	requeue   time.Duration
 	suspended bool

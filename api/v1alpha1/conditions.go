@@ -68,6 +68,7 @@ const (
 	ReasonApplicationMissing      = "ApplicationMissing"      // no SharedApplication of that name
 	ReasonApplicationInvalid      = "ApplicationInvalid"      // a bad base or subscription (Stalled)
 	ReasonKindNotInstalled        = "KindNotInstalled"        // the render uses a kind whose CRD is missing (waits)
+	ReasonObjectConflict          = "ObjectConflict"          // an object of the render exists and mutualis did not make it (waits)
 	ReasonQuotaTooSmall           = "QuotaTooSmall"           // the subscriptions together exceed the tier's quota (Stalled)
 	ReasonNoApplications          = "NoApplications"
 	ReasonNoLicences              = "NoLicensedApplications"
@@ -94,6 +95,7 @@ const (
 	ReasonNamespaceRetained = "NamespaceRetained" // event: the namespace and its data are kept, labelled orphaned
 	ReasonBackupRequested   = "BackupRequested"   // event: an on-demand backup was requested by annotation
 	ReasonAccessRevoked     = "AccessRevoked"     // event: a RoleBinding naming someone the spec no longer names was deleted
+	ReasonWithdrawn         = "Withdrawn"         // event: an Ingress for a lost domain, or a Service towards a namespace no longer reachable, was deleted
 
 	// AuditClean.
 	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity

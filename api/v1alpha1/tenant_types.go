@@ -98,7 +98,6 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="admins may only be of kind User or Group"
 	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="admins may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster, system:masters the cluster's own administrators; name the commune's people or its own group"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.contains(','))",message="a subject's name may not contain a comma"
 	// +listType=atomic
 	Admins []rbacv1.Subject `json:"admins,omitempty"`
 
@@ -108,7 +107,6 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="viewers may only be of kind User or Group"
 	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="viewers may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster; name the commune's people or its own group"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.contains(','))",message="a subject's name may not contain a comma"
 	// +listType=atomic
 	Viewers []rbacv1.Subject `json:"viewers,omitempty"`
 

@@ -131,3 +131,28 @@ func DeclaredDomain(d, baseDomain string) error {
 	}
 	return nil
 }
+
+// HostOfDomains says whether a tenant may publish host: it is one of its domains, or one label
+// under one of its wildcards. It is the rule of the admission policy mutualis-tenant-ingresses,
+// which the operator applies again when a tenant's domains change.
+func HostOfDomains(host string, domains []string) bool {
+	for _, d := range domains {
+		if host == d || wildcardCovers(d, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExternalNameNamespace is the namespace an ExternalName Service points into, when its target is
+// a Service of the cluster (<service>.<namespace>.svc or <service>.<namespace>.svc.cluster.local,
+// as the admission policy mutualis-tenant-services requires); empty otherwise.
+func ExternalNameNamespace(target string) string {
+	labels := strings.Split(strings.ToLower(strings.TrimSuffix(target, ".")), ".")
+	switch {
+	case len(labels) == 3 && labels[2] == "svc",
+		len(labels) == 5 && labels[2] == "svc" && labels[3] == "cluster" && labels[4] == "local":
+		return labels[1]
+	}
+	return ""
+}

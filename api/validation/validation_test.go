@@ -130,3 +130,29 @@ func TestEgressCIDRStaysOutOfTheCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestHostOfDomainsIsTheAdmissionRule(t *testing.T) {
+	domains := []string{"seraing.be", "*.seraing.be"}
+	for host, want := range map[string]bool{
+		"seraing.be": true, "www.seraing.be": true, "*.seraing.be": true,
+		"a.b.seraing.be": false, "herstal.be": false, "xseraing.be": false, "": false,
+	} {
+		if got := HostOfDomains(host, domains); got != want {
+			t.Errorf("HostOfDomains(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestExternalNameNamespace(t *testing.T) {
+	for target, want := range map[string]string{
+		"jitsi.mutualis-app-jitsi.svc.cluster.local": "mutualis-app-jitsi",
+		"files.cpas-liege.svc":                       "cpas-liege",
+		"Files.CPAS-Liege.svc.cluster.local.":        "cpas-liege",
+		"intranet.example.org":                       "",
+		"a.b.svc.example.org":                        "",
+	} {
+		if got := ExternalNameNamespace(target); got != want {
+			t.Errorf("ExternalNameNamespace(%q) = %q, want %q", target, got, want)
+		}
+	}
+}

@@ -44,9 +44,19 @@ func (r Ref) Parse() (schema.GroupKind, string, error) {
 	return schema.ParseGroupKind(gk), name, nil
 }
 
+// ConflictError says that an object of a render already exists and mutualis did not apply it:
+// apply never adopts an object someone else made, and never changes or deletes it.
+type ConflictError struct{ Ref Ref }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s already exists and mutualis did not make it: it is left as it is; rename or delete it, or unsubscribe", e.Ref)
+}
+
 // Object applies desired unless the live object already carries its hash and every field of it.
-// The reader is the cache, restricted to managed objects.
-func Object(ctx context.Context, c client.Client, desired *unstructured.Unstructured) (bool, error) {
+// The reader is the cache, which keeps whole only what mutualis applied; uncached, when not nil,
+// is read when the cache has no such object, so that an object someone else made under that name
+// is found and refused (a ConflictError) rather than taken over.
+func Object(ctx context.Context, c client.Client, uncached client.Reader, desired *unstructured.Unstructured) (bool, error) {
 	obj := desired.DeepCopy()
 	hash, err := hashOf(desired)
 	if err != nil {
@@ -63,9 +73,23 @@ func Object(ctx context.Context, c client.Client, desired *unstructured.Unstruct
 	live.SetGroupVersionKind(obj.GroupVersionKind())
 	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); {
 	case apierrors.IsNotFound(err):
+		if uncached != nil {
+			switch err := uncached.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+			case err == nil:
+				if !AppliedByMutualis(live) {
+					return false, &ConflictError{Ref: RefOf(obj)}
+				}
+			case !apierrors.IsNotFound(err):
+				return false, err
+			}
+		}
 	case err != nil:
 		return false, err
 	default:
+		// the cache keeps a stub, without managed fields, of a labelled object mutualis did not apply
+		if !AppliedByMutualis(live) {
+			return false, &ConflictError{Ref: RefOf(obj)}
+		}
 		if live.GetAnnotations()[AnnotationAppliedHash] == hash && Contains(live.Object, obj.Object) {
 			return false, nil
 		}

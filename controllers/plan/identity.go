@@ -212,24 +212,65 @@ func domains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.
 	}
 	sort.Strings(out)
 	for _, d := range out {
-		rivals, err := tenantsWithDomainsNear(ctx, view, d)
+		rival, theirs, err := olderHolder(ctx, view, t, d)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, rival := range rivals {
-			if tenantID(rival) == tenantID(t) || !declaredBefore(rival, t) {
-				continue
-			}
-			for _, theirs := range rival.TenantSpec().Domains {
-				if validation.DomainsOverlap(d, string(theirs)) {
-					return nil, stalled("", v1alpha1.ReasonDuplicateDomain,
-						"domain %s overlaps %s of %s %s, declared earlier: a host belongs to one tenant; remove it from spec.domains; nothing was changed",
-						d, theirs, rival.TenantKind().Kind(), rival.GetName()), nil
-				}
-			}
+		if rival != nil {
+			return nil, stalled("", v1alpha1.ReasonDuplicateDomain,
+				"domain %s overlaps %s of %s %s, declared earlier: a host belongs to one tenant; remove it from spec.domains; its Ingresses for %s are withdrawn, nothing else was changed",
+				d, theirs, rival.TenantKind().Kind(), rival.GetName(), d), nil
 		}
 	}
 	return out, nil, nil
+}
+
+// olderHolder is the tenant declared before t whose domains overlap d, with its overlapping domain.
+func olderHolder(ctx context.Context, view View, t v1alpha1.Tenant, d string) (v1alpha1.Tenant, string, error) {
+	rivals, err := tenantsWithDomainsNear(ctx, view, d)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, rival := range rivals {
+		if tenantID(rival) == tenantID(t) || !declaredBefore(rival, t) {
+			continue
+		}
+		for _, theirs := range rival.TenantSpec().Domains {
+			if validation.DomainsOverlap(d, string(theirs)) {
+				return rival, string(theirs), nil
+			}
+		}
+	}
+	return nil, "", nil
+}
+
+// HeldDomains narrows the domains a tenant publishes to those it may still hold when it cannot be
+// served (a stalled tenant publishes nothing new): the ones its spec (or its default) still names
+// and no tenant declared before it overlaps. A domain given to an older tenant is withdrawn at once.
+func HeldDomains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, published []string) ([]string, error) {
+	declared := map[string]bool{}
+	for _, d := range t.TenantSpec().Domains {
+		declared[string(d)] = true
+	}
+	if len(declared) == 0 {
+		if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
+			declared[d] = true
+		}
+	}
+	var held []string
+	for _, d := range published {
+		if !declared[d] {
+			continue
+		}
+		rival, _, err := olderHolder(ctx, view, t, d)
+		if err != nil {
+			return nil, err
+		}
+		if rival == nil {
+			held = append(held, d)
+		}
+	}
+	return held, nil
 }
 
 // tenantsWithDomainsNear are the tenants whose declared domains may overlap d, each once.

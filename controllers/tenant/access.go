@@ -26,7 +26,9 @@ func SpecSubjects(t *Resolved) string {
 	}
 	var keys []string
 	for _, s := range append(append([]rbacv1.Subject{}, t.Spec.Admins...), t.Spec.Viewers...) {
-		if s.Kind == rbacv1.UserKind || s.Kind == rbacv1.GroupKind {
+		// a name with a comma cannot be told apart in the annotation: the cell's bindings name it,
+		// a tenant's own RoleBindings cannot
+		if (s.Kind == rbacv1.UserKind || s.Kind == rbacv1.GroupKind) && !strings.Contains(s.Name, ",") {
 			keys = append(keys, subjectKey(s))
 		}
 	}
