@@ -10,6 +10,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -267,5 +268,45 @@ func eventWith(obj client.Object, reason, want string) func() error {
 			}
 		}
 		return fmt.Errorf("no event %s about %s saying %q", reason, obj.GetName(), want)
+	}
+}
+
+// A tenant admin cleans up its own roles, role bindings and network policies with one delete of
+// the collection (kubectl delete rolebindings -l ...): admission judges every item, so a delete of
+// them all (--all) leaves the cell's own objects in place and says why.
+func TestTenantAdminDeletesItsOwnCollections(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("ferrieres", "61019", func(c *v1alpha1.Commune) { c.Spec.Admins = itAdmins("ferrieres") })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	const ns = "commune-ferrieres"
+	admin := asUser(t, "it@ferrieres.be", "ferrieres-it")
+	ours := map[string]string{"made-by": "ferrieres-it"}
+	accepted(t, admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns, Labels: ours},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}}))
+	accepted(t, admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns, Labels: ours},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "reader"}, Subjects: itAdmins("ferrieres")}))
+	accepted(t, admin.Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "web-to-db", Namespace: ns, Labels: ours},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}))
+
+	// everything: the cell's objects are refused, item by item
+	for _, kind := range []client.Object{&rbacv1.RoleBinding{}, &networkingv1.NetworkPolicy{}} {
+		refused(t, admin.DeleteAllOf(ctx, kind, client.InNamespace(ns)), "belong to the cell")
+	}
+	// its own
+	for _, kind := range []client.Object{&rbacv1.RoleBinding{}, &rbacv1.Role{}, &networkingv1.NetworkPolicy{}} {
+		accepted(t, admin.DeleteAllOf(ctx, kind, client.InNamespace(ns), client.MatchingLabels(ours)))
+	}
+	eventually(t, wait, gone(&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns}}))
+	eventually(t, wait, gone(&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: ns}}))
+	eventually(t, wait, gone(&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "web-to-db", Namespace: ns}}))
+	for _, name := range []string{tenant.AdminsBindingName, tenant.ViewersBindingName} {
+		get(t, ns+"/"+name, &rbacv1.RoleBinding{})
+	}
+	for _, name := range []string{tenant.NetpolDefaultDeny, tenant.NetpolDNS, tenant.NetpolSameNamespace} {
+		get(t, ns+"/"+name, &networkingv1.NetworkPolicy{})
+	}
+	if !may(t, "it@ferrieres.be", []string{"ferrieres-it"}, "create", "", "pods", "", ns) {
+		t.Error("the admin lost its own access with its collection")
 	}
 }
