@@ -103,6 +103,9 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		{name: "policy that allows every ingress-nginx annotation", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
 			Spec: v1alpha1.TenancyPolicySpec{AllowedIngressAnnotations: []string{"nginx.ingress.kubernetes.io/*"}}},
 			want: "configuration snippets are never allowed"},
+		{name: "parameter value of more than 1024 characters", obj: newCommune("adm-param", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "jitsi", Parameters: map[string]string{"room-prefix": strings.Repeat("x", 1025)}}}
+		}), want: "a parameter value may be at most 1024 characters"},
 		{name: "commune whose default domain would be a CPAS's", obj: newCommune("cpas-liege", "62063"),
 			want: "may not start with cpas-"},
 		{name: "CPAS without commune", obj: newCPAS("adm-nocommune", ""), want: "spec.communeRef"},

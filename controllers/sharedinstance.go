@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +40,48 @@ type Subscriber struct {
 	Domains    []string            `json:"domains,omitempty"`
 	Seats      int32               `json:"seats,omitempty"`
 	Parameters map[string]string   `json:"parameters,omitempty"`
+	// ParametersOmitted says that this subscriber's parameters did not fit in the list and were
+	// left out of it (fitSubscribers).
+	ParametersOmitted bool `json:"parametersOmitted,omitempty"`
+}
+
+// subscribersBudget is how large subscribers.json may grow: a ConfigMap holds at most 1 MiB, and
+// its metadata takes a little of it.
+const subscribersBudget = 900 << 10
+
+// fitSubscribers keeps the subscribers list within budget bytes of JSON by leaving out the
+// parameters of the subscribers whose parameters weigh most, one after the other, until it fits:
+// one tenant's input never keeps the instance's list from being written for the others. It returns
+// the tenants whose parameters were left out.
+func fitSubscribers(subscribers []Subscriber, budget int) ([]Subscriber, []string, error) {
+	raw, err := json.Marshal(subscribers)
+	if err != nil || len(raw) <= budget {
+		return subscribers, nil, err
+	}
+	weight := make([]int, len(subscribers))
+	order := make([]int, len(subscribers))
+	for i, sub := range subscribers {
+		p, err := json.Marshal(sub.Parameters)
+		if err != nil {
+			return nil, nil, err
+		}
+		weight[i], order[i] = len(p), i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return weight[order[a]] > weight[order[b]] })
+	out := slices.Clone(subscribers)
+	size := len(raw)
+	var omitted []string
+	for _, i := range order {
+		if size <= budget || len(out[i].Parameters) == 0 {
+			break
+		}
+		// "parameters":{...} goes, "parametersOmitted":true comes
+		size += len(`"parametersOmitted":true`) - len(`"parameters":`) - weight[i]
+		out[i].Parameters, out[i].ParametersOmitted = nil, true
+		omitted = append(omitted, out[i].Tenant)
+	}
+	sort.Strings(omitted)
+	return out, omitted, nil
 }
 
 // subscribersOf lists the tenants that subscribe to a shared application, sorted by namespace.
@@ -168,6 +211,10 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	} else if err != nil {
 		return nil, cond, err
 	}
+	subscribers, omitted, err := fitSubscribers(subscribers, subscribersBudget)
+	if err != nil {
+		return nil, cond, err
+	}
 	list, err := subscribersConfigMap(in, subscribers)
 	if err != nil {
 		return nil, cond, err
@@ -192,6 +239,9 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	st.Ready = true
 	cond.Status, cond.Reason = metav1.ConditionTrue, v1alpha1.ReasonReady
 	cond.Message = fmt.Sprintf("the instance runs in namespace %s for %d subscribers", nsName, len(subscribers))
+	if len(omitted) > 0 {
+		cond.Message += fmt.Sprintf("; the parameters of %s were left out of %s, which could not hold them all: shorten them", strings.Join(omitted, ", "), SubscribersConfigMap)
+	}
 	return st, cond, nil
 }
 

@@ -163,9 +163,13 @@ type ApplicationSubscription struct {
 	// +kubebuilder:validation:Maximum=100000
 	Seats *int32 `json:"seats,omitempty"`
 
-	// parameters are the tenant's values for the parameters that the application declares.
+	// parameters are the tenant's values for the parameters that the application declares, each at
+	// most 1024 characters. A shared instance reads its subscribers' parameters from one
+	// ConfigMap: when they do not all fit in it, the largest are left out of it (and the
+	// SharedApplication's InstanceReady condition says whose), never the other subscribers.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 1024)",message="a parameter value may be at most 1024 characters: larger configuration belongs in the catalogue entry"
 	Parameters map[string]string `json:"parameters,omitempty"`
 }
 
