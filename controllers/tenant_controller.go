@@ -207,7 +207,9 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 	var owned runtime.ApplyConfiguration
 	if live != nil {
 		// before the namespace publishes less, what the tenant may no longer have goes
-		removed, err := r.withdraw(ctx, s, publicationOf(live), desiredPublication(s.res))
+		before, after := publicationOf(live), desiredPublication(s.res)
+		after.instances = append(after.instances, stillSubscribed(s.tenant, before.instances)...)
+		removed, err := r.withdraw(ctx, s, before, after)
 		if err != nil {
 			return s.failed(v1alpha1.ConditionNamespaceReady, err)
 		}

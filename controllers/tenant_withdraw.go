@@ -13,6 +13,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/api/validation"
+	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -57,6 +58,22 @@ func desiredPublication(res *tenant.Resolved) publication {
 	return p
 }
 
+// stillSubscribed are the instances of before that the tenant's spec still subscribes to: an
+// instance whose catalogue entry went keeps running untouched, and so do its subscribers' ways in.
+func stillSubscribed(t v1alpha1.Tenant, before []string) []string {
+	subscribed := map[string]bool{}
+	for _, sub := range plan.Subscriptions(t) {
+		subscribed[tenant.InstanceNamespaceName(sub.Name)] = true
+	}
+	var out []string
+	for _, ns := range before {
+		if subscribed[ns] {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
 // lost says whether after publishes less than before in one of the lists.
 func lost(before, after []string) bool {
 	for _, x := range before {
@@ -83,10 +100,11 @@ func (r *TenantReconciler) withdraw(ctx context.Context, s *scope, before, after
 			in := &list.Items[i]
 			if host := foreignHost(in, after.domains); host != "" {
 				why := fmt.Sprintf("Ingress %s (host %s is no longer among the tenant's domains)", in.Name, host)
-				if err := r.withdrawOne(ctx, s, in, why); err != nil {
+				if done, err := r.withdrawOne(ctx, s, in, why); err != nil {
 					return removed, err
+				} else if done {
+					removed = append(removed, why)
 				}
-				removed = append(removed, why)
 			}
 		}
 	}
@@ -105,10 +123,11 @@ func (r *TenantReconciler) withdraw(ctx context.Context, s *scope, before, after
 				continue
 			}
 			why := fmt.Sprintf("Service %s (it points into %s, which the tenant no longer reaches: not its partner, not a shared instance it subscribes to)", svc.Name, target)
-			if err := r.withdrawOne(ctx, s, svc, why); err != nil {
+			if done, err := r.withdrawOne(ctx, s, svc, why); err != nil {
 				return removed, err
+			} else if done {
+				removed = append(removed, why)
 			}
-			removed = append(removed, why)
 		}
 	}
 	return removed, nil
@@ -132,14 +151,18 @@ func foreignHost(in *networkingv1.Ingress, domains []string) string {
 	return ""
 }
 
-func (r *TenantReconciler) withdrawOne(ctx context.Context, s *scope, obj client.Object, why string) error {
+func (r *TenantReconciler) withdrawOne(ctx context.Context, s *scope, obj client.Object, why string) (bool, error) {
+	if apply.AppliedByMutualis(obj) {
+		// the applications step renders and prunes what mutualis applied itself
+		return false, nil
+	}
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
 	if err := r.Delete(ctx, obj, client.Preconditions{UID: &uid, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
-		return err
+		return false, err
 	}
 	ctrl.LoggerFrom(ctx).Info("withdrew an object the tenant may no longer have", "namespace", obj.GetNamespace(), "object", why)
 	r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonWithdrawn, "Withdraw", "deleted %s", why)
-	return nil
+	return true, nil
 }
 
 // publishWhileBlocked narrows what the namespace of a tenant that cannot be served publishes to
@@ -153,16 +176,7 @@ func (r *TenantReconciler) publishWhileBlocked(ctx context.Context, s *scope, li
 	if after.domains, err = plan.HeldDomains(ctx, cacheView{r.Client}, s.tenant, s.policy, before.domains); err != nil {
 		return err
 	}
-	subscribed := map[string]bool{}
-	for _, sub := range plan.Subscriptions(s.tenant) {
-		subscribed[tenant.InstanceNamespaceName(sub.Name)] = true
-	}
-	after.instances = nil
-	for _, ns := range before.instances {
-		if subscribed[ns] {
-			after.instances = append(after.instances, ns)
-		}
-	}
+	after.instances = stillSubscribed(s.tenant, before.instances)
 	after.subjects = tenant.SpecSubjects(s.res)
 	removed, err := r.withdraw(ctx, s, before, after)
 	if err != nil {

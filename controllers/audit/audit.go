@@ -114,9 +114,13 @@ type Inputs struct {
 	// Services of the tenant namespace and of the partner's (PartnerServices).
 	Services        []corev1.Service
 	PartnerServices []corev1.Service
-	Pods            []corev1.Pod
-	Ingresses       []networkingv1.Ingress
-	RoleBindings    []rbacv1.RoleBinding
+	// InstanceServices are the Services of each shared instance the tenant subscribes to (the
+	// namespaces its namespace publishes), by namespace: reaching those on their ports is the
+	// subscription, not a finding.
+	InstanceServices map[string][]corev1.Service
+	Pods             []corev1.Pod
+	Ingresses        []networkingv1.Ingress
+	RoleBindings     []rbacv1.RoleBinding
 	// BackupReady is the tenant's BackupReady condition; Backup its status.backup.
 	BackupReady *metav1.Condition
 	Backup      *v1alpha1.BackupStatus

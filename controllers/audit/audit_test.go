@@ -336,3 +336,67 @@ func TestDue(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber reaching the shared instance it subscribes to, on the ports the instance's
+// Services lead to, is the subscription and no finding; another port of it, or an instance it does
+// not subscribe to, is.
+func TestReachingTheSubscribedInstanceIsNoFinding(t *testing.T) {
+	const instance = "mutualis-app-jitsi"
+	subscribed := func(t *testing.T) Inputs {
+		in := clean(t)
+		policy := tenant.EffectivePolicy(nil)
+		res := &tenant.Resolved{Kind: v1alpha1.KindCommune, Name: "liege", Namespace: "commune-liege", Partner: "cpas-liege",
+			Spec:                &v1alpha1.TenantSpec{},
+			ExposedPorts:        []v1alpha1.ExposedPort{{Service: "files", Port: 80, TargetPort: ptr.To(intstr.FromInt32(8080))}},
+			PartnerExposedPorts: []v1alpha1.ExposedPort{{Service: "delib", Port: 80}},
+			SharedInstances: []tenant.SharedAccess{{Application: "jitsi", Namespace: instance,
+				Ports: []v1alpha1.ExposedPort{{Service: "jitsi", Port: 443, TargetPort: ptr.To(intstr.FromInt32(8443))}}}},
+		}
+		in.NetworkPolicies = nil
+		for _, ac := range tenant.NetworkPolicies(res, policy) {
+			raw, _ := json.Marshal(ac)
+			var np networkingv1.NetworkPolicy
+			if err := json.Unmarshal(raw, &np); err != nil {
+				t.Fatal(err)
+			}
+			np.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "mutualis", Operation: metav1.ManagedFieldsOperationApply,
+				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}
+			in.NetworkPolicies = append(in.NetworkPolicies, np)
+		}
+		in.Peers = append(in.Peers, Peer{Namespace: instance, Labels: map[string]string{v1alpha1.LabelTenant: instance}})
+		in.InstanceServices = map[string][]corev1.Service{instance: {{ObjectMeta: metav1.ObjectMeta{Name: "jitsi", Namespace: instance},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(8443), Protocol: corev1.ProtocolTCP}}}}}}
+		return in
+	}
+	if got := Evaluate(subscribed(t)); len(got) != 1 || got[0].Check != CheckAccess {
+		t.Fatalf("a subscriber of the instance: %+v", got)
+	}
+	// the same egress, towards an instance the audit does not know as subscribed: a finding
+	in := subscribed(t)
+	in.InstanceServices = nil
+	if got := Evaluate(in); !hasFinding(got, CheckReachesTenant, "Namespace/"+instance) {
+		t.Fatalf("egress to an instance not subscribed to should be ReachesTenant: %+v", got)
+	}
+	// and a port of the instance its Services do not lead to
+	in = subscribed(t)
+	var np *networkingv1.NetworkPolicy
+	for i := range in.NetworkPolicies {
+		if in.NetworkPolicies[i].Name == tenant.NetpolSharedInstance {
+			np = &in.NetworkPolicies[i]
+		}
+	}
+	tcp := corev1.ProtocolTCP
+	np.Spec.Egress[0].Ports = append(np.Spec.Egress[0].Ports, networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: ptr.To(intstr.FromInt32(5432))})
+	if got := Evaluate(in); !hasFinding(got, CheckReachesTenant, "Namespace/"+instance) {
+		t.Fatalf("another port of the instance should be ReachesTenant: %+v", got)
+	}
+}
+
+func hasFinding(got []Finding, check Check, object string) bool {
+	for _, f := range got {
+		if f.Check == check && f.Object == object {
+			return true
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -87,6 +88,16 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		return in, err
 	}
 	in.Namespace = ns
+	if instances := ns.Annotations[v1alpha1.AnnotationSharedInstances]; instances != "" {
+		in.InstanceServices = map[string][]corev1.Service{}
+		for _, instance := range strings.Split(instances, ",") {
+			list := &corev1.ServiceList{}
+			if err := live.List(ctx, list, client.InNamespace(instance)); err != nil {
+				return in, fmt.Errorf("listing the Services of the shared instance %s: %w", instance, err)
+			}
+			in.InstanceServices[instance] = list.Items
+		}
+	}
 	in.NetworkPolicies, in.Pods, in.Services, in.Ingresses, in.RoleBindings = nps.Items, pods.Items, svcs.Items, ings.Items, rbs.Items
 	in.PartnerServices = partnerSvcs.Items
 	for _, a := range t.TenantSpec().Applications {

@@ -68,6 +68,9 @@ func checkConnectivity(out *findings, in Inputs) {
 		if p.Namespace == in.Subject.Partner {
 			key = "partner"
 		}
+		if _, subscribed := in.InstanceServices[p.Namespace]; subscribed {
+			key = "instance:" + p.Namespace // each subscribed instance alone, with its own ports
+		}
 		if g, ok := groups[key]; ok {
 			g.others++
 			continue
@@ -83,6 +86,12 @@ func checkConnectivity(out *findings, in Inputs) {
 	for _, key := range keys {
 		g := groups[key]
 		isPartner := key == "partner"
+		// egress to a shared instance the tenant subscribes to, on the ports its Services lead to,
+		// is the subscription; anything more, or anything into the tenant, is a finding
+		instancePorts := map[string]bool{}
+		if strings.HasPrefix(key, "instance:") {
+			instancePorts = exposedPorts(in.InstanceServices[g.peer.Namespace])
+		}
 		peerObj := "Namespace/" + g.peer.Namespace
 		others := strconv.Itoa(g.others)
 		peer := func(pod map[string]string) *matcher.TrafficPeer {
@@ -109,6 +118,9 @@ func checkConnectivity(out *findings, in Inputs) {
 			var open []string
 			for _, pt := range sel.ports {
 				if isPartner && dir.exposed[pt.key()] {
+					continue
+				}
+				if dir.field == "egress" && instancePorts[pt.key()] {
 					continue
 				}
 				if allowedAny(engine, dir.fromPods, dir.toPods, dir.from, dir.to, pt) {
