@@ -100,6 +100,12 @@ type Peer struct {
 	Labels    map[string]string
 }
 
+// Workload is the pod template of a workload: its object (Kind/name) and its pod spec.
+type Workload struct {
+	Object string
+	Spec   corev1.PodSpec
+}
+
 // Inputs are what the audit of one tenant reads. Gather fills them from a cluster.
 type Inputs struct {
 	Subject Subject
@@ -119,6 +125,13 @@ type Inputs struct {
 	// subscription, not a finding.
 	InstanceServices map[string][]corev1.Service
 	Pods             []corev1.Pod
+	// Workloads are the pod templates of the namespace's Deployments, StatefulSets, DaemonSets,
+	// Jobs and CronJobs: a workload whose pods are refused, scaled to zero or not due yet is
+	// audited all the same. A Job that a CronJob made is its CronJob's.
+	Workloads []Workload
+	// JobOwners names, for each Job a CronJob made, that CronJob (CronJob/<name>): its pods are
+	// reported under it.
+	JobOwners map[string]string
 	Ingresses        []networkingv1.Ingress
 	RoleBindings     []rbacv1.RoleBinding
 	// BackupReady is the tenant's BackupReady condition; Backup its status.backup.

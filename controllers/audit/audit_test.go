@@ -400,3 +400,35 @@ func hasFinding(got []Finding, check Check, object string) bool {
 	}
 	return false
 }
+
+// The audit reads pod templates too: a Deployment scaled to zero, a Deployment whose pods Pod
+// Security refuses and a CronJob between two runs show their weaknesses, each named once.
+func TestWorkloadsWithoutPodsAreAudited(t *testing.T) {
+	in := clean(t)
+	in.Pods = nil
+	weak := corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx",
+		SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}}}
+	in.Workloads = []Workload{{Object: "Deployment/guichet", Spec: weak}, {Object: "CronJob/export", Spec: weak}}
+	got := Evaluate(in)
+	for _, obj := range []string{"Deployment/guichet", "CronJob/export"} {
+		for _, check := range []Check{CheckMutableImage, CheckPrivileged, CheckLimitsMissing, CheckRunAsRoot} {
+			if !hasFinding(got, check, obj) {
+				t.Errorf("no %s on %s: %+v", check, obj, got)
+			}
+		}
+	}
+	// a running pod of the CronJob's Job and the template are one workload, reported once
+	in.Pods = []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "export-29001-abcde",
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Job", Name: "export-29001", Controller: ptr.To(true)}}},
+		Spec: weak, Status: corev1.PodStatus{Phase: corev1.PodRunning}}}
+	in.JobOwners = map[string]string{"export-29001": "CronJob/export"}
+	n := 0
+	for _, f := range Evaluate(in) {
+		if f.Check == CheckPrivileged {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d Privileged findings; want one for the Deployment and one for the CronJob with its pod", n)
+	}
+}

@@ -72,67 +72,82 @@ func checkNetworkPolicies(out *findings, in Inputs) {
 
 // workloadOf names the workload a pod belongs to: its controller, with a Deployment seen through
 // its ReplicaSet.
-func workloadOf(p *corev1.Pod) string {
+func workloadOf(p *corev1.Pod, jobOwners map[string]string) string {
 	ref := metav1.GetControllerOf(p)
 	if ref == nil {
 		return "Pod/" + p.Name
 	}
-	if ref.Kind == "ReplicaSet" {
+	switch ref.Kind {
+	case "ReplicaSet":
 		if hash := p.Labels["pod-template-hash"]; hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
 			return "Deployment/" + strings.TrimSuffix(ref.Name, "-"+hash)
+		}
+	case "Job":
+		if owner := jobOwners[ref.Name]; owner != "" {
+			return owner
 		}
 	}
 	return ref.Kind + "/" + ref.Name
 }
 
-// checkPods: every container of every pod runs as non-root, unprivileged, without added
-// capabilities, with limits and a read-only root file system, from an immutable image of an allowed
-// registry. A workload's pods are reported once, by the workload.
+// checkPods: every container of every pod, and of every workload's pod template, runs as
+// non-root, unprivileged, without added capabilities, with limits and a read-only root file
+// system, from an immutable image of an allowed registry. A workload is reported once, whether its
+// template or its pods show it: a Deployment whose pods Pod Security refuses, one scaled to zero
+// and a CronJob between two runs are audited like running ones.
 func checkPods(out *findings, in Inputs) {
 	for i := range in.Pods {
 		p := &in.Pods[i]
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		obj := workloadOf(p)
-		podNonRoot := p.Spec.SecurityContext != nil && p.Spec.SecurityContext.RunAsNonRoot != nil && *p.Spec.SecurityContext.RunAsNonRoot
-		each := func(list string, cs []corev1.Container) {
-			for _, c := range cs {
-				at := fmt.Sprintf("spec.%s[%s]", list, c.Name)
-				sc := c.SecurityContext
-				if !podNonRoot && (sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
-					out.add(CheckRunAsRoot, Medium, obj, at+".securityContext.runAsNonRoot", c.Name)
-				}
-				if sc != nil && sc.Privileged != nil && *sc.Privileged {
-					out.add(CheckPrivileged, High, obj, at+".securityContext.privileged", c.Name)
-				}
-				if sc != nil && sc.Capabilities != nil {
-					for _, capability := range sc.Capabilities.Add {
-						sev := High
-						if capability == "NET_BIND_SERVICE" {
-							sev = Low
-						}
-						out.add(CheckCapabilitiesAdded, sev, obj, at+".securityContext.capabilities.add", c.Name, string(capability))
-					}
-				}
-				var missing []string
-				for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-					if _, ok := c.Resources.Limits[r]; !ok {
-						missing = append(missing, string(r))
-					}
-				}
-				if len(missing) > 0 {
-					out.add(CheckLimitsMissing, Medium, obj, at+".resources.limits", c.Name, strings.Join(missing, ", "))
-				}
-				if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-					out.add(CheckWritableRootFS, Low, obj, at+".securityContext.readOnlyRootFilesystem", c.Name)
-				}
-				checkImage(out, in.Policy.AllowedRegistries, obj, at+".image", c.Name, c.Image)
-			}
-		}
-		each("initContainers", p.Spec.InitContainers)
-		each("containers", p.Spec.Containers)
+		checkPodSpec(out, in, workloadOf(p, in.JobOwners), &p.Spec)
 	}
+	for i := range in.Workloads {
+		checkPodSpec(out, in, in.Workloads[i].Object, &in.Workloads[i].Spec)
+	}
+}
+
+// checkPodSpec checks the containers of one pod spec; fields are paths in the pod spec, so that a
+// workload's template and its pods give the same finding.
+func checkPodSpec(out *findings, in Inputs, obj string, spec *corev1.PodSpec) {
+	podNonRoot := spec.SecurityContext != nil && spec.SecurityContext.RunAsNonRoot != nil && *spec.SecurityContext.RunAsNonRoot
+	each := func(list string, cs []corev1.Container) {
+		for _, c := range cs {
+			at := fmt.Sprintf("spec.%s[%s]", list, c.Name)
+			sc := c.SecurityContext
+			if !podNonRoot && (sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
+				out.add(CheckRunAsRoot, Medium, obj, at+".securityContext.runAsNonRoot", c.Name)
+			}
+			if sc != nil && sc.Privileged != nil && *sc.Privileged {
+				out.add(CheckPrivileged, High, obj, at+".securityContext.privileged", c.Name)
+			}
+			if sc != nil && sc.Capabilities != nil {
+				for _, capability := range sc.Capabilities.Add {
+					sev := High
+					if capability == "NET_BIND_SERVICE" {
+						sev = Low
+					}
+					out.add(CheckCapabilitiesAdded, sev, obj, at+".securityContext.capabilities.add", c.Name, string(capability))
+				}
+			}
+			var missing []string
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if _, ok := c.Resources.Limits[r]; !ok {
+					missing = append(missing, string(r))
+				}
+			}
+			if len(missing) > 0 {
+				out.add(CheckLimitsMissing, Medium, obj, at+".resources.limits", c.Name, strings.Join(missing, ", "))
+			}
+			if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				out.add(CheckWritableRootFS, Low, obj, at+".securityContext.readOnlyRootFilesystem", c.Name)
+			}
+			checkImage(out, in.Policy.AllowedRegistries, obj, at+".image", c.Name, c.Image)
+		}
+	}
+	each("initContainers", spec.InitContainers)
+	each("containers", spec.Containers)
 }
 
 // checkImage: an image is pinned by digest or by a tag other than latest, and comes from an

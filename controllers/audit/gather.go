@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -59,10 +62,15 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		ings        networkingv1.IngressList
 		rbs         rbacv1.RoleBindingList
 		partnerSvcs corev1.ServiceList
+		deps        appsv1.DeploymentList
+		sts         appsv1.StatefulSetList
+		dss         appsv1.DaemonSetList
+		jobs        batchv1.JobList
+		crons       batchv1.CronJobList
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { nsErr = live.Get(gctx, client.ObjectKey{Name: in.Subject.Namespace}, ns); return nil })
-	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs} {
+	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs, &deps, &sts, &dss, &jobs, &crons} {
 		g.Go(func() error {
 			if err := live.List(gctx, l, client.InNamespace(in.Subject.Namespace)); err != nil {
 				return fmt.Errorf("listing %T in %s: %w", l, in.Subject.Namespace, err)
@@ -100,10 +108,39 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 	}
 	in.NetworkPolicies, in.Pods, in.Services, in.Ingresses, in.RoleBindings = nps.Items, pods.Items, svcs.Items, ings.Items, rbs.Items
 	in.PartnerServices = partnerSvcs.Items
+	in.Workloads, in.JobOwners = workloads(&deps, &sts, &dss, &jobs, &crons)
 	for _, a := range t.TenantSpec().Applications {
 		if p := licence.Active(pools, a.Name); p != nil {
 			in.Pools = append(in.Pools, *p)
 		}
 	}
 	return in, nil
+}
+
+// workloads are the pod templates of a namespace's workloads, each named once: a Job that a
+// CronJob made is left to its CronJob, whose template it copies, and named in the owners map so
+// that its pods are reported under the CronJob too.
+func workloads(deps *appsv1.DeploymentList, sts *appsv1.StatefulSetList, dss *appsv1.DaemonSetList, jobs *batchv1.JobList, crons *batchv1.CronJobList) ([]Workload, map[string]string) {
+	var out []Workload
+	for _, d := range deps.Items {
+		out = append(out, Workload{Object: "Deployment/" + d.Name, Spec: d.Spec.Template.Spec})
+	}
+	for _, s := range sts.Items {
+		out = append(out, Workload{Object: "StatefulSet/" + s.Name, Spec: s.Spec.Template.Spec})
+	}
+	for _, d := range dss.Items {
+		out = append(out, Workload{Object: "DaemonSet/" + d.Name, Spec: d.Spec.Template.Spec})
+	}
+	owners := map[string]string{}
+	for _, j := range jobs.Items {
+		if ref := metav1.GetControllerOf(&j); ref != nil && ref.Kind == "CronJob" {
+			owners[j.Name] = "CronJob/" + ref.Name
+			continue
+		}
+		out = append(out, Workload{Object: "Job/" + j.Name, Spec: j.Spec.Template.Spec})
+	}
+	for _, c := range crons.Items {
+		out = append(out, Workload{Object: "CronJob/" + c.Name, Spec: c.Spec.JobTemplate.Spec.Template.Spec})
+	}
+	return out, owners
 }
