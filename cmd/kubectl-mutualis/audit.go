@@ -120,9 +120,14 @@ func auditTenants(ctx context.Context, c client.Client, names []string, forced a
 	if err := c.List(ctx, &pools); err != nil {
 		return nil, fmt.Errorf("listing the licence pools: %w", err)
 	}
+	// many tenants: each kind is listed once for all of them
+	var live client.Reader = c
+	if len(chosen) > 1 {
+		live = audit.Prefetched(c)
+	}
 	var out []tenantAudit
 	for _, t := range chosen {
-		in, err := audit.Gather(ctx, c, t, partnerOf(t, all), effective, peers, pools.Items, now)
+		in, err := audit.Gather(ctx, live, t, partnerOf(t, all), effective, peers, pools.Items, now)
 		if err != nil {
 			return nil, err
 		}
