@@ -131,9 +131,9 @@ type Inputs struct {
 	Workloads []Workload
 	// JobOwners names, for each Job a CronJob made, that CronJob (CronJob/<name>): its pods are
 	// reported under it.
-	JobOwners map[string]string
-	Ingresses        []networkingv1.Ingress
-	RoleBindings     []rbacv1.RoleBinding
+	JobOwners    map[string]string
+	Ingresses    []networkingv1.Ingress
+	RoleBindings []rbacv1.RoleBinding
 	// BackupReady is the tenant's BackupReady condition; Backup its status.backup.
 	BackupReady *metav1.Condition
 	Backup      *v1alpha1.BackupStatus
