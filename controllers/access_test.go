@@ -135,6 +135,20 @@ func TestAccessFollowsTheSpecInEveryState(t *testing.T) {
 		}
 	})
 
+	t.Run("an application failing", func(t *testing.T) {
+		c := newCommune("verlaine", "61063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "verlaine-it"}, leaver}
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "not-in-the-catalogue"}}
+		})
+		create(t, c)
+		eventually(t, wait, conditionIs(c, v1alpha1.ConditionApplicationsReady, metav1.ConditionFalse, v1alpha1.ReasonApplicationMissing))
+		if !may(t, leaver.Name, nil, "create", "", "pods", "", "commune-verlaine") {
+			t.Fatal("an admin of the spec may not create pods")
+		}
+		patch(t, c, func() { c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "verlaine-it"}} })
+		loses(t, leaver.Name, nil, "create", "", "pods", "", "commune-verlaine")
+	})
+
 	t.Run("deleted with Retain", func(t *testing.T) {
 		viewer := rbacv1.Subject{Kind: "User", Name: "echevin@engis.be", APIGroup: rbacv1.GroupName}
 		c := newCommune("engis", "61080", func(c *v1alpha1.Commune) {

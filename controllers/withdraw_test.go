@@ -136,3 +136,30 @@ func TestLeavingASharedInstanceTakesTheWayInAlong(t *testing.T) {
 	}
 	refused(t, admin.Create(ctx, own.DeepCopy(), client.DryRunAll), "may only point to a Service of the partner tenant")
 }
+
+// A tenant's egress never reaches the cluster's own networks: a spec that asks for them stalls
+// with the reason, and the egress policy keeps what it allowed before.
+func TestEgressIntoTheClusterIsRefused(t *testing.T) {
+	c := newCommune("tinlot", "61081", func(c *v1alpha1.Commune) { c.Spec.Network.EgressCIDRs = []v1alpha1.CIDR{"192.0.2.0/24"} })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	for _, cidr := range []v1alpha1.CIDR{"0.0.0.0/0", "10.96.0.0/12", "169.254.169.254/32"} {
+		patch(t, c, func() { c.Spec.Network.EgressCIDRs = []v1alpha1.CIDR{"192.0.2.0/24", cidr} })
+		stalledSaying(t, c, v1alpha1.ReasonEgressNotAllowed, "one of the cluster's own networks")
+	}
+	np := &networkingv1.NetworkPolicy{}
+	get(t, "commune-tinlot/mutualis-egress-cidrs", np)
+	var cidrs []string
+	for _, rule := range np.Spec.Egress {
+		for _, peer := range rule.To {
+			if peer.IPBlock != nil {
+				cidrs = append(cidrs, peer.IPBlock.CIDR)
+			}
+		}
+	}
+	if len(cidrs) != 1 || cidrs[0] != "192.0.2.0/24" {
+		t.Errorf("the egress policy allows %v; want 192.0.2.0/24 only", cidrs)
+	}
+	patch(t, c, func() { c.Spec.Network.EgressCIDRs = []v1alpha1.CIDR{"192.0.2.0/24", "198.51.100.0/24"} })
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+}
