@@ -110,6 +110,19 @@ func TestAccessFollowsTheSpecInEveryState(t *testing.T) {
 		refused(t, colleague.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "leaver-back", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: tenant.AdminRoleName},
 			Subjects: []rbacv1.Subject{leaver}}, client.DryRunAll), "may name only the people of its spec.admins and spec.viewers")
+
+		// deleted while stalled (Retain): what it published with a patch goes with the rest
+		if err := k8s.Delete(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, absent(c))
+		kept := &corev1.Namespace{}
+		get(t, ns, kept)
+		for _, key := range publishedAnnotations {
+			if v, ok := kept.Annotations[key]; ok {
+				t.Errorf("the kept namespace still publishes %s=%q", key, v)
+			}
+		}
 	})
 
 	t.Run("suspended", func(t *testing.T) {

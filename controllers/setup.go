@@ -28,6 +28,9 @@ const (
 	indexApplication = "applications"
 	// indexDomain lists the keys of a tenant's declared domains (validation.DomainIndexKeys).
 	indexDomain = "domains"
+	// indexPublishedDomain lists the keys of the domains a tenant namespace publishes for the
+	// admission policy (its annotation mutualis.crtpl.be/domains).
+	indexPublishedDomain = "publishedDomains"
 )
 
 // managedObjects are the kinds of the tenant contract, watched for drift.
@@ -206,6 +209,15 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 		return err
 	}
 	if err := (&LicencePoolReconciler{Client: c, Recorder: mgr.GetEventRecorder("mutualis"), Now: cfg.Now}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &corev1.Namespace{}, indexPublishedDomain, func(o client.Object) []string {
+		var keys []string
+		for _, d := range splitList(o.GetAnnotations()[v1alpha1.AnnotationDomains]) {
+			keys = append(keys, validation.DomainIndexKeys(d)...)
+		}
+		return keys
+	}); err != nil {
 		return err
 	}
 	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {

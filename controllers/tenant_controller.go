@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -204,6 +206,20 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 			s.requeueAfter(5 * time.Second)
 			return nil
 		}
+	}
+	// a domain another namespace still publishes waits until that namespace let it go
+	var published []string
+	if live != nil {
+		published = splitList(live.Annotations[v1alpha1.AnnotationDomains])
+	}
+	domains, held, err := r.stillPublished(ctx, s.res.Namespace, published, s.res.Domains)
+	if err != nil {
+		return err
+	}
+	s.res.Domains = domains
+	for _, d := range slices.Sorted(maps.Keys(held)) {
+		s.wait("", v1alpha1.ReasonDomainReleasing, "domain %s is still published by namespace %s, which withdraws its Ingresses for it first; it is published here once it is released", d, held[d])
+		s.requeueAfter(2 * time.Second)
 	}
 	var owned runtime.ApplyConfiguration
 	if live != nil {
@@ -449,7 +465,26 @@ func (r *TenantReconciler) orphanNamespace(ctx context.Context, res *tenant.Reso
 			return fmt.Errorf("namespace %s still references %s %s: not releasing the tenant", res.Namespace, res.Kind, res.Name)
 		}
 	}
-	return nil
+	// what a blocked tenant published with a patch (publishWhileBlocked) is not the apply's to
+	// remove: a kept namespace publishes nothing
+	patch := client.MergeFrom(fresh.DeepCopy())
+	left := false
+	for _, key := range publishedAnnotations {
+		if _, ok := fresh.Annotations[key]; ok {
+			delete(fresh.Annotations, key)
+			left = true
+		}
+	}
+	if !left {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Patch(ctx, fresh, patch, client.FieldOwner(v1alpha1.FieldOwner)))
+}
+
+// publishedAnnotations are what a tenant namespace publishes for the admission policies.
+var publishedAnnotations = []string{
+	v1alpha1.AnnotationDomains, v1alpha1.AnnotationPartner, v1alpha1.AnnotationServiceTypes, v1alpha1.AnnotationSharedInstances,
+	v1alpha1.AnnotationSubjects, v1alpha1.AnnotationIngressAnnotations, v1alpha1.AnnotationPriorityClasses,
 }
 
 func (r *TenantReconciler) event(obj client.Object, eventType, reason, action, note string, args ...any) {

@@ -206,3 +206,50 @@ func (r *TenantReconciler) publishWhileBlocked(ctx context.Context, s *scope, li
 	}
 	return nil
 }
+
+// stillPublished holds back the domains a tenant gains while another tenant namespace still
+// publishes one that overlaps them: the tenant that had a domain withdraws its Ingresses for it
+// before its namespace stops publishing it, and until then the new holder waits, so that no host
+// is ever published by two namespaces. It returns the domains to publish now and, for each domain
+// held back, the namespace that still publishes it.
+func (r *TenantReconciler) stillPublished(ctx context.Context, own string, published, domains []string) ([]string, map[string]string, error) {
+	var now []string
+	waiting := map[string]string{}
+	for _, d := range domains {
+		if slices.Contains(published, d) {
+			now = append(now, d)
+			continue
+		}
+		holder, err := r.publisherOf(ctx, own, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if holder != "" {
+			waiting[d] = holder
+			continue
+		}
+		now = append(now, d)
+	}
+	return now, waiting, nil
+}
+
+// publisherOf is another tenant namespace that publishes a domain overlapping d, from the cache.
+func (r *TenantReconciler) publisherOf(ctx context.Context, own, d string) (string, error) {
+	for _, key := range validation.DomainLookupKeys(d) {
+		list := &corev1.NamespaceList{}
+		if err := r.List(ctx, list, client.MatchingFields{indexPublishedDomain: key}, client.UnsafeDisableDeepCopy); err != nil {
+			return "", err
+		}
+		for _, ns := range list.Items {
+			if ns.Name == own {
+				continue
+			}
+			for _, theirs := range splitList(ns.Annotations[v1alpha1.AnnotationDomains]) {
+				if validation.DomainsOverlap(d, theirs) {
+					return ns.Name, nil
+				}
+			}
+		}
+	}
+	return "", nil
+}

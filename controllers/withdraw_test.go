@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -162,4 +164,45 @@ func TestEgressIntoTheClusterIsRefused(t *testing.T) {
 	}
 	patch(t, c, func() { c.Spec.Network.EgressCIDRs = []v1alpha1.CIDR{"192.0.2.0/24", "198.51.100.0/24"} })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+}
+
+// No host is ever published by two namespaces: a tenant that gains a domain another tenant
+// namespace still publishes waits (DomainReleasing) until that namespace lets it go.
+func TestAGainedDomainWaitsUntilItIsReleased(t *testing.T) {
+	ctx := context.Background()
+	// a namespace that still publishes the domain, as a tenant's does until it has withdrawn its
+	// Ingresses (planted here as mutualis would apply it, so that nothing releases it before the
+	// test does)
+	holder := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": "commune-former-holder",
+			"labels":      map[string]any{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: "commune-former-holder"},
+			"annotations": map[string]any{v1alpha1.AnnotationDomains: "*.ourthe-ambleve.be"}}}}
+	if err := k8s.Patch(ctx, holder, client.Apply, client.FieldOwner(v1alpha1.FieldOwner)); err != nil {
+		t.Fatal(err)
+	}
+	c := newCommune("comblain-au-pont", "62026", func(c *v1alpha1.Commune) {
+		c.Spec.Domains = []v1alpha1.Domain{"comblain-au-pont.be", "tourisme.ourthe-ambleve.be"}
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonDomainReleasing))
+	if msg := message(c, v1alpha1.ConditionReconciling); !strings.Contains(msg, "tourisme.ourthe-ambleve.be is still published by namespace commune-former-holder") {
+		t.Errorf("the wait should name the domain and its holder: %s", msg)
+	}
+	ns := &corev1.Namespace{}
+	get(t, "commune-comblain-au-pont", ns)
+	if got := ns.Annotations[v1alpha1.AnnotationDomains]; got != "comblain-au-pont.be" {
+		t.Errorf("published %q while another namespace holds a domain; want comblain-au-pont.be only", got)
+	}
+	// released: published at once
+	holder.SetManagedFields(nil)
+	holder.SetAnnotations(map[string]string{v1alpha1.AnnotationDomains: ""})
+	if err := k8s.Patch(ctx, holder, client.Apply, client.FieldOwner(v1alpha1.FieldOwner)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	get(t, "commune-comblain-au-pont", ns)
+	if got := ns.Annotations[v1alpha1.AnnotationDomains]; got != "comblain-au-pont.be,tourisme.ourthe-ambleve.be" {
+		t.Errorf("published %q once released", got)
+	}
+	_ = k8s.Delete(ctx, holder)
 }

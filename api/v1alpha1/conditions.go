@@ -52,6 +52,7 @@ const (
 	ReasonDuplicateCPAS     = "DuplicateCPAS"      // the commune already has an older CPAS
 	ReasonUnknownTier       = "UnknownTier"        // spec.tier names no tier of the policy
 	ReasonDuplicateDomain   = "DuplicateDomain"    // an older tenant holds an overlapping domain
+	ReasonDomainReleasing   = "DomainReleasing"    // another namespace still publishes a domain the tenant gained (waits)
 	ReasonDomainNotAllowed  = "DomainNotAllowed"   // a declared domain lies under the cell's baseDomain
 	ReasonEgressNotAllowed  = "EgressNotAllowed"   // an egress CIDR touches the cluster's own networks
 	ReasonCommuneNotFound   = "CommuneNotFound"    // a CPAS waits for its Commune
