@@ -13,14 +13,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
-// Many tenants' audits list each kind once, across namespaces, and each tenant still sees only its
-// own namespace's objects; a reader without the right to list across namespaces lists namespace by
-// namespace.
+// Many tenants' audits list each kind once, across namespaces (their namespaces too), and each
+// tenant still sees only its own namespace's objects; a reader without the right to list across
+// namespaces lists namespace by namespace.
 func TestPrefetchedListsEachKindOnce(t *testing.T) {
 	ctx := context.Background()
 	var objs []client.Object
 	for _, ns := range []string{"commune-liege", "cpas-liege", "commune-namur"} {
-		objs = append(objs, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}},
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}},
 			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: ns}})
 	}
 	for _, denied := range []bool{false, true} {
@@ -45,10 +46,19 @@ func TestPrefetchedListsEachKindOnce(t *testing.T) {
 				t.Fatalf("denied=%v: %s sees %+v", denied, ns, list.Items)
 			}
 		}
-		if !denied && (calls[""] != 1 || len(calls) != 1) {
+		for _, name := range []string{"commune-liege", "cpas-liege", "commune-namur"} {
+			ns := &corev1.Namespace{}
+			if err := r.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil || ns.Name != name {
+				t.Fatalf("denied=%v: namespace %s: %v %q", denied, name, err, ns.Name)
+			}
+		}
+		if err := r.Get(ctx, client.ObjectKey{Name: "elsewhere"}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+			t.Errorf("a namespace that does not exist: %v", err)
+		}
+		if !denied && (calls[""] != 2 || len(calls) != 1) {
 			t.Errorf("lists made: %v; want one across namespaces", calls)
 		}
-		if denied && (calls[""] != 1 || calls["commune-liege"] != 2 || calls["commune-namur"] != 1) {
+		if denied && (calls["commune-liege"] != 2 || calls["commune-namur"] != 1) {
 			t.Errorf("lists made without the cluster-wide right: %v", calls)
 		}
 	}
