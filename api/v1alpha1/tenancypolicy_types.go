@@ -84,15 +84,15 @@ type TenancyPolicySpec struct {
 	// allowedIngressAnnotations are the annotation keys that an Ingress of a tenant namespace may
 	// carry, for everyone (the shared ingress controller reads them, and some of them would make it
 	// act for one tenant against another). An entry that ends with "*" allows every key that starts
-	// with what comes before it. Empty: the built-in list of docs/security.md (ingress-nginx's
-	// rewrites, redirects, timeouts, body size, CORS, rate limits and affinity, cert-manager's,
-	// kubectl's). Setting it replaces that list. Configuration snippets are refused whatever this
-	// list says.
+	// with what comes before it (never a whole ingress controller's prefix). Empty: the built-in
+	// list of docs/security.md (ingress-nginx's rewrites, redirects, timeouts, body size, CORS, rate
+	// limits and affinity; cert-manager's, kubectl's, Helm's and Argo CD's). Setting it replaces
+	// that list. Configuration snippets are refused whatever this list says.
 	// +optional
 	// +kubebuilder:validation:MaxItems=128
 	// +kubebuilder:validation:items:MaxLength=253
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/([A-Za-z0-9][-A-Za-z0-9_.]*\*?|\*)$`
-	// +kubebuilder:validation:XValidation:rule="self.all(a, !a.endsWith('snippet') && !a.endsWith('snippet*') && !a.endsWith('/*') || a == 'cert-manager.io/*' || a == 'kubectl.kubernetes.io/*')",message="configuration snippets are never allowed, and a whole annotation prefix (prefix/*) only for cert-manager.io and kubectl.kubernetes.io"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !a.endsWith('snippet') && !a.endsWith('snippet*') && !(a.endsWith('/*') && a.contains('ingress')))",message="configuration snippets are never allowed, nor a whole ingress controller's annotation prefix (such as nginx.ingress.kubernetes.io/*): list its annotations one by one"
 	// +listType=set
 	AllowedIngressAnnotations []string `json:"allowedIngressAnnotations,omitempty"`
 

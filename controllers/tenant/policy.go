@@ -272,15 +272,18 @@ func isCPU(name corev1.ResourceName) bool {
 
 // DefaultIngressAnnotations are the annotations a tenant's Ingress may carry when the policy names
 // none: what a commune's site needs of ingress-nginx (rewrites, redirects, timeouts, body size,
-// CORS, rate limits, source ranges, sticky sessions), cert-manager's and kubectl's. Left out on
+// CORS, rate limits, source ranges, sticky sessions), and the annotations of cert-manager,
+// kubectl, Helm and Argo CD, which configure no controller of the cell. Left out on
 // purpose: server-alias (publishes another host), auth-url, auth-signin, mirror-target,
 // mirror-host, default-backend and custom-http-errors (the controller calls or serves another
 // Service for the tenant, past its network policies), auth-tls-secret, proxy-ssl-secret and
 // fastcgi-params-configmap (they read objects of another namespace), and every snippet (arbitrary
 // controller configuration, the family of CVE-2025-1974), which admission refuses in any case.
 var DefaultIngressAnnotations = []string{
+	"argocd.argoproj.io/*",
 	"cert-manager.io/*",
 	"kubectl.kubernetes.io/*",
+	"meta.helm.sh/*",
 	"nginx.ingress.kubernetes.io/affinity",
 	"nginx.ingress.kubernetes.io/affinity-mode",
 	"nginx.ingress.kubernetes.io/app-root",
