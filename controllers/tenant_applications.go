@@ -264,7 +264,13 @@ func (r *TenantReconciler) renderSubscription(ctx context.Context, s *scope, sub
 // health.
 func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, plan *appPlan) (appOutcome, error) {
 	out, app, objs, shared := plan.out, plan.app, plan.objs, plan.shared
-	resources, err := applyAll(ctx, r.Client, r.APIReader, r.RESTMapper(), s.res.Namespace, app.Name, plan.prev.Resources, objs)
+	// an object that the cache does not hold is looked for on the API server, so that one a tenant
+	// made under that name is never adopted; a namespace created in this reconcile holds none
+	var uncached client.Reader = r.APIReader
+	if s.namespaceCreated {
+		uncached = nil
+	}
+	resources, err := applyAll(ctx, r.Client, uncached, r.RESTMapper(), s.res.Namespace, app.Name, plan.prev.Resources, objs)
 	out.status.Resources = resources
 	if conflict := (*apply.ConflictError)(nil); errors.As(err, &conflict) {
 		// the tenant's own object is left alone; the application waits until its name is free
