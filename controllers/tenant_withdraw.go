@@ -108,7 +108,8 @@ func (r *TenantReconciler) withdraw(ctx context.Context, s *scope, before, after
 			}
 		}
 	}
-	if before.partner != after.partner || lost(before.instances, after.instances) {
+	// a partner gained takes nothing away; one lost or changed does
+	if (before.partner != "" && before.partner != after.partner) || lost(before.instances, after.instances) {
 		list := &corev1.ServiceList{}
 		if err := r.APIReader.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return removed, err
