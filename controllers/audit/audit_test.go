@@ -30,6 +30,13 @@ func managedPolicies(t *testing.T) []networkingv1.NetworkPolicy {
 		ExposedPorts:        []v1alpha1.ExposedPort{{Service: "files", Port: 80, TargetPort: ptr.To(intstr.FromInt32(8080))}},
 		PartnerExposedPorts: []v1alpha1.ExposedPort{{Service: "delib", Port: 80}},
 	}
+	return policiesOf(t, res, policy)
+}
+
+// policiesOf are the network policies the operator applies for a tenant, as the API server stores
+// them.
+func policiesOf(t *testing.T, res *tenant.Resolved, policy v1alpha1.TenancyPolicySpec) []networkingv1.NetworkPolicy {
+	t.Helper()
 	var out []networkingv1.NetworkPolicy
 	for _, ac := range tenant.NetworkPolicies(res, policy) {
 		raw, err := json.Marshal(ac)
@@ -352,17 +359,7 @@ func TestReachingTheSubscribedInstanceIsNoFinding(t *testing.T) {
 			SharedInstances: []tenant.SharedAccess{{Application: "jitsi", Namespace: instance,
 				Ports: []v1alpha1.ExposedPort{{Service: "jitsi", Port: 443, TargetPort: ptr.To(intstr.FromInt32(8443))}}}},
 		}
-		in.NetworkPolicies = nil
-		for _, ac := range tenant.NetworkPolicies(res, policy) {
-			raw, _ := json.Marshal(ac)
-			var np networkingv1.NetworkPolicy
-			if err := json.Unmarshal(raw, &np); err != nil {
-				t.Fatal(err)
-			}
-			np.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "mutualis", Operation: metav1.ManagedFieldsOperationApply,
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}
-			in.NetworkPolicies = append(in.NetworkPolicies, np)
-		}
+		in.NetworkPolicies = policiesOf(t, res, policy)
 		in.Peers = append(in.Peers, Peer{Namespace: instance, Labels: map[string]string{v1alpha1.LabelTenant: instance}})
 		in.InstanceServices = map[string][]corev1.Service{instance: {{ObjectMeta: metav1.ObjectMeta{Name: "jitsi", Namespace: instance},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(8443), Protocol: corev1.ProtocolTCP}}}}}}
