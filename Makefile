@@ -48,8 +48,8 @@ verify: generate manifests ## Regenerate and fail when generated files differ fr
 test: tools verify lint test-unit test-fuzz test-integration test-e2e ## Every test layer
 
 .PHONY: test-unit
-test-unit: ## Unit tests (no control plane)
-	go test $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
+test-unit: ## Unit tests (no control plane), with the race detector (cgo: gcc is on every machine)
+	CGO_ENABLED=1 go test -race $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
 
 # Every fuzz target of the project, package:function; test-unit runs their seed corpora, test-fuzz
 # lets each explore for FUZZTIME (found inputs land in testdata/fuzz, to be committed with the fix).
