@@ -163,6 +163,54 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 	eventually(t, wait, warningEvent("couvin", v1alpha1.ReasonFinalBackupSkipped))
 }
 
+// A Backup that bears the final backup's name but was not taken for this tenant (another uid, as
+// a Backup of an earlier tenant renamed by hand would) never releases the namespace: the tenant
+// stalls with FinalBackupForeign and says how to go on, and once that Backup is gone mutualis takes
+// its own.
+func TestForeignFinalBackupDoesNotReleaseTheNamespace(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("walcourt", "93088", func(c *v1alpha1.Commune) { c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete })
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+	name := backup.FinalBackupName("commune-walcourt", c.UID)
+	foreign := backup.FinalBackup("commune-walcourt", "0badc0de-0000-4000-8000-000000000000", backup.Settings{VeleroNamespace: "velero", Retention: time.Hour})
+	foreign.SetName(name)
+	create(t, foreign)
+	playVelero(t, name, backup.PhaseCompleted, "")
+	if err := k8s.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	stalledSaying(t, c, v1alpha1.ReasonFinalBackupForeign, "was not taken for this tenant")
+	if msg := message(c, v1alpha1.ConditionStalled); !strings.Contains(msg, "delete that Backup") {
+		t.Errorf("the message should say how to go on: %s", msg)
+	}
+	ns := &corev1.Namespace{}
+	get(t, "commune-walcourt", ns)
+	if ns.DeletionTimestamp != nil {
+		t.Fatal("a foreign Backup released the namespace")
+	}
+	if err := k8s.Delete(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, func() error {
+		b, err := veleroObject("Backup", name)
+		if err != nil {
+			return err
+		}
+		if got := b.GetLabels()[backup.LabelTenantUID]; got != string(c.UID) {
+			return fmt.Errorf("the final backup is still not this tenant's (%q)", got)
+		}
+		return nil
+	})
+	playVelero(t, name, backup.PhaseCompleted, "")
+	eventually(t, wait, func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Name: "commune-walcourt"}, ns); err != nil || ns.DeletionTimestamp == nil {
+			return fmt.Errorf("the namespace is not being deleted after this tenant's final backup (%v)", err)
+		}
+		return nil
+	})
+}
+
 // The documented restore path: the tenant is gone, Velero restores its namespace from the final
 // backup (labels kept, owner references and UIDs new), and a Commune of the same name takes the
 // namespace back, data included, by its labels and name.

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 )
@@ -98,5 +99,42 @@ func TestScheduleCoversTheTenantNamespace(t *testing.T) {
 	}
 	if OnDemandBackupName("commune-liege", "x") != OnDemandBackupName("commune-liege", "x") || OnDemandBackupName("commune-liege", "x") == OnDemandBackupName("commune-liege", "y") {
 		t.Error("one Backup per token")
+	}
+}
+
+// A final backup releases a Delete tenant's namespace only when it was taken for this tenant (its
+// uid) after its deletion began: a Backup of an earlier tenant of the same name, or one made before
+// the deletion, says nothing of the data in the namespace now.
+func TestFinalBackupCountsOnlyForThisTenantAfterItsDeletion(t *testing.T) {
+	const uid, earlier = types.UID("7f3c2a10-0000-4000-8000-000000000001"), types.UID("11111111-0000-4000-8000-000000000002")
+	deletion := now.Add(-time.Minute)
+	final := func(of types.UID, created time.Time) *unstructured.Unstructured {
+		b := FinalBackup("commune-liege", of, Settings{VeleroNamespace: "velero", Retention: time.Hour})
+		b.SetCreationTimestamp(metav1.NewTime(created))
+		return b
+	}
+	byHand := backupAt(FinalBackupName("commune-liege", uid), deletion.Add(time.Second), "Completed", now, "")
+	for _, tc := range []struct {
+		name   string
+		backup *unstructured.Unstructured
+		counts bool
+		why    string
+	}{
+		{"taken for this tenant after its deletion began", final(uid, deletion.Add(time.Second)), true, ""},
+		{"taken the second the deletion began", final(uid, deletion), true, ""},
+		{"of an earlier tenant of the same name", final(earlier, deletion.Add(time.Second)), false, "was not taken for this tenant"},
+		{"written by hand, without the tenant's uid", &byHand, false, "was not taken for this tenant"},
+		{"taken before the deletion began", final(uid, deletion.Add(-time.Hour)), false, "before the tenant's deletion began"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counts, why := FinalBackupCounts(tc.backup, uid, deletion)
+			if counts != tc.counts || !strings.Contains(why, tc.why) || (tc.counts && why != "") {
+				t.Errorf("FinalBackupCounts = %v, %q; want %v, saying %q", counts, why, tc.counts, tc.why)
+			}
+		})
+	}
+	// one name per tenant: a tenant of the same name later takes its own
+	if FinalBackupName("commune-liege", uid) == FinalBackupName("commune-liege", earlier) {
+		t.Error("two tenants of one name share their final backup's name")
 	}
 }
