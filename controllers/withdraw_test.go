@@ -37,6 +37,19 @@ func gone(obj client.Object) func() error {
 	}
 }
 
+// becomesRefused waits until a request is refused with a message that says want: the namespace
+// publishes less right after the operator withdrew what went with it.
+func becomesRefused(t *testing.T, request func() error, want string) {
+	t.Helper()
+	eventually(t, wait, func() error {
+		err := request()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			return fmt.Errorf("not refused with %q yet: %v", want, err)
+		}
+		return nil
+	})
+}
+
 func itAdmins(name string) []rbacv1.Subject {
 	return []rbacv1.Subject{{Kind: "Group", Name: name + "-it", APIGroup: rbacv1.GroupName}}
 }
@@ -74,7 +87,9 @@ func TestALostDomainTakesItsIngressesAlong(t *testing.T) {
 		eventually(t, wait, func() error {
 			return toAdmin.Create(ctx, siteIngress("commune-modave", "tourisme", "tourisme-condroz.be"), dryRun)
 		})
-		refused(t, fromAdmin.Create(ctx, siteIngress("commune-marchin", "back", "tourisme-condroz.be"), dryRun), "host tourisme-condroz.be is not among the domains")
+		becomesRefused(t, func() error {
+			return fromAdmin.Create(ctx, siteIngress("commune-marchin", "back", "tourisme-condroz.be"), dryRun)
+		}, "host tourisme-condroz.be is not among the domains")
 	})
 
 	t.Run("claimed by an older tenant", func(t *testing.T) {
@@ -95,11 +110,14 @@ func TestALostDomainTakesItsIngressesAlong(t *testing.T) {
 		patch(t, older, func() { older.Spec.Domains = []v1alpha1.Domain{"chaudfontaine.be", "thermes-vesdre.be"} })
 		stalledSaying(t, younger, v1alpha1.ReasonDuplicateDomain, "thermes-vesdre.be")
 		eventually(t, wait, gone(contested))
-		ns := &corev1.Namespace{}
-		get(t, "commune-trooz", ns)
-		if got := ns.Annotations[v1alpha1.AnnotationDomains]; got != "trooz.be" {
-			t.Errorf("the stalled tenant still publishes %q, want trooz.be only", got)
-		}
+		eventually(t, wait, func() error {
+			ns := &corev1.Namespace{}
+			get(t, "commune-trooz", ns)
+			if got := ns.Annotations[v1alpha1.AnnotationDomains]; got != "trooz.be" {
+				return fmt.Errorf("the stalled tenant still publishes %q, want trooz.be only", got)
+			}
+			return nil
+		})
 		refused(t, youngAdmin.Create(ctx, siteIngress("commune-trooz", "again", "thermes-vesdre.be"), dryRun), "host thermes-vesdre.be is not among the domains")
 		// what it still holds stays published
 		accepted(t, youngAdmin.Create(ctx, siteIngress("commune-trooz", "site", "trooz.be"), dryRun))
@@ -131,12 +149,19 @@ func TestLeavingASharedInstanceTakesTheWayInAlong(t *testing.T) {
 	eventually(t, wait, gone(own))
 	eventually(t, wait, eventWith(c, v1alpha1.ReasonWithdrawn, "Service salle-du-conseil (it points into mutualis-app-webinaire"))
 	get(t, "commune-hamoir/web", &corev1.Service{})
-	ns := &corev1.Namespace{}
-	get(t, "commune-hamoir", ns)
-	if _, admitted := ns.Labels[v1alpha1.InstanceSubscriberLabel("webinaire")]; admitted {
-		t.Error("the instance still admits the tenant that left it")
-	}
-	refused(t, admin.Create(ctx, own.DeepCopy(), client.DryRunAll), "may only point to a Service of the partner tenant")
+	eventually(t, wait, func() error {
+		ns := &corev1.Namespace{}
+		get(t, "commune-hamoir", ns)
+		if _, admitted := ns.Labels[v1alpha1.InstanceSubscriberLabel("webinaire")]; admitted {
+			return fmt.Errorf("the instance still admits the tenant that left it")
+		}
+		return nil
+	})
+	becomesRefused(t, func() error {
+		again := own.DeepCopy()
+		again.ResourceVersion = ""
+		return admin.Create(ctx, again, client.DryRunAll)
+	}, "may only point to a Service of the partner tenant")
 }
 
 // A tenant's egress never reaches the cluster's own networks: a spec that asks for them stalls
