@@ -120,7 +120,7 @@ func (r *TenantReconciler) withdraw(ctx context.Context, s *scope, before, after
 				continue
 			}
 			target := validation.ExternalNameNamespace(svc.Spec.ExternalName)
-			if target == "" || (target == after.partner && target != "") || slices.Contains(after.instances, target) {
+			if target == "" || target == after.partner || slices.Contains(after.instances, target) {
 				continue
 			}
 			why := fmt.Sprintf("Service %s (it points into %s, which the tenant no longer reaches: not its partner, not a shared instance it subscribes to)", svc.Name, target)

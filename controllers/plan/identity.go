@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -198,18 +199,12 @@ func identifyCPAS(ctx context.Context, view View, c *v1alpha1.CPAS, policy v1alp
 // domains works out the domains a tenant may publish, and stalls it when one of them lies under
 // the cell's base domain or overlaps one that a tenant declared earlier.
 func domains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) ([]string, *Verdict, error) {
-	var out []string
 	for _, d := range t.TenantSpec().Domains {
 		if err := validation.DeclaredDomain(string(d), policy.BaseDomain); err != nil {
 			return nil, stalled("", v1alpha1.ReasonDomainNotAllowed, "%v", err), nil
 		}
-		out = append(out, string(d))
 	}
-	if len(out) == 0 {
-		if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
-			out = []string{d}
-		}
-	}
+	out := declaredDomains(t, policy)
 	sort.Strings(out)
 	for _, d := range out {
 		rival, theirs, err := olderHolder(ctx, view, t, d)
@@ -223,6 +218,21 @@ func domains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.
 		}
 	}
 	return out, nil, nil
+}
+
+// declaredDomains are the domains a tenant asks for: its spec's, or without any its default under
+// the policy's base domain.
+func declaredDomains(t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) []string {
+	var out []string
+	for _, d := range t.TenantSpec().Domains {
+		out = append(out, string(d))
+	}
+	if len(out) == 0 {
+		if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
+			out = []string{d}
+		}
+	}
+	return out
 }
 
 // olderHolder is the tenant declared before t whose domains overlap d, with its overlapping domain.
@@ -248,18 +258,10 @@ func olderHolder(ctx context.Context, view View, t v1alpha1.Tenant, d string) (v
 // served (a stalled tenant publishes nothing new): the ones its spec (or its default) still names
 // and no tenant declared before it overlaps. A domain given to an older tenant is withdrawn at once.
 func HeldDomains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, published []string) ([]string, error) {
-	declared := map[string]bool{}
-	for _, d := range t.TenantSpec().Domains {
-		declared[string(d)] = true
-	}
-	if len(declared) == 0 {
-		if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
-			declared[d] = true
-		}
-	}
+	declared := declaredDomains(t, policy)
 	var held []string
 	for _, d := range published {
-		if !declared[d] {
+		if !slices.Contains(declared, d) {
 			continue
 		}
 		rival, _, err := olderHolder(ctx, view, t, d)
