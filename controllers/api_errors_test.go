@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
-	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -47,17 +46,28 @@ func TestCatalogueReadErrorIsNotAnApplicationWithoutPorts(t *testing.T) {
 
 // An error listing the LicencePools is retried, never reported as a missing or exhausted pool.
 func TestPoolListErrorIsNotPoolExhausted(t *testing.T) {
-	r := &TenantReconciler{Client: failingClient(t)}
-	s := newScope(newCommune("hotton", "83028"))
-	s.res = &tenant.Resolved{Namespace: "commune-hotton"}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	app := &v1alpha1.SharedApplication{Spec: v1alpha1.SharedApplicationSpec{Licence: v1alpha1.LicenceSpec{Model: v1alpha1.LicencePerSeat}}}
 	app.Name = "esignature"
-	_, deploy, problem, err := r.licenceFor(context.Background(), s, app, plan.Subscription{ApplicationSubscription: v1alpha1.ApplicationSubscription{Name: "esignature", Seats: ptr.To[int32](5)}})
-	if !errors.Is(err, errAPIServer) || deploy || problem != "" {
-		t.Fatalf("deploy=%v problem=%q err=%v; want the API server's error", deploy, problem, err)
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(app).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errAPIServer
+		},
+	}).Build()
+	r := &TenantReconciler{Client: c}
+	commune := newCommune("hotton", "83028")
+	commune.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "esignature", Seats: ptr.To[int32](5)}}
+	s := newScope(commune)
+	s.res = &tenant.Resolved{Namespace: "commune-hotton"}
+	if _, err := r.applicationsInput(context.Background(), s, nil); !errors.Is(err, errAPIServer) {
+		t.Fatalf("err = %v; want the API server's error", err)
 	}
-	s.licenceCondition()
-	if len(s.licenceShort) > 0 {
-		t.Fatalf("reported as a pool problem: %v", s.licenceShort)
+	err := r.reconcileApplications(context.Background(), s)
+	if !errors.Is(err, errAPIServer) {
+		t.Fatalf("reconcileApplications: err = %v; want the API server's error", err)
+	}
+	if len(s.LicenceShort) > 0 || s.Stalled != nil {
+		t.Fatalf("reported as a pool problem: short %v, stalled %v", s.LicenceShort, s.Stalled)
 	}
 }

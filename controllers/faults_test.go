@@ -17,6 +17,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/status"
 )
 
 // denyWrites makes the API server refuse writes of one resource whose name is given, with a
@@ -139,7 +140,8 @@ func TestPartConditionsOfAnEarlierGenerationDoNotStayTrue(t *testing.T) {
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionQuotaReady, metav1.ConditionTrue, ""))
 	patch(t, c, func() { c.Spec.Tier = "Huge" })
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonUnknownTier))
-	for _, part := range partConditions {
+	for _, p := range status.Parts {
+		part := p.Type
 		if part == v1alpha1.ConditionAccessReady {
 			if err := conditionIs(c, part, metav1.ConditionTrue, v1alpha1.ReasonApplied)(); err != nil {
 				t.Error(err)

@@ -20,7 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/licence"
+	"github.com/crtpl/mutualis/controllers/plan"
 )
 
 // LicencePoolReconciler allocates the seats of each pool to the tenants that request them.
@@ -62,11 +64,13 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, r.writeStatus(ctx, before, pool)
 	}
 
+	// the seat rule is the planner's, the one the tenants' own status follows
+	entries := map[string]*v1alpha1.SharedApplication{}
 	app := &v1alpha1.SharedApplication{}
-	perInstance := false
-	if err := r.Get(ctx, client.ObjectKey{Name: pool.Spec.Application}, app); err == nil {
-		perInstance = app.Spec.Licence.Model == v1alpha1.LicencePerInstance
-	} else if !apierrors.IsNotFound(err) {
+	switch err := r.Get(ctx, client.ObjectKey{Name: pool.Spec.Application}, app); {
+	case err == nil:
+		entries[app.Name] = app
+	case !apierrors.IsNotFound(err):
 		return ctrl.Result{}, err
 	}
 	tenants, err := tenantsUsing(ctx, r.Client, pool.Spec.Application)
@@ -78,7 +82,7 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if !t.GetDeletionTimestamp().IsZero() {
 			continue
 		}
-		if seats := licence.Requested(t, pool.Spec.Application, perInstance); seats > 0 {
+		if seats := plan.SeatRequests(t, entries)[pool.Spec.Application]; seats > 0 {
 			requests = append(requests, licence.Request{Tenant: t.TenantNamespace(), Created: t.GetCreationTimestamp().Time, Seats: seats})
 		}
 	}
@@ -126,7 +130,7 @@ func (r *LicencePoolReconciler) writeStatus(ctx context.Context, before, pool *v
 	if equality.Semantic.DeepEqual(before.Status, pool.Status) && before.Status.ObservedGeneration != 0 {
 		return nil
 	}
-	return r.Status().Update(ctx, pool)
+	return apply.Status(ctx, r.Client, pool, &pool.Status)
 }
 
 // activePool is the pool that holds an application's seats: the oldest, then by name. A second

@@ -96,10 +96,10 @@ func TestMetricsShowTheCellsState(t *testing.T) {
 		}
 		return nil
 	})
-	if err := metricAtLeast("mutualis_applies_total", map[string]string{"kind": "Namespace"}, 1)(); err != nil {
+	if err := metricAtLeast("mutualis_changes_total", map[string]string{"kind": "Namespace", "action": "created"}, 1)(); err != nil {
 		t.Error(err)
 	}
-	if err := metricAtLeast("mutualis_applies_total", map[string]string{"kind": "Deployment"}, 1)(); err != nil {
+	if err := metricAtLeast("mutualis_changes_total", map[string]string{"kind": "Deployment", "action": "created"}, 1)(); err != nil {
 		t.Error(err)
 	}
 	if _, err := metricValue("mutualis_tenant_last_backup_timestamp_seconds", map[string]string{"name": "doische"}); err == nil {

@@ -124,9 +124,9 @@ func stubUnlessApplied(obj any) (any, error) {
 
 // keepOwnManagedFields drops the managed-fields entries of other managers from a cached object:
 // the appliers read only mutualis's own (and the suspension's), and those of the controllers that
-// write a workload's status are a good part of its size in memory. Of the entries kept, the field
-// sets stay only on the kinds whose applier extracts them (apply.Extractable): the others are
-// compared by hash, and the set of every field of a Deployment is most of what it weighs.
+// write a workload's status are a good part of its size in memory. The entries kept lose their
+// field sets: the applier compares every object by hash and content, never by managed fields, and
+// the set of every field of a Deployment is most of what it weighs.
 func keepOwnManagedFields(o client.Object) {
 	ours := func(manager string) bool { return manager == v1alpha1.FieldOwner || manager == apply.SuspendOwner }
 	if u, isUnstructured := o.(*unstructured.Unstructured); isUnstructured {
@@ -147,14 +147,11 @@ func keepOwnManagedFields(o client.Object) {
 		}
 		return
 	}
-	withFields := apply.Extractable(o)
 	fields := o.GetManagedFields()
 	kept := fields[:0:0]
 	for _, f := range fields {
 		if ours(f.Manager) {
-			if !withFields {
-				f.FieldsV1 = nil
-			}
+			f.FieldsV1 = nil
 			kept = append(kept, f)
 		}
 	}

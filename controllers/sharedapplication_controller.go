@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
@@ -113,7 +114,7 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	// the whole status, zero counts included, so that kubectl's columns read 0 rather than nothing;
 	// this controller is the status's only writer
-	return result, r.Status().Update(ctx, app)
+	return result, apply.Status(ctx, r.Client, app, st)
 }
 
 // verdictKey is what the verdict on a catalogue entry depends on: the application's generation and

@@ -9,20 +9,18 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
-	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -84,8 +82,9 @@ func fitSubscribers(subscribers []Subscriber, budget int) ([]Subscriber, []strin
 	return out, omitted, nil
 }
 
-// subscribersOf lists the tenants that subscribe to a shared application, sorted by namespace.
-func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.TenancyPolicySpec) []Subscriber {
+// subscribersOf lists the tenants that subscribe to a shared application, sorted by namespace,
+// with the domains the planner says each one holds.
+func subscribersOf(ctx context.Context, view plan.View, tenants []v1alpha1.Tenant, app string, policy v1alpha1.TenancyPolicySpec) ([]Subscriber, error) {
 	var out []Subscriber
 	for _, t := range tenants {
 		if !t.GetDeletionTimestamp().IsZero() {
@@ -95,15 +94,11 @@ func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.Tenanc
 			if sub.Name != app {
 				continue
 			}
-			s := Subscriber{Tenant: t.TenantNamespace(), Kind: t.TenantKind(), Name: t.GetName(), NIS: v1alpha1.NISOf(t), Parameters: sub.Parameters}
-			for _, d := range t.TenantSpec().Domains {
-				s.Domains = append(s.Domains, string(d))
+			domains, err := plan.SubscriberDomains(ctx, view, t, policy)
+			if err != nil {
+				return nil, err
 			}
-			if len(s.Domains) == 0 {
-				if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
-					s.Domains = []string{d}
-				}
-			}
+			s := Subscriber{Tenant: t.TenantNamespace(), Kind: t.TenantKind(), Name: t.GetName(), NIS: v1alpha1.NISOf(t), Parameters: sub.Parameters, Domains: domains}
 			for _, l := range t.TenantStatus().Licences {
 				if l.Application == app {
 					s.Seats = l.Granted
@@ -113,7 +108,7 @@ func subscribersOf(tenants []v1alpha1.Tenant, app string, policy v1alpha1.Tenanc
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })
-	return out
+	return out, nil
 }
 
 // subscribersConfigMap is the ConfigMap that tells the instance who its subscribers are.
@@ -169,18 +164,19 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	if err != nil {
 		return nil, cond, err
 	}
-	subscribers := subscribersOf(tenants, app.Name, policy)
+	subscribers, err := subscribersOf(ctx, cacheView{r.Client}, tenants, app.Name, policy)
+	if err != nil {
+		return nil, cond, err
+	}
 	in := tenant.Instance{Application: app.Name, Namespace: nsName, PodSecurity: app.Spec.SharedInstance.PodSecurity, Exposed: app.Spec.Exposes}
 	st.Subscribers = int32(len(subscribers))
 
 	// the namespace first, then its quota, limits and isolation, then the application
-	var owned runtime.ApplyConfiguration
+	var current client.Object // nil: no namespace yet
 	if live != nil {
-		if owned, err = apply.Owned(live); err != nil {
-			return nil, cond, err
-		}
+		current = live
 	}
-	if _, err := apply.IfChanged(ctx, r.Client, tenant.InstanceNamespace(in, policy), owned); err != nil {
+	if _, err := apply.TypedOn(ctx, r.Client, tenant.InstanceNamespace(in, policy), current); err != nil {
 		return nil, cond, err
 	}
 	largest := policy.Tiers[len(policy.Tiers)-1]
@@ -189,14 +185,14 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		quota = largest.Quota
 	}
 	res := &tenant.Resolved{Namespace: nsName, Quota: quota, Tier: largest}
-	if err := applyTyped(ctx, r.Client, tenant.ResourceQuota(res), client.ObjectKey{Namespace: nsName, Name: tenant.QuotaName}, &corev1.ResourceQuota{}); err != nil {
+	if _, err := apply.Typed(ctx, r.Client, tenant.ResourceQuota(res), &corev1.ResourceQuota{}); err != nil {
 		return nil, cond, err
 	}
-	if err := applyTyped(ctx, r.Client, tenant.LimitRange(res), client.ObjectKey{Namespace: nsName, Name: tenant.LimitRangeName}, &corev1.LimitRange{}); err != nil {
+	if _, err := apply.Typed(ctx, r.Client, tenant.LimitRange(res), &corev1.LimitRange{}); err != nil {
 		return nil, cond, err
 	}
 	for _, np := range tenant.InstanceNetworkPolicies(in, policy) {
-		if err := applyTyped(ctx, r.Client, np, client.ObjectKey{Namespace: nsName, Name: *np.Name}, &networkingv1.NetworkPolicy{}); err != nil {
+		if _, err := apply.Typed(ctx, r.Client, np, &networkingv1.NetworkPolicy{}); err != nil {
 			return nil, cond, err
 		}
 	}
@@ -225,11 +221,11 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	if app.Status.Instance != nil {
 		previous = app.Status.Instance.Resources
 	}
-	st.Resources, err = applyAll(ctx, r.Client, r.APIReader, r.RESTMapper(), nsName, app.Name, previous, objs)
+	st.Resources, _, err = apply.Application(ctx, r.Client, r.APIReader, r.RESTMapper(), nsName, app.Name, previous, objs)
 	if err != nil {
 		return nil, cond, err
 	}
-	waiting := workloadsWaiting(ctx, r.Client, objs)
+	waiting := apply.WorkloadsWaiting(ctx, r.Client, objs)
 	if len(waiting) > 0 {
 		cond.Reason = v1alpha1.ReasonApplicationsProgressing
 		cond.Message = fmt.Sprintf("the instance in %s is not available yet: %s", nsName, strings.Join(waiting, "; "))
@@ -245,38 +241,6 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	return st, cond, nil
 }
 
-// applyParallelism is how many independent applies of one reconcile are in flight at once.
-const applyParallelism = 8
-
-// atOnce runs n independent applies at the same time, at most applyParallelism in flight, and
-// returns the first error once all have ended.
-func atOnce(ctx context.Context, n int, apply func(ctx context.Context, i int) error) error {
-	var g errgroup.Group
-	g.SetLimit(applyParallelism)
-	for i := range n {
-		g.Go(func() error { return apply(ctx, i) })
-	}
-	return g.Wait()
-}
-
-// applyTyped applies a typed object of the tenant contract when what mutualis owns on the live
-// one differs.
-func applyTyped(ctx context.Context, c client.Client, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
-	var owned runtime.ApplyConfiguration
-	switch err := c.Get(ctx, key, live); {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return err
-	default:
-		var xerr error
-		if owned, xerr = apply.Owned(live); xerr != nil {
-			return xerr
-		}
-	}
-	_, err := apply.IfChanged(ctx, c, desired, owned)
-	return err
-}
-
 // instanceOfObject maps an object of a shared instance's namespace to its SharedApplication.
 func instanceOfObject(_ context.Context, obj client.Object) []reconcile.Request {
 	if !apply.AppliedByMutualis(obj) {
@@ -287,38 +251,4 @@ func instanceOfObject(_ context.Context, obj client.Object) []reconcile.Request 
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 	}
 	return nil
-}
-
-// instanceServices give a tenant the shared instance of an application: one ExternalName Service
-// per exposed Service of the instance, of the same name, in the tenant's namespace.
-func instanceServices(namespace string, app *v1alpha1.SharedApplication) []*unstructured.Unstructured {
-	return externalNames(namespace, app, tenant.InstanceNamespaceName(app.Name))
-}
-
-// externalNames are ExternalName Services in namespace, one per exposed Service of app, leading
-// to the Services of the same name in target.
-func externalNames(namespace string, app *v1alpha1.SharedApplication, target string) []*unstructured.Unstructured {
-	seen := map[string]bool{}
-	var objs []*unstructured.Unstructured
-	for _, e := range app.Spec.Exposes {
-		if seen[e.Service] {
-			continue
-		}
-		seen[e.Service] = true
-		objs = append(objs, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Service",
-			"metadata": map[string]any{
-				"name": e.Service, "namespace": namespace,
-				"labels": map[string]any{
-					v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: namespace,
-					v1alpha1.LabelPartOf: app.Name,
-				},
-			},
-			"spec": map[string]any{
-				"type":         "ExternalName",
-				"externalName": fmt.Sprintf("%s.%s.svc.cluster.local", e.Service, target),
-			},
-		}})
-	}
-	return objs
 }

@@ -40,10 +40,10 @@ func (r *TenantReconciler) reconcileAccess(ctx context.Context, s *scope) error 
 	// the people published on the namespace are those the tenant's own RoleBindings were last
 	// checked against: when the spec names others now, sweep them
 	published, ok := live.Annotations[v1alpha1.AnnotationSubjects]
-	if err := r.applyAccess(ctx, s, !ok || published != tenant.SpecSubjects(s.res)); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+	if err := r.applyAccess(ctx, s, !ok || published != tenant.SpecSubjects(s.res)); err != nil || s.FailedPart(v1alpha1.ConditionAccessReady) {
 		return err
 	}
-	if s.blocked() || s.tenant.TenantSpec().Suspend {
+	if s.Blocked() || s.tenant.TenantSpec().Suspend {
 		// the namespace step will not run in this reconcile, and the admission policies read the
 		// tenant's people, domains and instances from the namespace
 		return r.publishWhileBlocked(ctx, s, live)
@@ -66,7 +66,7 @@ func (r *TenantReconciler) reconcileAccessOfNewNamespace(ctx context.Context, s 
 func (r *TenantReconciler) applyAccess(ctx context.Context, s *scope, sweep bool) error {
 	for _, name := range []string{tenant.AdminRoleName, tenant.ViewerRoleName} {
 		if err := r.Get(ctx, client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); apierrors.IsNotFound(err) {
-			s.wait(v1alpha1.ConditionAccessReady, v1alpha1.ReasonTenantRolesAbsent,
+			s.Wait(v1alpha1.ConditionAccessReady, v1alpha1.ReasonTenantRolesAbsent,
 				"ClusterRole %s is missing: install config/rbac/tenant-roles.yaml (make install, or the Helm chart)", name)
 			s.requeueAfter(time.Minute)
 			return nil
@@ -78,31 +78,30 @@ func (r *TenantReconciler) applyAccess(ctx context.Context, s *scope, sweep bool
 	// escalation check reads its rules), so applying them at once failed now and then
 	ns := s.res.Namespace
 	for _, rb := range tenant.RoleBindings(s.res) {
-		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, client.ObjectKey{Namespace: ns, Name: *rb.Name}, &rbacv1.RoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+		if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, rb, &rbacv1.RoleBinding{}); err != nil || s.FailedPart(v1alpha1.ConditionAccessReady) {
 			return err
 		}
 	}
-	name := tenant.AccessRoleName(ns)
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRole{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRole(s.res), &rbacv1.ClusterRole{}); err != nil || s.FailedPart(v1alpha1.ConditionAccessReady) {
 		return err
 	}
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), client.ObjectKey{Name: name}, &rbacv1.ClusterRoleBinding{}); err != nil || s.failedPart(v1alpha1.ConditionAccessReady) {
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionAccessReady, tenant.AccessClusterRoleBinding(s.res), &rbacv1.ClusterRoleBinding{}); err != nil || s.FailedPart(v1alpha1.ConditionAccessReady) {
 		return err
 	}
 	revoked := 0
 	if sweep {
 		var err error
 		if revoked, err = r.sweepRoleBindings(ctx, s.tenant, ns, tenant.SpecSubjects(s.res), false); err != nil {
-			return s.failed(v1alpha1.ConditionAccessReady, err)
+			return s.Failed(v1alpha1.ConditionAccessReady, err)
 		}
 	}
 	spec := s.tenant.TenantSpec()
 	if revoked > 0 {
-		s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound; %d RoleBinding(s) naming people no longer in the spec were deleted (see the tenant's AccessRevoked events)",
+		s.OK(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound; %d RoleBinding(s) naming people no longer in the spec were deleted (see the tenant's AccessRevoked events)",
 			len(spec.Admins), len(spec.Viewers), revoked)
 		return nil
 	}
-	s.ok(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
+	s.OK(v1alpha1.ConditionAccessReady, "%d admin and %d viewer subjects are bound", len(spec.Admins), len(spec.Viewers))
 	return nil
 }
 

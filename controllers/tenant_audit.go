@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -33,7 +32,7 @@ func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
 	if interval <= 0 {
 		interval = audit.DefaultInterval
 	}
-	ready := s.stalled == nil && s.waiting == nil && s.failure == nil
+	ready := s.Stalled == nil && s.Waiting == nil && s.Failure == nil
 	wasReady := meta.IsStatusConditionTrue(s.before.TenantStatus().Conditions, v1alpha1.ConditionReady)
 	now := time.Now()
 	// the cache may not show the summary written a moment ago: the one this process computed last
@@ -41,7 +40,7 @@ func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
 	prev := t.TenantStatus().Audit
 	if last, ok := r.lastAudit.Load(t.GetUID()); ok {
 		if mine := last.(lastAudit); prev == nil || mine.summary.LastEvaluationTime.After(prev.LastEvaluationTime.Time) {
-			prev, s.audit = mine.summary, mine.summary
+			prev, s.Audit = mine.summary, mine.summary
 			wasReady = wasReady || mine.ready
 		}
 	}
@@ -52,15 +51,15 @@ func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
 	}
 	in, err := r.auditInputs(ctx, s, now)
 	if err != nil {
-		s.auditFailure = err.Error()
+		s.AuditFailure = err.Error()
 		s.requeueAfter(auditRetry)
 		return
 	}
 	findings := audit.Evaluate(in)
-	s.audit = audit.Summary(findings, now, t.GetGeneration())
-	r.lastAudit.Store(t.GetUID(), lastAudit{summary: s.audit, ready: ready})
-	log.FromContext(ctx).V(1).Info("audited", "high", s.audit.High, "medium", s.audit.Medium, "low", s.audit.Low,
-		"info", s.audit.Info, "peers", len(in.Peers), "networkPolicies", len(in.NetworkPolicies), "findings", findings)
+	s.Audit = audit.Summary(findings, now, t.GetGeneration())
+	r.lastAudit.Store(t.GetUID(), lastAudit{summary: s.Audit, ready: ready})
+	log.FromContext(ctx).V(1).Info("audited", "high", s.Audit.High, "medium", s.Audit.Medium, "low", s.Audit.Low,
+		"info", s.Audit.Info, "peers", len(in.Peers), "networkPolicies", len(in.NetworkPolicies), "findings", findings)
 	s.requeueAfter(interval)
 }
 
@@ -78,14 +77,4 @@ func (r *TenantReconciler) auditInputs(ctx context.Context, s *scope, now time.T
 		partner = s.res.Partner
 	}
 	return audit.Gather(ctx, r.APIReader, s.tenant, partner, s.policy, peers, pools.Items, now)
-}
-
-// auditCondition is AuditClean from the latest summary, or the reason the latest audit failed.
-func auditCondition(s *scope) *metav1.Condition {
-	if s.auditFailure != "" {
-		return condition(v1alpha1.ConditionAuditClean, metav1.ConditionUnknown, v1alpha1.ReasonAuditFailed,
-			"the audit could not read what it checks (%s): retried in a minute", s.auditFailure)
-	}
-	status, reason, msg := audit.Clean(s.tenant.TenantStatus().Audit, s.tenant.GetName())
-	return condition(v1alpha1.ConditionAuditClean, status, reason, "%s", msg)
 }

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,7 +73,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 		return err
 	}
 	if !installed {
-		s.conds[part] = condition(part, metav1.ConditionFalse, v1alpha1.ReasonVeleroNotInstalled,
+		s.Observe(part, false, v1alpha1.ReasonVeleroNotInstalled,
 			"Velero's CRDs are not installed, so this tenant has no backups: install Velero; the rest of the tenant works")
 		s.requeueAfter(time.Minute) // nothing else tells mutualis that Velero arrived
 		return nil
@@ -89,10 +88,14 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 		if err := r.deleteSchedule(ctx, t.TenantNamespace(), settings); err != nil {
 			return err
 		}
-	} else if _, err := apply.Object(ctx, r.Client, nil, schedule); err != nil {
-		// an error of the API server: the condition says so and the reconcile is retried with
-		// backoff, not in a minute
-		return s.failed(part, fmt.Errorf("the Velero Schedule %s/%s cannot be written: %w", settings.VeleroNamespace, schedule.GetName(), err))
+	} else {
+		change, err := apply.Object(ctx, r.Client, nil, schedule)
+		if err != nil {
+			// an error of the API server: the condition says so and the reconcile is retried with
+			// backoff, not in a minute
+			return s.Failed(part, fmt.Errorf("the Velero Schedule %s/%s cannot be written: %w", settings.VeleroNamespace, schedule.GetName(), err))
+		}
+		s.changes.Add(change)
 	}
 
 	if token := t.GetAnnotations()[AnnotationBackupNow]; token != "" {
@@ -113,18 +116,18 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 	}
 	interval, err := backup.Interval(settings.Schedule, time.Now())
 	if err != nil {
-		s.stall(part, v1alpha1.ReasonInvalidSchedule, "%v: fix spec.backup.schedule", err)
+		s.Stall(part, v1alpha1.ReasonInvalidSchedule, "%v: fix spec.backup.schedule", err)
 		return nil
 	}
 	obs := backup.Observe(list.Items, interval, t.GetCreationTimestamp().Time, time.Now())
-	s.backupStatus = &obs.Status
+	s.Backup = &obs.Status
 	switch {
 	case settings.Disabled:
-		s.conds[part] = condition(part, metav1.ConditionTrue, v1alpha1.ReasonBackupsDisabled, "spec.backup.disabled is true: this tenant has no scheduled backups")
+		s.Observe(part, true, v1alpha1.ReasonBackupsDisabled, "spec.backup.disabled is true: this tenant has no scheduled backups")
 	case obs.Ready:
-		s.conds[part] = condition(part, metav1.ConditionTrue, obs.Reason, "%s", obs.Message)
+		s.Observe(part, true, obs.Reason, "%s", obs.Message)
 	default:
-		s.conds[part] = condition(part, metav1.ConditionFalse, obs.Reason, "%s", obs.Message)
+		s.Observe(part, false, obs.Reason, "%s", obs.Message)
 	}
 	// time alone can make the backups stale
 	s.requeueAfter(min(interval, time.Hour))
@@ -178,7 +181,7 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	}
 	wayOut := fmt.Sprintf("set spec.deletionPolicy to Retain to keep the namespace, or annotate %s=true to delete it without a backup; the namespace is intact", AnnotationSkipFinalBackup)
 	if !installed {
-		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonVeleroNotInstalled, "the final backup cannot be taken because Velero is not installed: install Velero, or %s", wayOut)
+		s.Stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonVeleroNotInstalled, "the final backup cannot be taken because Velero is not installed: install Velero, or %s", wayOut)
 		return false, nil
 	}
 	desired := backup.FinalBackup(t.TenantNamespace(), t.GetUID(), settings)
@@ -190,14 +193,14 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	final.SetGroupVersionKind(backup.BackupGVK)
 	if err := r.Get(ctx, client.ObjectKey{Namespace: settings.VeleroNamespace, Name: name}, final); err != nil {
 		if apierrors.IsNotFound(err) {
-			s.wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s", settings.VeleroNamespace, name)
+			s.Wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s", settings.VeleroNamespace, name)
 			s.requeueAfter(5 * time.Second)
 			return false, nil
 		}
 		return false, err
 	}
 	if counts, why := backup.FinalBackupCounts(final, t.GetUID(), t.GetDeletionTimestamp().Time); !counts {
-		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupForeign,
+		s.Stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupForeign,
 			"%s, so it says nothing of the data in namespace %s: delete that Backup so that mutualis takes the final backup again, or %s", why, t.TenantNamespace(), wayOut)
 		return false, nil
 	}
@@ -206,11 +209,11 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	case phase == backup.PhaseCompleted:
 		return true, nil
 	case failed:
-		s.stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupFailed,
+		s.Stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupFailed,
 			"the final backup %s/%s ended %s (%s): fix Velero and delete that Backup to take it again, or %s", settings.VeleroNamespace, name, phase, orNoReason(reason), wayOut)
 		return false, nil
 	default:
-		s.wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s (phase %s) before deleting namespace %s",
+		s.Wait(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupInProgress, "waiting for the final backup %s/%s (phase %s) before deleting namespace %s",
 			settings.VeleroNamespace, name, orNoReason(phase), t.TenantNamespace())
 		s.requeueAfter(10 * time.Second)
 		return false, nil

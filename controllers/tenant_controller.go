@@ -24,14 +24,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
-	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
 	"github.com/crtpl/mutualis/controllers/render"
@@ -112,6 +110,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if p := recover(); p != nil {
 			panic(p) // a status computed half-way through a panic would lie: write none
 		}
+		r.reportChanges(ctx, s)
 		if perr := r.writeStatus(ctx, s); perr != nil && err == nil {
 			err = perr
 		}
@@ -137,7 +136,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		reconcileErrors.WithLabelValues(r.Kind.Kind(), "resolve").Inc()
 		return ctrl.Result{}, err
 	}
-	identified := !s.blocked()
+	identified := !s.Blocked()
 	// who may enter the namespace follows the spec in every state: access runs before anything that
 	// can stop this reconcile (a stalled or suspended tenant, a failing application), on the
 	// namespace as it already is
@@ -149,11 +148,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return s.result(), nil
 	}
 	if t.TenantSpec().Suspend {
-		s.suspended = true
+		s.Suspended = true
 		return ctrl.Result{}, r.suspendWorkloads(ctx, s)
 	}
 	// everything lives in the namespace: without it, nothing else is done
-	if err := r.reconcileNamespace(ctx, s); err != nil || !s.partReady(v1alpha1.ConditionNamespaceReady) {
+	if err := r.reconcileNamespace(ctx, s); err != nil || !s.PartReady(v1alpha1.ConditionNamespaceReady) {
 		if err != nil {
 			reconcileErrors.WithLabelValues(r.Kind.Kind(), "namespace").Inc()
 		}
@@ -192,7 +191,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 		if !isManagedNamespace(live, s.res) {
 			want := fmt.Sprintf("%s/%s", s.res.Kind, s.res.Name)
 			if live.Annotations[v1alpha1.AnnotationAdopt] != want {
-				s.stall(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceConflict,
+				s.Stall(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceConflict,
 					"namespace %s already exists and is not managed by mutualis: annotate it with %s=%s to adopt it, or rename this %s",
 					s.res.Namespace, v1alpha1.AnnotationAdopt, want, s.res.Kind)
 				s.requeueAfter(r.ConflictRetry)
@@ -201,7 +200,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 			r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceAdopted, "Adopt", "adopting existing namespace %s as annotated", s.res.Namespace)
 		}
 		if live.DeletionTimestamp != nil {
-			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceDeleting,
+			s.Wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonNamespaceDeleting,
 				"namespace %s is being deleted; the tenant re-creates it once it is gone", s.res.Namespace)
 			s.requeueAfter(5 * time.Second)
 			return nil
@@ -218,36 +217,35 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, s *scope) err
 	}
 	s.res.Domains = domains
 	for _, d := range slices.Sorted(maps.Keys(held)) {
-		s.wait("", v1alpha1.ReasonDomainReleasing, "domain %s is still published by namespace %s, which withdraws its Ingresses for it first; it is published here once it is released", d, held[d])
+		s.Wait("", v1alpha1.ReasonDomainReleasing, "domain %s is still published by namespace %s, which withdraws its Ingresses for it first; it is published here once it is released", d, held[d])
 		s.requeueAfter(2 * time.Second)
 	}
-	var owned runtime.ApplyConfiguration
+	var current client.Object // nil: no namespace yet
 	if live != nil {
+		current = live
 		// before the namespace publishes less, what the tenant may no longer have goes
 		before, after := publicationOf(live), desiredPublication(s.res)
 		after.instances = append(after.instances, stillSubscribed(s.tenant, before.instances)...)
 		removed, err := r.withdraw(ctx, s, before, after)
 		if err != nil {
-			return s.failed(v1alpha1.ConditionNamespaceReady, err)
+			return s.Failed(v1alpha1.ConditionNamespaceReady, err)
 		}
 		s.withdrawn = append(s.withdrawn, removed...)
-		if owned, err = apply.Owned(live); err != nil {
-			return err
-		}
 	}
-	wrote, err := apply.IfChanged(ctx, r.Client, tenant.Namespace(s.res, s.policy), owned)
+	change, err := apply.TypedOn(ctx, r.Client, tenant.Namespace(s.res, s.policy), current)
 	if err != nil {
-		return s.failed(v1alpha1.ConditionNamespaceReady, err)
+		return s.Failed(v1alpha1.ConditionNamespaceReady, err)
 	}
-	if wrote && live == nil {
+	s.changes.Add(change)
+	if change.Action == apply.Created {
 		s.namespaceCreated = true
 		r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceCreated, "Create", "created namespace %s", s.res.Namespace)
 	}
 	if len(s.withdrawn) > 0 {
-		s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s; withdrawn: %s", s.res.Namespace, s.policy.PodSecurity, strings.Join(s.withdrawn, "; "))
+		s.OK(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s; withdrawn: %s", s.res.Namespace, s.policy.PodSecurity, strings.Join(s.withdrawn, "; "))
 		return nil
 	}
-	s.ok(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
+	s.OK(v1alpha1.ConditionNamespaceReady, "namespace %s is in place with Pod Security %s", s.res.Namespace, s.policy.PodSecurity)
 	return nil
 }
 
@@ -289,7 +287,7 @@ func isTenantReference(ref metav1.OwnerReference) bool {
 // applied, from their inventories.
 func (r *TenantReconciler) suspendWorkloads(ctx context.Context, s *scope) error {
 	for _, app := range s.tenant.TenantStatus().Applications {
-		for _, ref := range refs(app.Resources) {
+		for _, ref := range apply.Refs(app.Resources) {
 			gk, name, err := ref.Parse()
 			if err != nil || gk.Group != "apps" || (gk.Kind != "Deployment" && gk.Kind != "StatefulSet") {
 				continue
@@ -336,16 +334,15 @@ func isManagedNamespace(ns *corev1.Namespace, t *tenant.Resolved) bool {
 }
 
 func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {
-	ns := s.res.Namespace
 	quota := &corev1.ResourceQuota{}
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.ResourceQuota(s.res), client.ObjectKey{Namespace: ns, Name: tenant.QuotaName}, quota); err != nil || s.failedPart(v1alpha1.ConditionQuotaReady) {
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.ResourceQuota(s.res), quota); err != nil || s.FailedPart(v1alpha1.ConditionQuotaReady) {
 		return err
 	}
 	limits := &corev1.LimitRange{}
-	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.LimitRange(s.res), client.ObjectKey{Namespace: ns, Name: tenant.LimitRangeName}, limits); err != nil || s.failedPart(v1alpha1.ConditionQuotaReady) {
+	if err := r.applyOwned(ctx, s, v1alpha1.ConditionQuotaReady, tenant.LimitRange(s.res), limits); err != nil || s.FailedPart(v1alpha1.ConditionQuotaReady) {
 		return err
 	}
-	s.ok(v1alpha1.ConditionQuotaReady, "quota and limits of tier %s are in force", s.res.Tier.Name)
+	s.OK(v1alpha1.ConditionQuotaReady, "quota and limits of tier %s are in force", s.res.Tier.Name)
 	return nil
 }
 
@@ -353,26 +350,29 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 	// the eight policies are independent of each other: a first reconcile applies them at once
 	// rather than waiting for the API server eight times in a row
 	policies := tenant.NetworkPolicies(s.res, s.policy)
-	if err := atOnce(ctx, len(policies), func(ctx context.Context, i int) error {
-		np := policies[i]
-		return applyTyped(ctx, r.Client, np, client.ObjectKey{Namespace: s.res.Namespace, Name: *np.Name}, &networkingv1.NetworkPolicy{})
+	if err := apply.AtOnce(ctx, len(policies), func(ctx context.Context, i int) error {
+		change, err := apply.Typed(ctx, r.Client, policies[i], &networkingv1.NetworkPolicy{})
+		s.changes.Add(change)
+		return err
 	}); err != nil {
-		return s.failed(v1alpha1.ConditionNetworkReady, err)
+		return s.Failed(v1alpha1.ConditionNetworkReady, err)
 	}
 	peer := "no partner tenant"
 	if s.res.Partner != "" {
 		peer = "partner " + s.res.Partner
 	}
-	s.ok(v1alpha1.ConditionNetworkReady, "namespace isolated by default-deny network policies (%s)", peer)
+	s.OK(v1alpha1.ConditionNetworkReady, "namespace isolated by default-deny network policies (%s)", peer)
 	return nil
 }
 
-// applyOwned reads the live object from the cache and applies the desired one when what mutualis
-// owns on it differs; an error is the part's.
-func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string, desired runtime.ApplyConfiguration, key client.ObjectKey, live client.Object) error {
-	if err := applyTyped(ctx, r.Client, desired, key, live); err != nil {
-		return s.failed(part, err)
+// applyOwned applies an object of the tenant contract, read into live from the cache, when it
+// differs from the desired one; the change goes to the reconcile's change set, an error to the part.
+func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string, desired runtime.ApplyConfiguration, live client.Object) error {
+	change, err := apply.Typed(ctx, r.Client, desired, live)
+	if err != nil {
+		return s.Failed(part, err)
 	}
+	s.changes.Add(change)
 	return nil
 }
 
@@ -413,7 +413,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 				}
 				r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonNamespaceDeleted, "Delete", "deleting namespace %s (deletionPolicy Delete)", nsName)
 			}
-			s.wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonDeleting, "waiting for namespace %s to finish deleting", nsName)
+			s.Wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonDeleting, "waiting for namespace %s to finish deleting", nsName)
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 		default:
 			if err := r.orphanNamespace(ctx, res, live); err != nil {
@@ -487,6 +487,29 @@ var publishedAnnotations = []string{
 	v1alpha1.AnnotationSubjects, v1alpha1.AnnotationIngressAnnotations, v1alpha1.AnnotationPriorityClasses,
 }
 
+// reportedChanges is how many changes an Event of the change set names; the log line names all.
+const reportedChanges = 8
+
+// reportChanges tells what this reconcile wrote, once: a log line with every change, and an Event
+// on the tenant naming the first few. A reconcile that wrote nothing says nothing.
+func (r *TenantReconciler) reportChanges(ctx context.Context, s *scope) {
+	changed := s.changes.Changed()
+	if len(changed) == 0 {
+		return
+	}
+	names := make([]string, 0, len(changed))
+	for _, c := range changed {
+		names = append(names, c.String())
+	}
+	log.FromContext(ctx).Info("applied", "summary", s.changes.Summary(), "changes", names)
+	shown := names[:min(len(names), reportedChanges)]
+	more := ""
+	if len(names) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
+	}
+	r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonApplied, "Apply", "%s: %s%s", s.changes.Summary(), strings.Join(shown, ", "), more)
+}
+
 func (r *TenantReconciler) event(obj client.Object, eventType, reason, action, note string, args ...any) {
 	if r.Recorder != nil {
 		r.Recorder.Eventf(obj, nil, eventType, reason, action, note, args...)
@@ -516,125 +539,4 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.controller, r.cache = c, mgr.GetCache()
 	return nil
-}
-
-// instanceReadinessChanged passes the updates of a SharedApplication whose shared instance became
-// ready or stopped being ready: its subscribers report it.
-func instanceReadinessChanged() predicate.Funcs {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		ready := func(o client.Object) bool {
-			app, ok := o.(*v1alpha1.SharedApplication)
-			return ok && app.Status.Instance != nil && app.Status.Instance.Ready
-		}
-		return ready(e.ObjectOld) != ready(e.ObjectNew)
-	}}
-}
-
-// tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
-// is the tenant namespace: commune-<name> or cpas-<name>. Only objects that mutualis applied itself
-// wake a tenant: anyone may copy the labels onto objects of a tenant namespace. Velero's objects
-// live in Velero's namespace, which tenants cannot write, and Velero's Schedules create the Backups
-// there: their labels are trusted.
-func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.Object) []reconcile.Request {
-	if obj.GetObjectKind().GroupVersionKind().Group != backup.BackupGVK.Group && !apply.AppliedByMutualis(obj) {
-		return nil
-	}
-	ns := obj.GetLabels()[v1alpha1.LabelTenant]
-	prefix := v1alpha1.NamespacePrefixCom
-	if r.Kind == v1alpha1.KindCPAS {
-		prefix = v1alpha1.NamespacePrefixCPAS
-	}
-	if name, ok := strings.CutPrefix(ns, prefix); ok && name != "" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-	}
-	return nil
-}
-
-// listTenants lists tenants of the reconciler's kind for the watches' mappings, which read their
-// names only: the cache's own objects, not copies.
-func (r *TenantReconciler) listTenants(ctx context.Context, opts ...client.ListOption) []v1alpha1.Tenant {
-	opts = append(opts, client.UnsafeDisableDeepCopy)
-	var out []v1alpha1.Tenant
-	if r.Kind == v1alpha1.KindCPAS {
-		list := &v1alpha1.CPASList{}
-		if err := r.List(ctx, list, opts...); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing CPAS")
-			return nil
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
-		return out
-	}
-	list := &v1alpha1.CommuneList{}
-	if err := r.List(ctx, list, opts...); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Communes")
-		return nil
-	}
-	for i := range list.Items {
-		out = append(out, &list.Items[i])
-	}
-	return out
-}
-
-func requests(tenants []v1alpha1.Tenant, keep func(v1alpha1.Tenant) bool) []reconcile.Request {
-	var out []reconcile.Request
-	for _, t := range tenants {
-		if keep == nil || keep(t) {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.GetName()}})
-		}
-	}
-	return out
-}
-
-func (r *TenantReconciler) allTenants(ctx context.Context, _ client.Object) []reconcile.Request {
-	return requests(r.listTenants(ctx), nil)
-}
-
-func (r *TenantReconciler) subscribers(ctx context.Context, obj client.Object) []reconcile.Request {
-	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: obj.GetName()}), nil)
-}
-
-// poolSubscribers wakes the tenants of a pool's application when its allocation changes.
-func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Object) []reconcile.Request {
-	app := obj.(*v1alpha1.LicencePool).Spec.Application
-	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: app}), nil)
-}
-
-// relatedToCommune wakes, for a changed Commune, the Communes that share its NIS code (one of them
-// may now win) or the CPAS that serve it.
-func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Object) []reconcile.Request {
-	c := obj.(*v1alpha1.Commune)
-	rivals := r.domainRivals(ctx, c)
-	if r.Kind == v1alpha1.KindCommune {
-		return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
-			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
-	}
-	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)...)
-}
-
-// relatedToCPAS wakes, for a changed CPAS, its Commune (network partner) or the other CPAS of the
-// same commune (one of them may now win).
-func (r *TenantReconciler) relatedToCPAS(ctx context.Context, obj client.Object) []reconcile.Request {
-	c := obj.(*v1alpha1.CPAS)
-	rivals := r.domainRivals(ctx, c)
-	if r.Kind == v1alpha1.KindCommune {
-		return append(rivals, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}})
-	}
-	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
-		func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
-}
-
-// domainRivals wakes, for a changed tenant, the tenants of this reconciler's kind whose domains
-// may overlap its own: one of them may now win a domain, or lose it.
-func (r *TenantReconciler) domainRivals(ctx context.Context, changed v1alpha1.Tenant) []reconcile.Request {
-	var out []reconcile.Request
-	for _, d := range changed.TenantSpec().Domains {
-		for _, key := range validation.DomainLookupKeys(string(d)) {
-			out = append(out, requests(r.listTenants(ctx, client.MatchingFields{indexDomain: key}), func(t v1alpha1.Tenant) bool {
-				return t.TenantKind() != changed.TenantKind() || t.GetName() != changed.GetName()
-			})...)
-		}
-	}
-	return out
 }

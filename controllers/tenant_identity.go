@@ -10,6 +10,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/plan"
+	"github.com/crtpl/mutualis/controllers/status"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -37,11 +38,11 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 		return nil
 	}
 	if n := id.NISNotice; n != nil {
-		status := metav1.ConditionTrue
+		current := metav1.ConditionTrue
 		if n.Reason == v1alpha1.ReasonRetiredNIS {
-			status = metav1.ConditionFalse
+			current = metav1.ConditionFalse
 		}
-		s.nis = condition(v1alpha1.ConditionNISCurrent, status, n.Reason, "%s", n.Message)
+		s.NIS = status.Condition(v1alpha1.ConditionNISCurrent, current, n.Reason, "%s", n.Message)
 	}
 	s.res.NIS, s.res.Tier, s.res.Quota, s.res.Domains = id.NIS, id.Tier, id.Quota, id.Domains
 	if id.Partner != nil {

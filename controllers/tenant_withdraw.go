@@ -181,7 +181,7 @@ func (r *TenantReconciler) publishWhileBlocked(ctx context.Context, s *scope, li
 	after.subjects = tenant.SpecSubjects(s.res)
 	removed, err := r.withdraw(ctx, s, before, after)
 	if err != nil {
-		return s.failed(v1alpha1.ConditionNamespaceReady, err)
+		return s.Failed(v1alpha1.ConditionNamespaceReady, err)
 	}
 	if len(removed) > 0 {
 		s.withdrawn = append(s.withdrawn, removed...)
@@ -203,7 +203,7 @@ func (r *TenantReconciler) publishWhileBlocked(ctx context.Context, s *scope, li
 		}
 	}
 	if err := r.Patch(ctx, live, patch, client.FieldOwner(v1alpha1.FieldOwner)); err != nil {
-		return s.failed(v1alpha1.ConditionNamespaceReady, err)
+		return s.Failed(v1alpha1.ConditionNamespaceReady, err)
 	}
 	return nil
 }

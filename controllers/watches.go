@@ -1,16 +1,25 @@
 package controllers
 
 import (
+	"context"
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/api/validation"
+	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/backup"
 )
 
 // managedObjectChanged passes the updates of a managed object that a reconcile would read
@@ -88,7 +97,7 @@ func healthOf(o client.Object) (ok bool, why string, isWorkload bool) {
 	}
 	u := &unstructured.Unstructured{Object: content}
 	u.SetKind(kind)
-	ok, why = workloadAvailable(u)
+	ok, why = apply.WorkloadAvailable(u)
 	return ok, why, true
 }
 
@@ -115,4 +124,127 @@ func tenantChanged(statusChanged func(old, updated v1alpha1.Tenant) bool) predic
 			!old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp()) ||
 			(statusChanged != nil && statusChanged(old, updated))
 	}}
+}
+
+// The mappings from a changed object to the tenants it wakes ------------------------------------
+
+// instanceReadinessChanged passes the updates of a SharedApplication whose shared instance became
+// ready or stopped being ready: its subscribers report it.
+func instanceReadinessChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		ready := func(o client.Object) bool {
+			app, ok := o.(*v1alpha1.SharedApplication)
+			return ok && app.Status.Instance != nil && app.Status.Instance.Ready
+		}
+		return ready(e.ObjectOld) != ready(e.ObjectNew)
+	}}
+}
+
+// tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
+// is the tenant namespace: commune-<name> or cpas-<name>. Only objects that mutualis applied itself
+// wake a tenant: anyone may copy the labels onto objects of a tenant namespace. Velero's objects
+// live in Velero's namespace, which tenants cannot write, and Velero's Schedules create the Backups
+// there: their labels are trusted.
+func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetObjectKind().GroupVersionKind().Group != backup.BackupGVK.Group && !apply.AppliedByMutualis(obj) {
+		return nil
+	}
+	ns := obj.GetLabels()[v1alpha1.LabelTenant]
+	prefix := v1alpha1.NamespacePrefixCom
+	if r.Kind == v1alpha1.KindCPAS {
+		prefix = v1alpha1.NamespacePrefixCPAS
+	}
+	if name, ok := strings.CutPrefix(ns, prefix); ok && name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+}
+
+// listTenants lists tenants of the reconciler's kind for the watches' mappings, which read their
+// names only: the cache's own objects, not copies.
+func (r *TenantReconciler) listTenants(ctx context.Context, opts ...client.ListOption) []v1alpha1.Tenant {
+	opts = append(opts, client.UnsafeDisableDeepCopy)
+	var out []v1alpha1.Tenant
+	if r.Kind == v1alpha1.KindCPAS {
+		list := &v1alpha1.CPASList{}
+		if err := r.List(ctx, list, opts...); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing CPAS")
+			return nil
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out
+	}
+	list := &v1alpha1.CommuneList{}
+	if err := r.List(ctx, list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Communes")
+		return nil
+	}
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out
+}
+
+func requests(tenants []v1alpha1.Tenant, keep func(v1alpha1.Tenant) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for _, t := range tenants {
+		if keep == nil || keep(t) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.GetName()}})
+		}
+	}
+	return out
+}
+
+func (r *TenantReconciler) allTenants(ctx context.Context, _ client.Object) []reconcile.Request {
+	return requests(r.listTenants(ctx), nil)
+}
+
+func (r *TenantReconciler) subscribers(ctx context.Context, obj client.Object) []reconcile.Request {
+	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: obj.GetName()}), nil)
+}
+
+// poolSubscribers wakes the tenants of a pool's application when its allocation changes.
+func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Object) []reconcile.Request {
+	app := obj.(*v1alpha1.LicencePool).Spec.Application
+	return requests(r.listTenants(ctx, client.MatchingFields{indexApplication: app}), nil)
+}
+
+// relatedToCommune wakes, for a changed Commune, the Communes that share its NIS code (one of them
+// may now win) or the CPAS that serve it.
+func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Object) []reconcile.Request {
+	c := obj.(*v1alpha1.Commune)
+	rivals := r.domainRivals(ctx, c)
+	if r.Kind == v1alpha1.KindCommune {
+		return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
+			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
+	}
+	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)...)
+}
+
+// relatedToCPAS wakes, for a changed CPAS, its Commune (network partner) or the other CPAS of the
+// same commune (one of them may now win).
+func (r *TenantReconciler) relatedToCPAS(ctx context.Context, obj client.Object) []reconcile.Request {
+	c := obj.(*v1alpha1.CPAS)
+	rivals := r.domainRivals(ctx, c)
+	if r.Kind == v1alpha1.KindCommune {
+		return append(rivals, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}})
+	}
+	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
+		func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
+}
+
+// domainRivals wakes, for a changed tenant, the tenants of this reconciler's kind whose domains
+// may overlap its own: one of them may now win a domain, or lose it.
+func (r *TenantReconciler) domainRivals(ctx context.Context, changed v1alpha1.Tenant) []reconcile.Request {
+	var out []reconcile.Request
+	for _, d := range changed.TenantSpec().Domains {
+		for _, key := range validation.DomainLookupKeys(string(d)) {
+			out = append(out, requests(r.listTenants(ctx, client.MatchingFields{indexDomain: key}), func(t v1alpha1.Tenant) bool {
+				return t.TenantKind() != changed.TenantKind() || t.GetName() != changed.GetName()
+			})...)
+		}
+	}
+	return out
 }

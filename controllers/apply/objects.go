@@ -52,15 +52,50 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("%s already exists and mutualis did not make it: it is left as it is; rename or delete it, or unsubscribe", e.Ref)
 }
 
-// Object applies desired unless the live object already carries its hash and every field of it.
-// The reader is the cache, which keeps whole only what mutualis applied; uncached, when not nil,
-// is read when the cache has no such object, so that an object someone else made under that name
-// is found and refused (a ConflictError) rather than taken over.
-func Object(ctx context.Context, c client.Client, uncached client.Reader, desired *unstructured.Unstructured) (bool, error) {
+// Object applies a rendered object unless the live one already carries its hash and every field
+// of it. The reader is the cache, which keeps whole only what mutualis applied; uncached, when not
+// nil, is read when the cache has no such object, so that an object someone else made under that
+// name is found and refused (a ConflictError) rather than taken over.
+func Object(ctx context.Context, c client.Client, uncached client.Reader, desired *unstructured.Unstructured) (Change, error) {
 	obj := desired.DeepCopy()
-	hash, err := hashOf(desired)
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); {
+	case apierrors.IsNotFound(err):
+		live = nil
+		if uncached != nil {
+			found := &unstructured.Unstructured{}
+			found.SetGroupVersionKind(obj.GroupVersionKind())
+			switch err := uncached.Get(ctx, client.ObjectKeyFromObject(obj), found); {
+			case err == nil:
+				if !AppliedByMutualis(found) {
+					return Change{}, &ConflictError{Ref: RefOf(obj)}
+				}
+				live = found
+			case !apierrors.IsNotFound(err):
+				return Change{}, err
+			}
+		}
+	case err != nil:
+		return Change{}, err
+	default:
+		// the cache keeps a stub, without managed fields, of a labelled object mutualis did not apply
+		if !AppliedByMutualis(live) {
+			return Change{}, &ConflictError{Ref: RefOf(obj)}
+		}
+	}
+	var have map[string]any
+	if live != nil {
+		have = live.Object
+	}
+	return applyIfDiffers(ctx, c, obj, have)
+}
+
+// stamp sets on obj the annotation of the hash of what it holds, and returns the hash.
+func stamp(obj *unstructured.Unstructured) (string, error) {
+	hash, err := hashOf(obj)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	annotations := obj.GetAnnotations()
 	if annotations == nil {
@@ -68,37 +103,7 @@ func Object(ctx context.Context, c client.Client, uncached client.Reader, desire
 	}
 	annotations[AnnotationAppliedHash] = hash
 	obj.SetAnnotations(annotations)
-
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); {
-	case apierrors.IsNotFound(err):
-		if uncached != nil {
-			switch err := uncached.Get(ctx, client.ObjectKeyFromObject(obj), live); {
-			case err == nil:
-				if !AppliedByMutualis(live) {
-					return false, &ConflictError{Ref: RefOf(obj)}
-				}
-			case !apierrors.IsNotFound(err):
-				return false, err
-			}
-		}
-	case err != nil:
-		return false, err
-	default:
-		// the cache keeps a stub, without managed fields, of a labelled object mutualis did not apply
-		if !AppliedByMutualis(live) {
-			return false, &ConflictError{Ref: RefOf(obj)}
-		}
-		if live.GetAnnotations()[AnnotationAppliedHash] == hash && Contains(live.Object, obj.Object) {
-			return false, nil
-		}
-	}
-	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), Options...); err != nil {
-		return false, err
-	}
-	appliesTotal.WithLabelValues(obj.GetKind()).Inc()
-	return true, nil
+	return hash, nil
 }
 
 func hashOf(u *unstructured.Unstructured) (string, error) {
@@ -220,66 +225,72 @@ func AppliedByMutualis(obj metav1.Object) bool {
 // what the inventory names, what still carries the labels of this tenant and application, and what
 // mutualis applied itself, as the live object's managed fields show: nothing else, whatever the
 // cache or the inventory says.
-func Prune(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, old, current []Ref) ([]Ref, error) {
+func Prune(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, old, current []Ref) ([]Ref, []Change, error) {
 	keep := map[Ref]bool{}
 	for _, r := range current {
 		keep[r] = true
 	}
 	var failed []Ref
+	var pruned []Change
 	var errs []string
 	for _, r := range old {
 		if keep[r] {
 			continue
 		}
-		if err := deleteOne(ctx, c, mapper, namespace, application, r); err != nil {
+		deleted, err := deleteOne(ctx, c, mapper, namespace, application, r)
+		if err != nil {
 			failed = append(failed, r)
 			errs = append(errs, err.Error())
+		}
+		if deleted {
+			gk, name, _ := r.Parse()
+			pruned = append(pruned, Change{Kind: gk.Kind, Namespace: namespace, Name: name, Action: Pruned})
 		}
 	}
 	sort.Slice(failed, func(i, j int) bool { return failed[i] < failed[j] })
 	if len(errs) > 0 {
-		return failed, fmt.Errorf("pruning: %s", strings.Join(errs, "; "))
+		return failed, pruned, fmt.Errorf("pruning: %s", strings.Join(errs, "; "))
 	}
-	return nil, nil
+	return nil, pruned, nil
 }
 
-func deleteOne(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, r Ref) error {
+func deleteOne(ctx context.Context, c client.Client, mapper meta.RESTMapper, namespace, application string, r Ref) (bool, error) {
 	gk, name, err := r.Parse()
 	if err != nil {
-		return err
+		return false, err
 	}
 	mapping, err := mapper.RESTMapping(gk)
 	if meta.IsNoMatchError(err) {
-		return nil // the kind is gone from the cluster, and the object with it
+		return false, nil // the kind is gone from the cluster, and the object with it
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(mapping.GroupVersionKind)
 	switch err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, live); {
 	case apierrors.IsNotFound(err):
-		return nil
+		return false, nil
 	case err != nil:
-		return err
+		return false, err
 	}
 	l := live.GetLabels()
 	if l[v1alpha1.LabelManagedBy] != v1alpha1.ManagedByValue || l[v1alpha1.LabelTenant] != namespace || l[v1alpha1.LabelPartOf] != application {
-		return nil // not ours any more: left alone
+		return false, nil // not ours any more: left alone
 	}
 	// the inventory lives in the tenant's status, which more people can write than mutualis, and
 	// labels are copied onto objects that other controllers create (a StatefulSet's data volumes):
 	// only the live object's own record that mutualis applied it proves that it is ours to delete
 	if !AppliedByMutualis(live) {
-		return nil
+		return false, nil
 	}
 	uid := live.GetUID()
 	switch err := c.Delete(ctx, live, client.Preconditions{UID: &uid}); {
 	case apierrors.IsNotFound(err):
+		return false, nil
 	case err != nil:
-		return err
-	default:
-		prunesTotal.WithLabelValues(gk.Kind).Inc()
+		return false, err
 	}
-	return nil
+	changesTotal.WithLabelValues(gk.Kind, string(Pruned)).Inc()
+	return true, nil
 }

@@ -244,6 +244,17 @@ func TestEachRuleBrokenAloneGivesItsFinding(t *testing.T) {
 			if found.Severity != tt.severity {
 				t.Errorf("%s is %s, want %s", tt.check, found.Severity, tt.severity)
 			}
+			// one rule broken is one problem: no other check may raise a high-severity finding, but
+			// for what the same break truly opens as well
+			also := map[string]Check{
+				// the partner is one of every namespace, reached on a port it does not expose
+				"every namespace let out on one port": CheckPartnerPortOpen,
+			}
+			for _, f := range got {
+				if f.Check != tt.check && f.Check != also[tt.name] && f.Severity == High {
+					t.Errorf("breaking %s alone also raised %s (%s %s), of high severity", tt.check, f.Check, f.Object, f.Field)
+				}
+			}
 			for _, lang := range []Lang{French, English, German} {
 				problem, remedy := Text(*found, lang)
 				if problem == "" || remedy == "" || strings.Contains(problem+remedy, "%!") {

@@ -114,20 +114,3 @@ const ExpiryNotice = 30 * 24 * time.Hour
 func Expired(p *v1alpha1.LicencePool, now time.Time) bool {
 	return p.Spec.ValidUntil != nil && !now.Before(p.Spec.ValidUntil.Time)
 }
-
-// Requested is what a tenant asks of an application's pool: one per instance, or the seats of its
-// subscription; zero when it does not subscribe.
-func Requested(t v1alpha1.Tenant, application string, perInstance bool) int32 {
-	for _, a := range t.TenantSpec().Applications {
-		if a.Name != application {
-			continue
-		}
-		if perInstance {
-			return 1
-		}
-		if a.Seats != nil {
-			return *a.Seats
-		}
-	}
-	return 0
-}

@@ -264,6 +264,9 @@ func HeldDomains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alp
 		if !slices.Contains(declared, d) {
 			continue
 		}
+		if len(t.TenantSpec().Domains) > 0 && validation.DeclaredDomain(d, policy.BaseDomain) != nil {
+			continue // under the cell's base domain: never the tenant's to hold
+		}
 		rival, _, err := olderHolder(ctx, view, t, d)
 		if err != nil {
 			return nil, err
@@ -273,6 +276,13 @@ func HeldDomains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alp
 		}
 	}
 	return held, nil
+}
+
+// SubscriberDomains are the domains a tenant holds for a shared instance's subscribers list: those
+// of its spec (or its default) that no tenant declared before it, whether or not the tenant is
+// stalled, so that a contested domain never reaches the instance for the later tenant.
+func SubscriberDomains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) ([]string, error) {
+	return HeldDomains(ctx, view, t, policy, declaredDomains(t, policy))
 }
 
 // tenantsWithDomainsNear are the tenants whose declared domains may overlap d, each once.

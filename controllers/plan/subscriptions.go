@@ -53,28 +53,6 @@ func MissingApplication(name string, deployed bool) string {
 	return fmt.Sprintf("SharedApplication %s does not exist: check the name against kubectl get sharedapplications", name)
 }
 
-// LicenceRequest is how many seats a subscription asks of its application's pool: none for an
-// open-source application or one shared from the commune, whose instance carries the licence; a
-// problem when the subscription and the licence model disagree.
-func LicenceRequest(app *v1alpha1.SharedApplication, sub Subscription) (seats int32, pooled bool, problem string) {
-	model := app.Spec.Licence.Model
-	switch {
-	case sub.Shared:
-		return 0, false, ""
-	case model == "" || model == v1alpha1.LicenceOpenSource:
-		if sub.Seats != nil {
-			return 0, false, fmt.Sprintf("seats are requested for %s, an OpenSource application: remove spec.applications[%s].seats", app.Name, app.Name)
-		}
-		return 0, false, ""
-	case model == v1alpha1.LicencePerSeat:
-		if sub.Seats == nil {
-			return 0, false, fmt.Sprintf("%s is licensed per seat: set spec.applications[%s].seats", app.Name, app.Name)
-		}
-		return *sub.Seats, true, ""
-	}
-	return 1, true, ""
-}
-
 // UndeclaredParameters checks a subscription to a Shared application: its values reach the
 // instance through the subscribers list, and must be parameters the application declares.
 func UndeclaredParameters(app *v1alpha1.SharedApplication, sub v1alpha1.ApplicationSubscription) string {
@@ -127,24 +105,6 @@ func RenderTenant(t v1alpha1.Tenant, nis, tier string, sub v1alpha1.ApplicationS
 		Kind: t.TenantKind(), Name: t.GetName(), Namespace: t.TenantNamespace(), NIS: nis,
 		DisplayName: DisplayName(t), Tier: tier, Parameters: sub.Parameters, Seats: seats,
 	}
-}
-
-// ApplicationsVerdict is the configuration error of a tenant's subscriptions, in the order the
-// reader must fix them: what exceeds the tier's quota, then invalid subscriptions, then
-// applications missing from the catalogue (which wait). Nil when there is none.
-func ApplicationsVerdict(tier string, shortfalls, invalid, missing []string) *Verdict {
-	const part = v1alpha1.ConditionApplicationsReady
-	switch {
-	case len(shortfalls) > 0:
-		return stalled(part, v1alpha1.ReasonQuotaTooSmall,
-			"the subscribed applications need more than the quota of tier %s allows (%s): subscribe to fewer, share through synergy, or choose a larger tier with spec.tier; nothing new was applied",
-			tier, strings.Join(shortfalls, ", "))
-	case len(invalid) > 0:
-		return stalled(part, v1alpha1.ReasonApplicationInvalid, "%s", strings.Join(invalid, "; "))
-	case len(missing) > 0:
-		return waiting(part, v1alpha1.ReasonApplicationMissing, "%s", strings.Join(missing, "; "))
-	}
-	return nil
 }
 
 // Rendered is one subscription's rendered objects.

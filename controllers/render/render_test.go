@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -213,5 +214,29 @@ func TestCatalogueSamplesRender(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Each right that would let an application's ServiceAccount leave its tenant's contract is refused
+// by name: the list is written out here, so that a right dropped from the checker fails this test.
+func TestRoleRightsThatAreRefused(t *testing.T) {
+	role := func(verbs, resources []any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "app"},
+			"rules": []any{map[string]any{"apiGroups": []any{""}, "verbs": verbs, "resources": resources}},
+		}}
+	}
+	for _, verb := range []string{"*", "bind", "escalate", "impersonate"} {
+		if problems := checkRole(role([]any{verb}, []any{"configmaps"})); len(problems) == 0 {
+			t.Errorf("a Role granting the verb %q on configmaps is accepted", verb)
+		}
+	}
+	for _, res := range []string{"*", "namespaces", "resourcequotas", "limitranges", "networkpolicies", "serviceaccounts/token"} {
+		if problems := checkRole(role([]any{"get", "update"}, []any{res})); len(problems) == 0 {
+			t.Errorf("a Role granting rights on %q is accepted", res)
+		}
+	}
+	if problems := checkRole(role([]any{"get", "list", "create"}, []any{"configmaps", "secrets"})); len(problems) != 0 {
+		t.Errorf("a plain Role on the application's own objects is refused: %v", problems)
 	}
 }

@@ -271,8 +271,19 @@ func TestCustomTiersKeepTheGuards(t *testing.T) {
 			t.Errorf("%s = %v (set %v), want %s", name, q.String(), ok, want)
 		}
 	}
+	// the guards a custom tier without a built-in namesake takes from the largest built-in tier
+	largest := DefaultTiers()[len(DefaultTiers())-1]
+	for _, name := range []corev1.ResourceName{corev1.ResourcePersistentVolumeClaims, corev1.ResourceLimitsEphemeralStorage, corev1.ResourceRequestsEphemeralStorage} {
+		want := largest.Quota[name]
+		if q, ok := got.Quota[name]; !ok || q.Cmp(want) != 0 {
+			t.Errorf("%s = %v (set %v), want the largest built-in tier's %s", name, q.String(), ok, want.String())
+		}
+	}
 	if _, ok := got.DefaultRequest[corev1.ResourceEphemeralStorage]; !ok {
 		t.Error("without a default ephemeral-storage request, containers that declare none are refused by the quota")
+	}
+	if _, ok := got.DefaultLimit[corev1.ResourceEphemeralStorage]; !ok {
+		t.Error("without a default ephemeral-storage limit, containers that declare none are refused by the quota")
 	}
 	// a policy that allows LoadBalancers lifts that cap only
 	policy = EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{

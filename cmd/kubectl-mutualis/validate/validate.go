@@ -7,12 +7,12 @@ package validate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -302,9 +302,11 @@ func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
 	}
 }
 
-// checkTenants decides every tenant as the operator would, through the planner.
+// checkTenants decides every tenant as the operator would, through the planner: first who each
+// one is, then the seats the tree's pools grant them, then each one's applications.
 func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.TenancyPolicySpec, now time.Time) {
-	seats := map[string][]licence.Request{}
+	identities := map[v1alpha1.Tenant]*plan.Identity{}
+	var identified []v1alpha1.Tenant
 	for _, t := range w.tenants() {
 		id, v, err := plan.Identify(ctx, w, t, policy)
 		if err != nil {
@@ -318,101 +320,78 @@ func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.T
 			d := w.docFor(t)
 			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.nis"), Severity: Warning, Reason: n.Reason, Message: d.Where() + ": " + n.Message})
 		}
-		w.checkSubscriptions(rep, t, id, policy, seats)
+		identities[t] = id
+		identified = append(identified, t)
 	}
-	w.checkSeats(rep, seats, now)
+	grants := w.grants(identified, now)
+	for _, t := range identified {
+		w.checkApplications(rep, plan.ApplicationsInput{
+			Tenant: t, Identity: identities[t], Policy: policy, Entries: w.apps, Grants: grants[t.TenantNamespace()],
+			Render: func(app *v1alpha1.SharedApplication, rt render.Tenant) ([]*unstructured.Unstructured, error) {
+				return render.Render(app, rt, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes})
+			},
+		})
+	}
 }
 
-// checkSubscriptions is the applications step of the operator, without its writes: each
-// subscription decided, rendered, and all of them held against the tier's quota.
-func (w *world) checkSubscriptions(rep *Report, t v1alpha1.Tenant, id *plan.Identity, policy v1alpha1.TenancyPolicySpec, seats map[string][]licence.Request) {
-	var invalid, missing []string
-	var renders []plan.Rendered
-	for _, sub := range plan.Subscriptions(t) {
-		app := w.apps[sub.Name]
-		if app == nil {
-			missing = append(missing, plan.MissingApplication(sub.Name, false))
-			continue
-		}
-		requested, pooled, problem := plan.LicenceRequest(app, sub)
-		if problem != "" {
-			invalid = append(invalid, problem)
-			continue
-		}
-		if pooled {
-			seats[app.Name] = append(seats[app.Name], licence.Request{Tenant: t.TenantNamespace(), Seats: requested})
-		}
-		switch {
-		case app.Spec.Instance == v1alpha1.InstanceShared:
-			if problem := plan.UndeclaredParameters(app, sub.ApplicationSubscription); problem != "" {
-				invalid = append(invalid, problem)
-			}
-		case sub.Shared:
-			if problem := plan.SynergyProblem(t, id.Partner, app.Name); problem != "" {
-				invalid = append(invalid, problem)
-			}
-		default:
-			objs, err := render.Render(app, plan.RenderTenant(t, id.NIS, id.Tier.Name, sub.ApplicationSubscription, requested),
-				render.Options{AllowedServiceTypes: policy.AllowedServiceTypes})
-			var rerr *render.Error
-			var kinds *render.MissingKindsError
-			switch {
-			case errors.As(err, &rerr):
-				invalid = append(invalid, rerr.Error())
-			case errors.As(err, &kinds):
-				// the cluster may serve them; the operator waits until it does
-				d := w.docFor(t)
-				rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.applications"), Severity: Warning, Reason: v1alpha1.ReasonKindNotInstalled, Message: d.Where() + ": " + kinds.Error()})
-			case err != nil:
-				invalid = append(invalid, fmt.Sprintf("application %s: %v", app.Name, err))
-			default:
-				renders = append(renders, plan.Rendered{Application: app.Name, Objects: objs})
-			}
+// grants allocates the seats of the tree's pools to the tenants that ask for them, as each pool's
+// allocation would on a cluster where the tree is new, and gives each tenant its grants.
+func (w *world) grants(tenants []v1alpha1.Tenant, now time.Time) map[string]map[string]plan.Grant {
+	requests := map[string][]licence.Request{}
+	for _, t := range tenants {
+		for app, seats := range plan.SeatRequests(t, w.apps) {
+			requests[app] = append(requests[app], licence.Request{Tenant: t.TenantNamespace(), Seats: seats})
 		}
 	}
-	shortfalls, err := plan.QuotaShortfalls(id.Tier, id.Quota, renders)
+	out := map[string]map[string]plan.Grant{}
+	for app, reqs := range requests {
+		pool := licence.Active(w.pools, app)
+		if pool == nil {
+			continue
+		}
+		expired := licence.Expired(pool, now)
+		res := licence.Allocate(pool.Spec.Seats, expired, nil, reqs)
+		granted := map[string]int32{}
+		for _, a := range res.Allocations {
+			granted[a.Tenant] = a.Seats
+		}
+		for _, r := range reqs {
+			g := plan.Grant{Pool: pool.Name, Granted: granted[r.Tenant], Available: res.Available}
+			if expired {
+				g.Ended = pool.Spec.ValidUntil.Format(time.DateOnly)
+			}
+			if out[r.Tenant] == nil {
+				out[r.Tenant] = map[string]plan.Grant{}
+			}
+			out[r.Tenant][app] = g
+		}
+	}
+	return out
+}
+
+// checkApplications is the applications step of the operator without its writes: the planner's
+// decision, each problem reported at the tenant's document.
+func (w *world) checkApplications(rep *Report, in plan.ApplicationsInput) {
+	t := in.Tenant
+	d := w.docFor(t)
+	decided, err := plan.Applications(in)
 	if err != nil {
-		invalid = append(invalid, err.Error())
+		w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonApplicationInvalid, Message: err.Error()}, "spec.applications")
+		return
 	}
-	if v := plan.ApplicationsVerdict(id.Tier.Name, shortfalls, invalid, missing); v != nil {
+	for _, sub := range decided.Subscriptions {
+		if sub.Outcome == plan.OutcomeKindMissing {
+			// the cluster may serve them; the operator waits until it does
+			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.applications"), Severity: Warning, Reason: v1alpha1.ReasonKindNotInstalled, Message: d.Where() + ": " + sub.Message})
+		}
+	}
+	if v := decided.Verdict; v != nil && v.Reason != v1alpha1.ReasonKindNotInstalled {
 		w.verdictAt(rep, t, v, "spec.applications", "spec.synergy")
 	}
-}
-
-// checkSeats holds every application's requests against its pool, as the pool's allocation would
-// on a cluster where the tree is new.
-func (w *world) checkSeats(rep *Report, seats map[string][]licence.Request, now time.Time) {
-	apps := make([]string, 0, len(seats))
-	for a := range seats {
-		apps = append(apps, a)
-	}
-	sort.Strings(apps)
-	for _, app := range apps {
-		requests := seats[app]
-		pool := licence.Active(w.pools, app)
-		var unmet []string
-		var why string
-		if pool == nil {
-			why = "no LicencePool holds its seats: create one"
-			for _, r := range requests {
-				unmet = append(unmet, r.Tenant)
-			}
-		} else {
-			res := licence.Allocate(pool.Spec.Seats, licence.Expired(pool, now), nil, requests)
-			unmet = res.Unmet
-			why = fmt.Sprintf("pool %s has %d seats and the tree asks for more: buy seats or lower the requests", pool.Name, pool.Spec.Seats)
-			if licence.Expired(pool, now) {
-				why = fmt.Sprintf("pool %s ended on %s: renew the licence and set spec.validUntil", pool.Name, pool.Spec.ValidUntil.Format(time.DateOnly))
-			}
-		}
-		for _, ns := range unmet {
-			for _, t := range w.tenants() {
-				if t.TenantNamespace() == ns {
-					w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted,
-						Message: fmt.Sprintf("%s: its seats cannot be granted: %s", app, why)}, "spec.applications")
-				}
-			}
-		}
+	// a tree whose tenants ask for seats its pools do not have fails: on the cluster they would
+	// run on fewer seats than they asked for, or wait for a first one
+	for _, short := range decided.LicenceShort {
+		w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted, Message: short}, "spec.applications")
 	}
 }
 
