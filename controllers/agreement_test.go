@@ -10,6 +10,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -106,8 +108,70 @@ func TestOperatorAndValidatorAgreeOnBadInput(t *testing.T) {
 					t.Errorf("the API server rejected %s, which the validator accepts: %v", id, err)
 				}
 			}
+			// the other way: whatever the operator stalls a tenant of the case on, the validator
+			// reports at that tenant, with the same reason; a tenant the operator serves, the
+			// validator does not fail
+			for _, d := range docs {
+				if (d.Kind != "Commune" && d.Kind != "CPAS") || rejected[d.Kind+"/"+d.Name] != nil {
+					continue
+				}
+				tnt := tenantNamed(t, d.Kind+"/"+d.Name)
+				var blocked *metav1.Condition // the stall or the wait on a dependency, nil when served
+				eventually(t, wait, func() error {
+					if err := k8s.Get(ctx, client.ObjectKeyFromObject(tnt), tnt); err != nil {
+						return err
+					}
+					conds, gen := tnt.TenantStatus().Conditions, tnt.GetGeneration()
+					stalled := meta.FindStatusCondition(conds, v1alpha1.ConditionStalled)
+					waiting := meta.FindStatusCondition(conds, v1alpha1.ConditionReconciling)
+					ready := meta.FindStatusCondition(conds, v1alpha1.ConditionReady)
+					switch {
+					case stalled == nil || stalled.ObservedGeneration != gen:
+						return fmt.Errorf("%s not reconciled at generation %d yet", d.Where(), gen)
+					case stalled.Status == metav1.ConditionTrue:
+						blocked = stalled
+					case ready != nil && ready.Status == metav1.ConditionTrue:
+						blocked = nil
+					case waiting != nil && waiting.Status == metav1.ConditionTrue && !inProgress[waiting.Reason]:
+						blocked = waiting
+					default:
+						return fmt.Errorf("%s still in progress", d.Where())
+					}
+					return nil
+				})
+				where := d.Where() + ":"
+				validatorFails, validatorReason := false, false
+				for _, f := range rep.Findings {
+					if !strings.Contains(f.Message, where) {
+						continue
+					}
+					validatorFails = validatorFails || f.Severity == validate.Error
+					validatorReason = validatorReason || blocked != nil && f.Reason == blocked.Reason
+				}
+				switch {
+				case blocked != nil && !validatorReason:
+					t.Errorf("the operator holds %s on %s; the validator does not report it", d.Where(), blocked.Reason)
+				case blocked == nil && validatorFails && !wantedFor(c, d.Kind+"/"+d.Name):
+					t.Errorf("the operator serves %s; the validator fails it", d.Where())
+				}
+			}
 		})
 	}
+}
+
+// inProgress are the reasons of a tenant on its way to Ready, which no tree could show.
+var inProgress = map[string]bool{
+	v1alpha1.ReasonProgressing: true, v1alpha1.ReasonApplicationsProgressing: true,
+}
+
+// wantedFor says whether the case expects the validator to report something of an object.
+func wantedFor(c validatetest.Case, object string) bool {
+	for _, w := range c.Wants {
+		if w.Object == object {
+			return true
+		}
+	}
+	return false
 }
 
 func wanted(c validatetest.Case, object, reason string) bool {

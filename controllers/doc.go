@@ -1,5 +1,7 @@
 // Package controllers holds the reconcilers of mutualis and their wiring into a manager: one file
-// per kind; tenant_controller.go serves both Commune and CPAS. Reconcilers stay thin: they read the
-// world, call the pure builders of the sub-packages (tenant, render, apply, backup) and turn what
-// they observed into status conditions.
+// per kind; tenant_controller.go serves both Commune and CPAS, one file per step (tenant_access,
+// tenant_applications, tenant_backup, tenant_audit...), watches.go what wakes a tenant. Reconcilers
+// stay thin: they read the world, decide through plan, build through tenant, render and backup,
+// write through apply (which returns what it changed), and record observations that the status
+// package turns into conditions.
 package controllers

@@ -490,8 +490,10 @@ var publishedAnnotations = []string{
 // reportedChanges is how many changes an Event of the change set names; the log line names all.
 const reportedChanges = 8
 
-// reportChanges tells what this reconcile wrote, once: a log line with every change, and an Event
-// on the tenant naming the first few. A reconcile that wrote nothing says nothing.
+// reportChanges tells what this reconcile wrote, once: a log line with every change, and, when it
+// changed or pruned something that existed (an update rolled out, drift taken back, an object
+// removed), an Event on the tenant naming the first few. A tenant's first objects are announced by
+// NamespaceCreated and Ready rather than by one Event more per tenant while a cell onboards.
 func (r *TenantReconciler) reportChanges(ctx context.Context, s *scope) {
 	changed := s.changes.Changed()
 	if len(changed) == 0 {
@@ -502,6 +504,9 @@ func (r *TenantReconciler) reportChanges(ctx context.Context, s *scope) {
 		names = append(names, c.String())
 	}
 	log.FromContext(ctx).Info("applied", "summary", s.changes.Summary(), "changes", names)
+	if s.changes.Count(apply.Configured)+s.changes.Count(apply.Pruned) == 0 {
+		return
+	}
 	shown := names[:min(len(names), reportedChanges)]
 	more := ""
 	if len(names) > len(shown) {

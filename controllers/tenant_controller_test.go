@@ -417,6 +417,8 @@ func TestDriftIsCorrected(t *testing.T) {
 		}
 		return nil
 	})
+	// the change set says what was taken back: the quota edited by hand was configured
+	eventually(t, wait, eventWith(c, v1alpha1.ReasonApplied, "ResourceQuota commune-arlon/mutualis-quota configured"))
 }
 
 func TestNoWritesWhenNothingChanged(t *testing.T) {

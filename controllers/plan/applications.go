@@ -106,7 +106,7 @@ type ApplicationsPlan struct {
 // retries rather than blame the tenant.
 func Applications(in ApplicationsInput) (*ApplicationsPlan, error) {
 	out := &ApplicationsPlan{}
-	var invalid, missing, kinds []string
+	var invalid, missing, kinds, seats []string
 	var renders []Rendered
 	for _, sub := range Subscriptions(in.Tenant) {
 		p, err := decideSubscription(in, out, sub)
@@ -120,6 +120,8 @@ func Applications(in ApplicationsInput) (*ApplicationsPlan, error) {
 			missing = append(missing, p.Message)
 		case OutcomeKindMissing:
 			kinds = append(kinds, p.Message)
+		case OutcomeAwaitingSeats:
+			seats = append(seats, p.Message)
 		case OutcomeApply:
 			renders = append(renders, Rendered{Application: p.Name, Objects: p.Objects})
 		}
@@ -131,7 +133,7 @@ func Applications(in ApplicationsInput) (*ApplicationsPlan, error) {
 		invalid = append(invalid, err.Error())
 	}
 	out.Shortfalls = shortfalls
-	out.Verdict = ApplicationsVerdict(in.Identity.Tier.Name, shortfalls, invalid, missing, kinds)
+	out.Verdict = ApplicationsVerdict(in.Identity.Tier.Name, shortfalls, invalid, missing, kinds, seats)
 	return out, nil
 }
 
@@ -159,7 +161,7 @@ func decideSubscription(in ApplicationsInput, out *ApplicationsPlan, sub Subscri
 			out.LicenceShort = append(out.LicenceShort, short)
 		}
 		if l.Granted == 0 {
-			return not(OutcomeAwaitingSeats, fmt.Sprintf("waiting for licence seats of %s: see LicencesReady", entry.Name))
+			return not(OutcomeAwaitingSeats, fmt.Sprintf("%s waits for licence seats: %s", entry.Name, strings.TrimPrefix(short, entry.Name+": ")))
 		}
 		p.Seats = l.Granted
 	}
@@ -268,9 +270,9 @@ func SeatRequests(t v1alpha1.Tenant, entries map[string]*v1alpha1.SharedApplicat
 
 // ApplicationsVerdict is the configuration error of a tenant's subscriptions, in the order the
 // reader must fix them: what exceeds the tier's quota, then invalid subscriptions, then
-// applications missing from the catalogue, then kinds the cluster does not serve yet (both of
-// which wait). Nil when there is none.
-func ApplicationsVerdict(tier string, shortfalls, invalid, missing, kinds []string) *Verdict {
+// applications missing from the catalogue, then kinds the cluster does not serve yet, then
+// applications whose pool granted no seat yet (all three of which wait). Nil when there is none.
+func ApplicationsVerdict(tier string, shortfalls, invalid, missing, kinds, seats []string) *Verdict {
 	const part = v1alpha1.ConditionApplicationsReady
 	switch {
 	case len(shortfalls) > 0:
@@ -283,6 +285,8 @@ func ApplicationsVerdict(tier string, shortfalls, invalid, missing, kinds []stri
 		return waiting(part, v1alpha1.ReasonApplicationMissing, "%s", strings.Join(missing, "; "))
 	case len(kinds) > 0:
 		return waiting(part, v1alpha1.ReasonKindNotInstalled, "%s", strings.Join(kinds, "; "))
+	case len(seats) > 0:
+		return waiting(part, v1alpha1.ReasonPoolExhausted, "%s", strings.Join(seats, "; "))
 	}
 	return nil
 }

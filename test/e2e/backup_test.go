@@ -91,10 +91,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	final := backup.FinalBackupName("commune-nivelles", c.UID)
 	eventually(t, time.Minute, func() error { _, err := veleroGet("Backup", final); return err })
 	killOperator()
-	if err := startOperator(managerPath); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(5 * time.Second) // the new process has taken the lease and reconciled
+	restartedAndReconciled(t)
 	ns := &corev1.Namespace{}
 	if err := k8s.Get(ctx, client.ObjectKey{Name: "commune-nivelles"}, ns); err != nil || ns.DeletionTimestamp != nil {
 		t.Fatalf("the namespace must be intact while the final backup runs: %v %v", err, ns.DeletionTimestamp)

@@ -188,6 +188,31 @@ func (p *process) stop() {
 // killOperator ends the operator at once, as a crash or an evicted pod would.
 func killOperator() { operator.kill() }
 
+// restartedAndReconciled starts the operator again and waits for a known event rather than for a
+// while: the new process took the lease, filled its caches and reconciled every Commune and CPAS
+// at least once, as its own reconcile counters say.
+func restartedAndReconciled(t *testing.T) {
+	t.Helper()
+	const metricsAddr = "127.0.0.1:18091"
+	p, err := launchOperator(operatorLog, "--metrics-bind-address="+metricsAddr)
+	operator = p
+	if err != nil {
+		t.Fatal(err)
+	}
+	communes := strings.Count(kubectl(t, "get", "communes", "-o", "name"), "\n")
+	cpas := strings.Count(kubectl(t, "get", "cpas", "-o", "name"), "\n")
+	eventually(t, 2*time.Minute, func() error {
+		got, err := reconciledOnce(metricsAddr)
+		if err != nil {
+			return err
+		}
+		if got["commune"] < communes || got["cpas"] < cpas {
+			return fmt.Errorf("the new process reconciled %d of %d Communes and %d of %d CPAS", got["commune"], communes, got["cpas"], cpas)
+		}
+		return nil
+	})
+}
+
 func stopOperator() { operator.stop() }
 
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
@@ -448,11 +473,7 @@ func TestRestartWritesNothing(t *testing.T) {
 	}
 	before := versions()
 	stopOperator()
-	if err := startOperator(managerPath); err != nil {
-		t.Fatal(err)
-	}
-	// the new process takes the lease, fills its caches and reconciles every tenant
-	time.Sleep(10 * time.Second)
+	restartedAndReconciled(t)
 	after := versions()
 	for k, v := range before {
 		if after[k] != v {

@@ -140,9 +140,15 @@ func TestOperatorKilledMidOnboarding(t *testing.T) {
 	for _, c := range tenants {
 		names[c.Name] = true
 	}
-	// the first half is applied; the operator dies once it has made some of them Ready; the
-	// second half is applied while it is down, as a GitOps tool goes on applying
+	// the first half is applied while the operator is down (a throttled client creating them one
+	// by one would let it keep up), then the operator starts on all fifty at once and dies once it
+	// has made some of them Ready; the second half is applied while it is down, as a GitOps tool
+	// goes on applying
+	killOperator()
 	createAll(t, tenants[:50])
+	if err := startOperator(managerPath); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		n, err := readyCount(names)
@@ -159,6 +165,26 @@ func TestOperatorKilledMidOnboarding(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	killOperator()
+	// the kill must have cut onboarding short: some tenants of the first half have a namespace
+	// and are not Ready, so that what follows proves a restart finishes half-applied tenants
+	halfApplied := 0
+	readyAtKill, err := readyCount(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tenants[:50] {
+		ns := &corev1.Namespace{}
+		live := &v1alpha1.Commune{}
+		if k8s.Get(context.Background(), client.ObjectKey{Name: c.TenantNamespace()}, ns) == nil &&
+			k8s.Get(context.Background(), client.ObjectKeyFromObject(c), live) == nil &&
+			!meta.IsStatusConditionTrue(live.Status.Conditions, v1alpha1.ConditionReady) {
+			halfApplied++
+		}
+	}
+	t.Logf("at the kill: %d of 50 tenants Ready, %d with a namespace and not Ready", readyAtKill, halfApplied)
+	if halfApplied == 0 {
+		t.Fatalf("no tenant was half applied at the kill (%d Ready): the test proves nothing", readyAtKill)
+	}
 	createAll(t, tenants[50:])
 	before := managedUIDs(t)
 	if err := startOperator(managerPath); err != nil {
@@ -378,6 +404,31 @@ func TestAPIServerRestart(t *testing.T) {
 	if !operator.running() {
 		t.Fatal("the operator exited after the API server came back")
 	}
+}
+
+// reconciledOnce reads an operator's metrics and says how many reconciles each controller ended,
+// successful or not.
+func reconciledOnce(metricsAddr string) (map[string]int, error) {
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]int{}
+	scan := bufio.NewScanner(resp.Body)
+	scan.Buffer(make([]byte, 1024*1024), 1024*1024)
+	for scan.Scan() {
+		line := scan.Text()
+		rest, ok := strings.CutPrefix(line, `controller_runtime_reconcile_total{controller="`)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, `"`)
+		fields := strings.Fields(line)
+		n, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+		out[name] += int(n)
+	}
+	return out, scan.Err()
 }
 
 // writesOf reads an operator's client metrics and counts the requests that wrote to the API server.

@@ -385,7 +385,8 @@ func (w *world) checkApplications(rep *Report, in plan.ApplicationsInput) {
 			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec.applications"), Severity: Warning, Reason: v1alpha1.ReasonKindNotInstalled, Message: d.Where() + ": " + sub.Message})
 		}
 	}
-	if v := decided.Verdict; v != nil && v.Reason != v1alpha1.ReasonKindNotInstalled {
+	// a kind the cluster may serve only warns (above); seats are reported per licence (below)
+	if v := decided.Verdict; v != nil && v.Reason != v1alpha1.ReasonKindNotInstalled && v.Reason != v1alpha1.ReasonPoolExhausted {
 		w.verdictAt(rep, t, v, "spec.applications", "spec.synergy")
 	}
 	// a tree whose tenants ask for seats its pools do not have fails: on the cluster they would
