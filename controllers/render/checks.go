@@ -65,8 +65,10 @@ func checkBase(app *v1alpha1.SharedApplication) []string {
 }
 
 // checkRendered enforces the rules of the tenant contract on the built objects. It returns the
-// problems, and apart from them the kinds that the cluster does not serve yet.
-func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Options) (problems, missing []string) {
+// problems, and apart from them the kinds that the cluster does not serve yet. The error is one
+// of IsNamespaced that says nothing of the base (discovery that failed for a while): the caller
+// retries rather than blame the application.
+func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Options) (problems, missing []string, err error) {
 	allowed := map[string]bool{}
 	for _, t := range opts.AllowedServiceTypes {
 		allowed[string(t)] = true
@@ -90,8 +92,7 @@ func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Opt
 					missing = append(missing, u.GetAPIVersion()+"/"+kind)
 					continue
 				}
-				add("%s: %v", describe(u), err)
-				continue
+				return nil, nil, fmt.Errorf("%s: asking the cluster whether %s is namespaced: %w", describe(u), kind, err)
 			}
 		}
 		if !namespaced {
@@ -118,7 +119,7 @@ func checkRendered(objs []*unstructured.Unstructured, namespace string, opts Opt
 		}
 	}
 	sort.Strings(missing)
-	return problems, slicesCompact(missing)
+	return problems, slicesCompact(missing), nil
 }
 
 func slicesCompact(in []string) []string {

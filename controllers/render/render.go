@@ -146,7 +146,10 @@ func Render(app *v1alpha1.SharedApplication, t Tenant, opts Options) ([]*unstruc
 		}
 		objs = append(objs, u)
 	}
-	problems, missing := checkRendered(objs, t.Namespace, opts)
+	problems, missing, err := checkRendered(objs, t.Namespace, opts)
+	if err != nil {
+		return nil, err
+	}
 	if len(problems) > 0 {
 		return nil, &Error{Application: app.Name, Problems: problems}
 	}

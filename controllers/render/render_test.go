@@ -159,6 +159,18 @@ func TestIsNamespacedFromTheAPIServer(t *testing.T) {
 	}
 }
 
+// Discovery that fails for a while says nothing of the base: the render returns the error to be
+// retried, never a render.Error that would stall the tenant as ApplicationInvalid.
+func TestDiscoveryErrorIsNoProblemOfTheBase(t *testing.T) {
+	unavailable := errors.New("the server is currently unable to handle the request")
+	opts := Options{IsNamespaced: func(apiVersion, kind string) (bool, error) { return false, unavailable }}
+	_, err := Render(application(t, "files-app.yaml"), liege(), opts)
+	var rerr *Error
+	if !errors.Is(err, unavailable) || errors.As(err, &rerr) {
+		t.Fatalf("got %v; want the discovery error itself, not a problem of the base", err)
+	}
+}
+
 func TestRenderedObjectsAreDeepCopyable(t *testing.T) {
 	objs, err := Render(application(t, "files-app.yaml"), liege(), Options{})
 	if err != nil {
