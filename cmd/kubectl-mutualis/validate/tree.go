@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -109,9 +110,11 @@ func child(n *yaml.Node, seg string) (*yaml.Node, int) {
 
 // Load reads the documents of the paths as a GitOps tool would apply them: a file; a folder with
 // a kustomization, the resources it lists (folders of their own, followed in turn, and files);
-// any other folder walked whole, each .yaml and .yml file of it. Findings report what cannot be
-// read as a Kubernetes object, and a kustomization that changes what it lists, which the
-// validator checks as written.
+// any other folder walked whole, each .yaml, .yml and .json file of it, whatever the case of its
+// extension (a GitOps engine applies them all). Findings report what cannot be read as a
+// Kubernetes object, a kustomization that changes what it lists, which the validator checks as
+// written, and paths that hold no object at all: a pull request checked against nothing must not
+// pass.
 func Load(paths []string) ([]*Document, []Finding) {
 	l := &loader{seen: map[string]bool{}}
 	for _, p := range paths {
@@ -122,6 +125,10 @@ func Load(paths []string) ([]*Document, []Finding) {
 		d, fs := loadFile(f)
 		l.docs = append(l.docs, d...)
 		l.findings = append(l.findings, fs...)
+	}
+	if len(l.docs) == 0 && len(l.findings) == 0 {
+		l.findings = append(l.findings, Finding{File: strings.Join(paths, ", "), Severity: Error,
+			Message: "nothing to check: no Kubernetes object found (a folder is read for its .yaml, .yml and .json files, or through its kustomization)"})
 	}
 	return l.docs, l.findings
 }
@@ -150,7 +157,7 @@ func (l *loader) path(p string, given bool) {
 	if !info.IsDir() {
 		if filepath.Base(p) == "kustomization.yaml" || filepath.Base(p) == "kustomization.yml" {
 			l.kustomization(p)
-		} else if ext := filepath.Ext(p); given || ext == ".yaml" || ext == ".yml" {
+		} else if ext := strings.ToLower(filepath.Ext(p)); given || ext == ".yaml" || ext == ".yml" || ext == ".json" {
 			l.files = append(l.files, p)
 		}
 		return
@@ -215,10 +222,29 @@ func (l *loader) kustomization(file string) {
 	}
 }
 
+// invalidUTF8At is the offset of the first byte that is not UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
 func loadFile(file string) ([]*Document, []Finding) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
+	}
+	if !utf8.Valid(data) {
+		// the API server and the GitOps engines read UTF-8 only; an editor of Windows often
+		// saves Latin-1 (é, è, ü of a commune's name)
+		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
+		return nil, []Finding{{File: file, Line: line, Severity: Error,
+			Message: "the file is not UTF-8 (an accented letter saved as Latin-1 or Windows-1252?): save it as UTF-8"}}
 	}
 	var docs []*Document
 	var findings []Finding

@@ -100,7 +100,7 @@ func (r *Report) Summary() string {
 // Tree validates the documents of a tree. now is the day licence pools are checked on.
 func Tree(ctx context.Context, schemas Schemas, docs []*Document, now time.Time) *Report {
 	rep := &Report{Counts: map[string]int{}}
-	w := &world{byKind: map[string]map[string]*Document{}, docOf: map[string]*Document{}}
+	w := &world{byKind: map[string]map[string]*Document{}, docOf: map[string]*Document{}, rejectedPools: map[string][]*Document{}}
 	for _, d := range docs {
 		if !w.admit(ctx, rep, schemas, d) {
 			continue
@@ -132,6 +132,8 @@ type world struct {
 	cpas     []*v1alpha1.CPAS
 	apps     map[string]*v1alpha1.SharedApplication
 	pools    []v1alpha1.LicencePool
+	// rejectedPools are the LicencePools of the tree that the schema refused, by application.
+	rejectedPools map[string][]*Document
 }
 
 func key(kind, name string) string { return kind + "/" + name }
@@ -162,6 +164,11 @@ func (w *world) admit(ctx context.Context, rep *Report, schemas Schemas, d *Docu
 	if errs := s.check(ctx, d.Object); len(errs) > 0 {
 		for _, e := range errs {
 			rep.Findings = append(rep.Findings, d.at(e))
+		}
+		if d.Kind == "LicencePool" {
+			// its subscribers must hear that the pool exists but was refused, not that none does
+			app, _, _ := unstructured.NestedString(d.Object, "spec", "application")
+			w.rejectedPools[app] = append(w.rejectedPools[app], d)
 		}
 		return false
 	}
@@ -391,8 +398,18 @@ func (w *world) checkApplications(rep *Report, in plan.ApplicationsInput) {
 	}
 	// a tree whose tenants ask for seats its pools do not have fails: on the cluster they would
 	// run on fewer seats than they asked for, or wait for a first one
-	for _, short := range decided.LicenceShort {
-		w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted, Message: short}, "spec.applications")
+	for _, l := range decided.Licences {
+		for _, short := range decided.LicenceShort {
+			if !strings.HasPrefix(short, l.Application+": ") {
+				continue
+			}
+			if _, pooled := in.Grants[l.Application]; !pooled {
+				for _, pool := range w.rejectedPools[l.Application] {
+					short = fmt.Sprintf("%s: its LicencePool %s (%s:%d) is refused by the schema: fix it first", l.Application, pool.Name, pool.File, pool.Line)
+				}
+			}
+			w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted, Message: short}, "spec.applications")
+		}
 	}
 }
 

@@ -156,3 +156,69 @@ spec:
 		t.Errorf("finding %s (line %d)", f, f.Line)
 	}
 }
+
+// Holes of the gate a pull request relies on (issue 19): a folder with nothing to check fails; a
+// tenant written in JSON, or with an upper-case extension, is read as the GitOps engine reads it;
+// a file saved as Latin-1 is named, at its line, with the fix.
+func TestTheGateHasNoHoles(t *testing.T) {
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "README.md"), []byte("# tenants\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep := validateFiles(t, empty); rep.Errors() == 0 || !strings.Contains(rep.Findings[0].Message, "nothing to check") {
+		t.Errorf("a folder without objects: %v; want an error saying there is nothing to check", rep.Findings)
+	}
+
+	dir := t.TempDir()
+	json := `{"apiVersion": "mutualis.crtpl.be/v1alpha1", "kind": "Commune", "metadata": {"name": "hotton"}, "spec": {"nis": "99999"}}`
+	upper := "apiVersion: mutualis.crtpl.be/v1alpha1\nkind: Commune\nmetadata: {name: durbuy}\nspec:\n  nis: \"99998\"\n"
+	for name, content := range map[string]string{"hotton.json": json, "durbuy.YAML": upper} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := validateFiles(t, dir)
+	for _, name := range []string{"hotton", "durbuy"} {
+		found := false
+		for _, f := range rep.Findings {
+			found = found || f.Reason == v1alpha1.ReasonUnknownNIS && strings.Contains(f.Message, "Commune "+name+":")
+		}
+		if !found {
+			t.Errorf("Commune %s with an unknown NIS code passed unchecked: %v", name, rep.Findings)
+		}
+	}
+
+	latin1 := filepath.Join(t.TempDir(), "ans.yaml")
+	content := "apiVersion: mutualis.crtpl.be/v1alpha1\nkind: Commune\nmetadata: {name: ans}\nspec:\n  nis: \"62003\"\n  displayName: \"Commune d'Ans \xe9\"\n"
+	if err := os.WriteFile(latin1, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep = validateFiles(t, latin1)
+	if rep.Errors() != 1 || rep.Findings[0].Line != 6 || !strings.Contains(rep.Findings[0].Message, "save it as UTF-8") {
+		t.Errorf("a Latin-1 file: %v; want one error on line 6 saying to save it as UTF-8", rep.Findings)
+	}
+}
+
+// A subscriber of a LicencePool that the schema refuses hears of that pool, not that none exists.
+func TestARefusedPoolIsNamedByItsSubscribers(t *testing.T) {
+	data, err := os.ReadFile("testdata/bad/seats-beyond-pool.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := strings.Replace(string(data), "  seats: 10\n", "  seats: many\n", 1)
+	if tree == string(data) {
+		t.Fatal("the case no longer has a pool of 10 seats to break")
+	}
+	file := filepath.Join(t.TempDir(), "tree.yaml")
+	if err := os.WriteFile(file, []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateFiles(t, file)
+	found := false
+	for _, f := range rep.Findings {
+		found = found || f.Reason == v1alpha1.ReasonPoolExhausted && strings.Contains(f.Message, "LicencePool agree-sign") && strings.Contains(f.Message, "refused by the schema")
+	}
+	if !found {
+		t.Errorf("the subscriber does not name the refused pool: %v", rep.Findings)
+	}
+}
