@@ -59,11 +59,10 @@ func (r *TenantReconciler) reconcileApplications(ctx context.Context, s *scope) 
 		prev := previous[sub.Name]
 		out := appOutcome{status: v1alpha1.ApplicationStatus{Name: sub.Name, Version: prev.Version, ObservedGeneration: prev.ObservedGeneration, Resources: prev.Resources}}
 		switch {
-		case sub.Outcome == plan.OutcomeKindMissing:
-			// nothing tells mutualis when a CRD arrives: it looks again
-			s.requeueAfter(kindRetry)
-			out.status.Message = sub.Message
 		case sub.Outcome != plan.OutcomeApply:
+			if sub.Outcome == plan.OutcomeKindMissing {
+				s.requeueAfter(kindRetry) // nothing tells mutualis when a CRD arrives: it looks again
+			}
 			out.status.Message = sub.Message
 		case len(decided.Shortfalls) > 0:
 			// what runs already keeps running as it is; nothing new is applied
@@ -162,8 +161,7 @@ func subscribes(p *plan.ApplicationsPlan, name string) bool {
 // the catalogue entries they name and the seats the pools granted the tenant.
 func (r *TenantReconciler) applicationsInput(ctx context.Context, s *scope, previous map[string]v1alpha1.ApplicationStatus) (plan.ApplicationsInput, error) {
 	in := plan.ApplicationsInput{
-		Tenant: s.tenant, Policy: s.policy, Entries: map[string]*v1alpha1.SharedApplication{}, Deployed: map[string]bool{},
-		Identity: &plan.Identity{NIS: s.res.NIS, Tier: s.res.Tier, Quota: s.res.Quota, Partner: s.partner, Domains: s.res.Domains},
+		Tenant: s.tenant, Identity: s.identity, Entries: map[string]*v1alpha1.SharedApplication{}, Deployed: map[string]bool{},
 		Render: func(app *v1alpha1.SharedApplication, t render.Tenant) ([]*unstructured.Unstructured, error) {
 			return r.Renders.Render(app, t, render.Options{AllowedServiceTypes: s.policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 		},
@@ -244,7 +242,7 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, sub p
 	case plan.ServedByInstance:
 		out.status.Ready, out.status.Message = instanceHealth(sub.Entry)
 	case plan.ServedBySynergy:
-		out.status.Ready, out.status.Message = synergyHealth(s.partner, sub.Name)
+		out.status.Ready, out.status.Message = synergyHealth(s.identity.Partner, sub.Name)
 	default:
 		out.status.Ready, out.status.Message = true, "available"
 		if waiting := apply.WorkloadsWaiting(ctx, r.Client, sub.Objects); len(waiting) > 0 {

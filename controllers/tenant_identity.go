@@ -44,9 +44,9 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 		}
 		s.NIS = status.Condition(v1alpha1.ConditionNISCurrent, current, n.Reason, "%s", n.Message)
 	}
+	s.identity = id
 	s.res.NIS, s.res.Tier, s.res.Quota, s.res.Domains = id.NIS, id.Tier, id.Quota, id.Domains
 	if id.Partner != nil {
-		s.partner = id.Partner
 		s.res.Partner = id.Partner.TenantNamespace()
 		if s.res.PartnerExposedPorts, err = exposedPorts(ctx, r.Client, id.Partner.TenantSpec()); err != nil {
 			return err

@@ -30,8 +30,8 @@ type scope struct {
 	policy v1alpha1.TenancyPolicySpec
 	res    *tenant.Resolved
 
-	// partner is the partner tenant (a commune's CPAS, a CPAS's commune), when there is one.
-	partner v1alpha1.Tenant
+	// identity is who the planner says the tenant is (its partner included), once resolved.
+	identity *plan.Identity
 
 	// accessPending is set when the access step found no namespace of this tenant to bind yet;
 	// namespaceCreated when the namespace step created it in this reconcile.

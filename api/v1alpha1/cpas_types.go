@@ -26,7 +26,8 @@ type CPASSpec struct {
 type SynergySpec struct {
 	// sharedApplications are applications of the commune that the CPAS uses instead of running its
 	// own instance: the CPAS gets network access to the commune's instance and an ExternalName
-	// Service of the same name in its namespace.
+	// Service of the same name in its namespace. A PerSeat application shared this way is also
+	// listed in spec.applications with the seats the CPAS's staff need.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=63

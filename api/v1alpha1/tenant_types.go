@@ -157,7 +157,10 @@ type ApplicationSubscription struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 
-	// seats is the number of licence seats requested, for PerSeat and PerInstance applications.
+	// seats is the number of licence seats requested of a PerSeat application, where it is required,
+	// also for a CPAS that uses the commune's copy through synergy (its staff are users of the
+	// licence). An OpenSource application refuses it; a PerInstance one takes one seat per copy
+	// that runs and does not read it.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000

@@ -32,17 +32,13 @@ func Typed(ctx context.Context, c client.Client, desired runtime.ApplyConfigurat
 	if err != nil {
 		return Change{}, err
 	}
-	var have map[string]any
 	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); {
 	case apierrors.IsNotFound(err):
+		live = nil
 	case err != nil:
 		return Change{}, err
-	default:
-		if have, err = runtime.DefaultUnstructuredConverter.ToUnstructured(live); err != nil {
-			return Change{}, err
-		}
 	}
-	return applyIfDiffers(ctx, c, obj, have)
+	return typedAgainst(ctx, c, obj, live)
 }
 
 // TypedOn is Typed for a live object the caller already read (nil: there is none).
@@ -51,8 +47,15 @@ func TypedOn(ctx context.Context, c client.Client, desired runtime.ApplyConfigur
 	if err != nil {
 		return Change{}, err
 	}
+	return typedAgainst(ctx, c, obj, live)
+}
+
+// typedAgainst compares and applies the unstructured form of a typed desired object against the
+// typed live one (nil: there is none), turned into the same form.
+func typedAgainst(ctx context.Context, c client.Client, obj *unstructured.Unstructured, live client.Object) (Change, error) {
 	var have map[string]any
 	if live != nil {
+		var err error
 		if have, err = runtime.DefaultUnstructuredConverter.ToUnstructured(live); err != nil {
 			return Change{}, err
 		}

@@ -18,7 +18,6 @@ import (
 type ApplicationsInput struct {
 	Tenant   v1alpha1.Tenant
 	Identity *Identity
-	Policy   v1alpha1.TenancyPolicySpec
 	// Entries are the catalogue entries the tenant's subscriptions name; an absent one is missing.
 	Entries map[string]*v1alpha1.SharedApplication
 	// Grants are, by application, the seats this tenant holds in the pool of that application; an
@@ -200,20 +199,17 @@ func decideSubscription(in ApplicationsInput, out *ApplicationsPlan, sub Subscri
 
 // licenceOf is a licensed subscription's seats, and why it holds fewer than it asks, if it does.
 func licenceOf(application string, requested int32, grants map[string]Grant) (v1alpha1.LicenceStatus, string) {
-	l := v1alpha1.LicenceStatus{Application: application, Requested: requested}
 	g, ok := grants[application]
+	l := v1alpha1.LicenceStatus{Application: application, Requested: requested, Granted: g.Granted}
 	switch {
 	case !ok:
 		return l, fmt.Sprintf("%s: no LicencePool holds its seats: create one", application)
 	case g.Granted >= requested:
-		l.Granted = g.Granted
 		return l, ""
 	case g.Ended != "":
-		l.Granted = g.Granted
 		return l, fmt.Sprintf("%s: %d seats requested, %d granted; pool %s ended on %s and grants nothing new: renew the licence and set spec.validUntil",
 			application, requested, g.Granted, g.Pool, g.Ended)
 	}
-	l.Granted = g.Granted
 	return l, fmt.Sprintf("%s: %d seats requested, %d granted; pool %s has %d available: buy seats or lower the request",
 		application, requested, g.Granted, g.Pool, g.Available)
 }

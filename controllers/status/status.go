@@ -89,23 +89,22 @@ func (o *Observations) OK(part, format string, args ...any) {
 // Stall records a configuration error; part may be empty when the error is about the tenant as a
 // whole (its NIS code, its commune).
 func (o *Observations) Stall(part, reason, format string, args ...any) {
-	c := Condition(v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, format, args...)
-	if o.Stalled == nil {
-		o.Stalled = c
-	}
-	if part != "" {
-		o.Conds[part] = Condition(part, metav1.ConditionFalse, reason, "%s", c.Message)
-	}
+	o.block(&o.Stalled, v1alpha1.ConditionStalled, part, reason, fmt.Sprintf(format, args...))
 }
 
 // Wait records a missing dependency or an operation under way.
 func (o *Observations) Wait(part, reason, format string, args ...any) {
-	c := Condition(v1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, format, args...)
-	if o.Waiting == nil {
-		o.Waiting = c
+	o.block(&o.Waiting, v1alpha1.ConditionReconciling, part, reason, fmt.Sprintf(format, args...))
+}
+
+// block records what holds the tenant as the summary condition of its kind, the first one
+// winning, and as its part's condition, False, when it concerns a part.
+func (o *Observations) block(first **metav1.Condition, summary, part, reason, msg string) {
+	if *first == nil {
+		*first = Condition(summary, metav1.ConditionTrue, reason, "%s", msg)
 	}
 	if part != "" {
-		o.Conds[part] = Condition(part, metav1.ConditionFalse, reason, "%s", c.Message)
+		o.Conds[part] = Condition(part, metav1.ConditionFalse, reason, "%s", msg)
 	}
 }
 

@@ -333,7 +333,7 @@ func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.T
 	grants := w.grants(identified, now)
 	for _, t := range identified {
 		w.checkApplications(rep, plan.ApplicationsInput{
-			Tenant: t, Identity: identities[t], Policy: policy, Entries: w.apps, Grants: grants[t.TenantNamespace()],
+			Tenant: t, Identity: identities[t], Entries: w.apps, Grants: grants[t.TenantNamespace()],
 			Render: func(app *v1alpha1.SharedApplication, rt render.Tenant) ([]*unstructured.Unstructured, error) {
 				return render.Render(app, rt, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes})
 			},
@@ -398,18 +398,15 @@ func (w *world) checkApplications(rep *Report, in plan.ApplicationsInput) {
 	}
 	// a tree whose tenants ask for seats its pools do not have fails: on the cluster they would
 	// run on fewer seats than they asked for, or wait for a first one
-	for _, l := range decided.Licences {
-		for _, short := range decided.LicenceShort {
-			if !strings.HasPrefix(short, l.Application+": ") {
-				continue
+	for _, short := range decided.LicenceShort {
+		// each line names its application first; one without a pool may have one the schema refused
+		app, _, _ := strings.Cut(short, ": ")
+		if _, pooled := in.Grants[app]; !pooled {
+			for _, pool := range w.rejectedPools[app] {
+				short = fmt.Sprintf("%s: its LicencePool %s (%s:%d) is refused by the schema: fix it first", app, pool.Name, pool.File, pool.Line)
 			}
-			if _, pooled := in.Grants[l.Application]; !pooled {
-				for _, pool := range w.rejectedPools[l.Application] {
-					short = fmt.Sprintf("%s: its LicencePool %s (%s:%d) is refused by the schema: fix it first", l.Application, pool.Name, pool.File, pool.Line)
-				}
-			}
-			w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted, Message: short}, "spec.applications")
 		}
+		w.verdictAt(rep, t, &plan.Verdict{Reason: v1alpha1.ReasonPoolExhausted, Message: short}, "spec.applications")
 	}
 }
 
