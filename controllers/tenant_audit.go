@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -76,5 +77,11 @@ func (r *TenantReconciler) auditInputs(ctx context.Context, s *scope, now time.T
 	if s.res != nil {
 		partner = s.res.Partner
 	}
-	return audit.Gather(ctx, r.APIReader, s.tenant, partner, s.policy, peers, pools.Items, now)
+	in, err := audit.Gather(ctx, r.APIReader, s.tenant, partner, s.policy, peers, pools.Items, now)
+	if err == nil && len(in.Unread) > 0 {
+		// the operator's rights cover every input: a refusal is a broken install, not a
+		// narrower audit to report as clean
+		err = fmt.Errorf("the operator may not read %v: its ClusterRole (config/rbac) lacks a right", in.Unread)
+	}
+	return in, err
 }

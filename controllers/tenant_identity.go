@@ -29,6 +29,9 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 
 	t := s.tenant
 	s.res = &tenant.Resolved{Kind: r.Kind, Name: t.GetName(), UID: t.GetUID(), Namespace: t.TenantNamespace(), Spec: t.TenantSpec()}
+	for _, sub := range plan.Subscriptions(t) {
+		s.res.Applications = append(s.res.Applications, sub.Name)
+	}
 	id, verdict, err := plan.Identify(ctx, cacheView{r.Client}, t, s.policy)
 	if err != nil {
 		return err

@@ -140,6 +140,50 @@ type Inputs struct {
 	// Pools are the licence pools the tenant holds seats of.
 	Pools []v1alpha1.LicencePool
 	Now   time.Time
+	// Unread are the inputs the reader's rights refused: the checks that need them are not made
+	// (Unchecked), rather than made on nothing. Empty for the operator, which reads them all.
+	Unread []Input
+}
+
+// Input names a read beyond the tenant's own objects that the reader's rights may refuse. The
+// plugin reads with the rights of whoever runs it, and a tenant's people read their own tenant,
+// namespace and catalogue entries only: not the TenancyPolicy, the other tenants, the pools or
+// (for a viewer) the RoleBindings.
+type Input string
+
+const (
+	InputPolicy       Input = "TenancyPolicy"
+	InputPeers        Input = "Namespaces"
+	InputPools        Input = "LicencePools"
+	InputPartner      Input = "PartnerServices"
+	InputInstances    Input = "InstanceServices"
+	InputRoleBindings Input = "RoleBindings"
+)
+
+// needs are the checks that cannot be made without each input.
+var needs = map[Input][]Check{
+	InputPolicy:       {CheckPodSecurityWeaker, CheckRegistryNotAllowed},
+	InputPeers:        {CheckTenantReachable, CheckReachesTenant, CheckPartnerPortOpen},
+	InputPartner:      {CheckPartnerPortOpen},
+	InputInstances:    {CheckReachesTenant},
+	InputPools:        {CheckLicenceExpired, CheckLicenceExpiring},
+	InputRoleBindings: {CheckRoleBindingUnmanaged, CheckAccess},
+}
+
+// Unchecked are the checks that the unread inputs leave out, in the order of their names.
+func Unchecked(unread []Input) []Check {
+	set := map[Check]bool{}
+	for _, in := range unread {
+		for _, c := range needs[in] {
+			set[c] = true
+		}
+	}
+	out := make([]Check, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // Evaluate runs every check on the inputs and returns the findings, the most severe first.
@@ -153,6 +197,21 @@ func Evaluate(in Inputs) []Finding {
 	checkBackups(&out, in)
 	checkLicences(&out, in)
 	checkAccess(&out, in)
+	if len(in.Unread) == 0 {
+		return out.sorted()
+	}
+	// a check made on what could not be read would report on nothing: drop what it found
+	skip := map[Check]bool{}
+	for _, c := range Unchecked(in.Unread) {
+		skip[c] = true
+	}
+	kept := out.list[:0]
+	for _, f := range out.list {
+		if !skip[f.Check] {
+			kept = append(kept, f)
+		}
+	}
+	out.list = kept
 	return out.sorted()
 }
 

@@ -440,3 +440,34 @@ func TestWorkloadsWithoutPodsAreAudited(t *testing.T) {
 		t.Errorf("%d Privileged findings; want one for the Deployment and one for the CronJob with its pod", n)
 	}
 }
+
+// What the reader's rights refused is left out, and only that: a tenant's viewer, who may not
+// read RoleBindings, is told the access checks were not made rather than that access is clean,
+// and still sees what the rest of the audit found.
+func TestAnUnreadInputLeavesOutItsChecksOnly(t *testing.T) {
+	in := clean(t)
+	in.RoleBindings = append(in.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "helpdesk", Namespace: "commune-liege"},
+		RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "edit"}})
+	in.Pools[0].Spec.ValidUntil = ptr.To(metav1.NewTime(now.AddDate(0, 0, -1)))
+	if got := Evaluate(in); !hasFinding(got, CheckRoleBindingUnmanaged, "RoleBinding/helpdesk") || !hasFinding(got, CheckLicenceExpired, "LicencePool/delib") {
+		t.Fatalf("with every input read: %+v", got)
+	}
+	in.Unread = []Input{InputRoleBindings}
+	got := Evaluate(in)
+	for _, f := range got {
+		if f.Check == CheckRoleBindingUnmanaged || f.Check == CheckAccess {
+			t.Errorf("RoleBindings unread, yet %s on %s", f.Check, f.Object)
+		}
+	}
+	if !hasFinding(got, CheckLicenceExpired, "LicencePool/delib") {
+		t.Errorf("the licence check was dropped with the RoleBindings: %+v", got)
+	}
+	if u := Unchecked(in.Unread); len(u) != 2 || u[0] != CheckAccess || u[1] != CheckRoleBindingUnmanaged {
+		t.Errorf("Unchecked(RoleBindings) = %v", u)
+	}
+	for input := range needs {
+		if len(Unchecked([]Input{input})) == 0 {
+			t.Errorf("input %s leaves out no check: nothing would say it was not read", input)
+		}
+	}
+}

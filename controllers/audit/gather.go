@@ -68,9 +68,10 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		jobs        batchv1.JobList
 		crons       batchv1.CronJobList
 	)
+	var rbsRefused, partnerRefused bool
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { nsErr = live.Get(gctx, client.ObjectKey{Name: in.Subject.Namespace}, ns); return nil })
-	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &rbs, &deps, &sts, &dss, &jobs, &crons} {
+	for _, l := range []client.ObjectList{&nps, &pods, &svcs, &ings, &deps, &sts, &dss, &jobs, &crons} {
 		g.Go(func() error {
 			if err := live.List(gctx, l, client.InNamespace(in.Subject.Namespace)); err != nil {
 				return fmt.Errorf("listing %T in %s: %w", l, in.Subject.Namespace, err)
@@ -78,15 +79,23 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 			return nil
 		})
 	}
+	// a tenant's viewer may not read RoleBindings, nor a commune's people their CPAS's Services:
+	// those checks are left out and said so (Unread), the rest of the audit stands
+	g.Go(func() error {
+		return refusable(live.List(gctx, &rbs, client.InNamespace(in.Subject.Namespace)), &rbsRefused, "listing the RoleBindings of "+in.Subject.Namespace)
+	})
 	if in.Subject.Partner != "" {
 		g.Go(func() error {
-			if err := live.List(gctx, &partnerSvcs, client.InNamespace(in.Subject.Partner)); err != nil {
-				return fmt.Errorf("listing the Services of the partner %s: %w", in.Subject.Partner, err)
-			}
-			return nil
+			return refusable(live.List(gctx, &partnerSvcs, client.InNamespace(in.Subject.Partner)), &partnerRefused, "listing the Services of the partner "+in.Subject.Partner)
 		})
 	}
 	err := g.Wait()
+	if rbsRefused {
+		in.Unread = append(in.Unread, InputRoleBindings)
+	}
+	if partnerRefused {
+		in.Unread = append(in.Unread, InputPartner)
+	}
 	switch {
 	case apierrors.IsNotFound(nsErr):
 		return in, nil
@@ -100,8 +109,14 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		in.InstanceServices = map[string][]corev1.Service{}
 		for _, instance := range strings.Split(instances, ",") {
 			list := &corev1.ServiceList{}
-			if err := live.List(ctx, list, client.InNamespace(instance)); err != nil {
-				return in, fmt.Errorf("listing the Services of the shared instance %s: %w", instance, err)
+			var refused bool
+			if err := refusable(live.List(ctx, list, client.InNamespace(instance)), &refused, "listing the Services of the shared instance "+instance); err != nil {
+				return in, err
+			}
+			if refused {
+				in.Unread = append(in.Unread, InputInstances)
+				delete(in.InstanceServices, instance)
+				continue
 			}
 			in.InstanceServices[instance] = list.Items
 		}
@@ -115,6 +130,18 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		}
 	}
 	return in, nil
+}
+
+// refusable turns a refusal of the reader's rights into refused, and wraps any other error.
+func refusable(err error, refused *bool, doing string) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		*refused = true
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return nil
 }
 
 // workloads are the pod templates of a namespace's workloads, each named once: a Job that a

@@ -53,8 +53,9 @@ func resolved(mutate ...func(*Resolved)) *Resolved {
 			Network:        v1alpha1.NetworkSpec{EgressCIDRs: []v1alpha1.CIDR{"192.0.2.0/24", "2001:db8::/32"}},
 			DeletionPolicy: v1alpha1.DeletionPolicyRetain,
 		},
-		Partner: "cpas-liege",
-		Domains: []string{"liege.be", "*.liege.be"},
+		Partner:      "cpas-liege",
+		Applications: []string{"iadelib", "nextcloud"},
+		Domains:      []string{"liege.be", "*.liege.be"},
 		ExposedPorts: []v1alpha1.ExposedPort{
 			{Service: "nextcloud", Port: 80, TargetPort: ptr.To(intstr.FromInt32(8080))},
 			{Service: "nextcloud-alias", Port: 8080}, // the same pod port: one rule
@@ -243,6 +244,13 @@ func TestAccessObjects(t *testing.T) {
 	role := AccessClusterRole(cpas)
 	if role.Rules[0].Resources[0] != "cpas" || *role.Name != "mutualis-tenant-cpas-liege" {
 		t.Errorf("CPAS access role: %s %v", *role.Name, role.Rules[0].Resources)
+	}
+	// a rule on SharedApplications without names would grant the whole catalogue
+	bare := AccessClusterRole(resolved(func(r *Resolved) { r.Applications = nil }))
+	for _, rule := range bare.Rules {
+		if len(rule.ResourceNames) == 0 {
+			t.Errorf("a tenant without applications gets a rule without names: %v", rule.Resources)
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type Resolved struct {
 	// SharedInstances are the instances of Shared applications the tenant subscribes to, with the
 	// ports they expose.
 	SharedInstances []SharedAccess
+	// Applications are the catalogue entries the tenant uses, by subscription or through synergy:
+	// its people may read those SharedApplications (their data protection, for the GDPR record).
+	Applications []string
 	// Orphaned marks a Retain tenant being deleted: its namespace is kept, labelled as orphaned.
 	Orphaned bool
 }
@@ -182,17 +185,36 @@ func RoleBindings(t *Resolved) []*rbacv1ac.RoleBindingApplyConfiguration {
 	}
 }
 
-// AccessClusterRole lets the tenant's people get their own Commune or CPAS object, and nothing else.
+// AccessClusterRole lets the tenant's people get, by name, what of the cluster's scope is theirs:
+// their own Commune or CPAS object, their namespace (its labels show the Pod Security level and
+// the partner) and the catalogue entries they use. Nothing else, and no list: a list cannot be
+// narrowed to names, and would show every other tenant.
 func AccessClusterRole(t *Resolved) *rbacv1ac.ClusterRoleApplyConfiguration {
 	resource := t.Kind.Resource()
-	return rbacv1ac.ClusterRole(AccessRoleName(t.Namespace)).
-		WithLabels(Labels(t.Namespace)).
-		WithOwnerReferences(ownerReference(t)).
-		WithRules(rbacv1ac.PolicyRule().
+	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
+		rbacv1ac.PolicyRule().
 			WithAPIGroups(v1alpha1.GroupVersion.Group).
 			WithResources(resource, resource+"/status").
 			WithResourceNames(t.Name).
+			WithVerbs("get"),
+		rbacv1ac.PolicyRule().
+			WithAPIGroups(corev1.GroupName).
+			WithResources("namespaces").
+			WithResourceNames(t.Namespace).
+			WithVerbs("get"),
+	}
+	// a rule without names would grant every entry: none at all when the tenant uses none
+	if len(t.Applications) > 0 {
+		rules = append(rules, rbacv1ac.PolicyRule().
+			WithAPIGroups(v1alpha1.GroupVersion.Group).
+			WithResources("sharedapplications").
+			WithResourceNames(t.Applications...).
 			WithVerbs("get"))
+	}
+	return rbacv1ac.ClusterRole(AccessRoleName(t.Namespace)).
+		WithLabels(Labels(t.Namespace)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRules(rules...)
 }
 
 // AccessClusterRoleBinding binds the tenant's admins and viewers to AccessClusterRole.
