@@ -61,6 +61,12 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		{name: "every authenticated user as admins", obj: newCommune("adm-sys-authn", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "liege-it"}, {Kind: "Group", Name: "system:authenticated"}}
 		}), want: "admins may not name a system: user or group"},
+		{name: "an admin group without a name", obj: newCommune("adm-noname", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: ""}}
+		}), want: "each admin needs a name"},
+		{name: "a viewer without a name", obj: newCommune("adm-noname-viewer", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Viewers = []rbacv1.Subject{{Kind: "User", Name: ""}}
+		}), want: "each viewer needs a name"},
 		{name: "every ServiceAccount as admins", obj: newCommune("adm-sys-sa", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "system:serviceaccounts"}}
 		}), want: "admins may not name a system: user or group"},

@@ -178,8 +178,14 @@ func TestCommuneBecomesReadyWithTheTenantContract(t *testing.T) {
 	}
 	access := &rbacv1.ClusterRole{}
 	get(t, "mutualis-tenant-commune-liege", access)
-	if len(access.Rules) != 1 || access.Rules[0].ResourceNames[0] != "liege" || access.Rules[0].Verbs[0] != "get" {
+	// its own Commune and its namespace, each by name; no catalogue entry, since it uses none
+	if len(access.Rules) != 2 || access.Rules[0].ResourceNames[0] != "liege" || access.Rules[1].ResourceNames[0] != "commune-liege" {
 		t.Errorf("access role: %+v", access.Rules)
+	}
+	for _, rule := range access.Rules {
+		if len(rule.ResourceNames) != 1 || len(rule.Verbs) != 1 || rule.Verbs[0] != "get" {
+			t.Errorf("access rule beyond a get by name: %+v", rule)
+		}
 	}
 	accessBinding := &rbacv1.ClusterRoleBinding{}
 	get(t, "mutualis-tenant-commune-liege", accessBinding)

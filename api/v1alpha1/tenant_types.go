@@ -97,6 +97,7 @@ type TenantSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="admins may only be of kind User or Group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="each admin needs a name: a user or a group of the cell's identity provider"
 	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="admins may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster, system:masters the cluster's own administrators; name the commune's people or its own group"
 	// +listType=atomic
 	Admins []rbacv1.Subject `json:"admins,omitempty"`
@@ -106,6 +107,7 @@ type TenantSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind == 'User' || s.kind == 'Group')",message="viewers may only be of kind User or Group"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="each viewer needs a name: a user or a group of the cell's identity provider"
 	// +kubebuilder:validation:XValidation:rule="self.all(s, !s.name.startsWith('system:'))",message="viewers may not name a system: user or group: system:authenticated, system:serviceaccounts and the like are every user or every ServiceAccount of the cluster; name the commune's people or its own group"
 	// +listType=atomic
 	Viewers []rbacv1.Subject `json:"viewers,omitempty"`

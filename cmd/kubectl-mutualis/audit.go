@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/audit"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/spf13/cobra"
 )
 
 // tenantAudit is one tenant's audit as the command prints it.
@@ -28,6 +27,8 @@ type tenantAudit struct {
 	Language  audit.Lang     `json:"language"`
 	Counts    map[string]int `json:"counts"`
 	Findings  []shownFinding `json:"findings"`
+	// NotChecked are the checks left out because the reader's rights refused what they read.
+	NotChecked []audit.Check `json:"notChecked,omitempty"`
 }
 
 type shownFinding struct {
@@ -36,136 +37,103 @@ type shownFinding struct {
 	Remedy  string `json:"remedy"`
 }
 
-// runAudit audits tenants live, read-only: every tenant, or those named (name, commune/name or
-// cpas/name), with the operator's own checks.
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn := clusterFlags(fs)
-	format := outputFlag(fs, "table", "markdown", "json")
-	langFlag := fs.String("lang", "", "fr, en or de (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
-	names, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+func newAuditCommand(o *options) *cobra.Command {
+	var out *output
+	var langFlag string
+	cmd := &cobra.Command{
+		Use:   "audit [tenant...]",
+		Short: "The security audit of tenants, live and read-only",
+		Long: `The security audit of every tenant, or of those named (name, commune/name or cpas/name), with the
+operator's own checks: each finding with its severity, the object and field that show it, and the
+remedy. A commune's or a CPAS's people audit their own tenant; what their rights do not let them
+read (the other tenants, the licence pools, the cell's policy) is named as not checked.`,
+		Example: `  kubectl mutualis audit liege
+  kubectl mutualis audit cpas/eupen --lang en -o markdown
+  kubectl mutualis audit -o json`,
+		GroupID:           "cluster",
+		ValidArgsFunction: o.completeTenants,
+		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
+			var forced audit.Lang
+			if langFlag != "" {
+				var err error
+				if forced, err = audit.ParseLang(langFlag); err != nil {
+					return err
+				}
+			}
+			reports, err := auditTenants(cmd.Context(), c, names, forced, time.Now())
+			if err != nil {
+				return err
+			}
+			if done, err := writeStructured(o.streams.Out, format, reports); done {
+				return err
+			}
+			if format == "markdown" {
+				return writeAuditMarkdown(o.streams.Out, reports)
+			}
+			return writeAuditTable(o.streams.Out, reports, format == "wide")
+		}),
 	}
-	output, err := format.get()
-	if err != nil {
-		return err
-	}
-	var forced audit.Lang
-	if *langFlag != "" {
-		l, err := audit.ParseLang(*langFlag)
-		if err != nil {
-			return usageError(err.Error())
-		}
-		forced = l
-	}
-	c, err := conn.client()
-	if err != nil {
-		return err
-	}
-	reports, err := auditTenants(ctx, c, names, forced, time.Now())
-	if err != nil {
-		return err
-	}
-	switch output {
-	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(reports)
-	case "markdown":
-		return writeAuditMarkdown(stdout, reports)
-	}
-	return writeAuditTable(stdout, reports)
+	out = addOutputFlag(cmd, "table", "wide", "markdown", "json", "yaml")
+	cmd.Flags().StringVar(&langFlag, "lang", "", "fr, en or de (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
+	_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions([]string{"fr", "de", "en"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
 }
 
-// parseInterspersed parses flags before, between and after the positional arguments, as kubectl
-// does (audit liege -o json), and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// auditTenants gathers and evaluates the audit of the tenants named (all when none is).
+// auditTenants gathers and evaluates the audit of the tenants named (all when none is), with
+// what the reader's rights let it read: a refused input leaves its checks out, named in the
+// report's notChecked.
 func auditTenants(ctx context.Context, c client.Client, names []string, forced audit.Lang, now time.Time) ([]tenantAudit, error) {
-	policy := &v1alpha1.TenancyPolicy{}
-	if err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
-		policy = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("reading the TenancyPolicy: %w", err)
-	}
-	effective := tenant.EffectivePolicy(policy)
-	all, err := v1alpha1.ListTenants(ctx, c)
+	set, err := readTenants(ctx, c, names)
 	if err != nil {
 		return nil, err
 	}
-	chosen, err := pickTenants(all, names)
+	var unread []audit.Input
+	p, refused, err := policy(ctx, c)
 	if err != nil {
 		return nil, err
+	}
+	if refused {
+		unread = append(unread, audit.InputPolicy)
 	}
 	peers, err := audit.Peers(ctx, c)
+	if apierrors.IsForbidden(err) {
+		unread, err = append(unread, audit.InputPeers), nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var pools v1alpha1.LicencePoolList
-	if err := c.List(ctx, &pools); err != nil {
+	if err := c.List(ctx, &pools); apierrors.IsForbidden(err) {
+		unread = append(unread, audit.InputPools)
+	} else if err != nil {
 		return nil, fmt.Errorf("listing the licence pools: %w", err)
 	}
 	// many tenants: each kind is listed once for all of them
 	var live client.Reader = c
-	if len(chosen) > 1 {
+	if len(set.tenants) > 1 && set.listed {
 		live = audit.Prefetched(c)
 	}
 	var out []tenantAudit
-	for _, t := range chosen {
-		in, err := audit.Gather(ctx, live, t, partnerOf(t, all), effective, peers, pools.Items, now)
+	for _, t := range set.tenants {
+		partner := ""
+		if set.listed {
+			partner = partnerOf(t, set.tenants)
+		} else {
+			partner = partnerNamespace(ctx, c, t)
+		}
+		in, err := audit.Gather(ctx, live, t, partner, tenant.EffectivePolicy(p), peers, pools.Items, now)
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("your rights do not let you read the namespace %s of %s %s: ask the cell to reconcile the tenant, which grants its people that read", t.TenantNamespace(), t.TenantKind().Kind(), t.GetName())
+		}
 		if err != nil {
 			return nil, err
 		}
+		in.Unread = append(in.Unread, unread...)
 		lang := forced
 		if lang == "" {
 			lang = languageOf(t)
 		}
-		out = append(out, showAudit(t, audit.Evaluate(in), lang))
-	}
-	return out, nil
-}
-
-// pickTenants resolves the names given: "liege" is the commune and the CPAS of that name,
-// "commune/liege" and "cpas/liege" one of them.
-func pickTenants(all []v1alpha1.Tenant, names []string) ([]v1alpha1.Tenant, error) {
-	if len(names) == 0 {
-		return all, nil
-	}
-	var out []v1alpha1.Tenant
-	for _, n := range names {
-		kind, name, qualified := strings.Cut(n, "/")
-		if !qualified {
-			kind, name = "", n
-		}
-		kind = strings.ToLower(kind)
-		if qualified && kind != "commune" && kind != "cpas" {
-			return nil, usageError(fmt.Sprintf("%q: a tenant is name, commune/name or cpas/name", n))
-		}
-		found := false
-		for _, t := range all {
-			if t.GetName() == name && (kind == "" || strings.ToLower(t.TenantKind().Kind()) == kind) {
-				out = append(out, t)
-				found = true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("no tenant %q on the cluster (kubectl mutualis status lists them)", n)
-		}
+		out = append(out, showAudit(t, audit.Evaluate(in), in.Unread, lang))
 	}
 	return out, nil
 }
@@ -203,9 +171,9 @@ func languageOf(t v1alpha1.Tenant) audit.Lang {
 	return audit.French
 }
 
-func showAudit(t v1alpha1.Tenant, fs []audit.Finding, lang audit.Lang) tenantAudit {
+func showAudit(t v1alpha1.Tenant, fs []audit.Finding, unread []audit.Input, lang audit.Lang) tenantAudit {
 	r := tenantAudit{Kind: t.TenantKind().Kind(), Name: t.GetName(), Namespace: t.TenantNamespace(), Language: lang,
-		Counts: map[string]int{}, Findings: []shownFinding{}}
+		Counts: map[string]int{}, Findings: []shownFinding{}, NotChecked: audit.Unchecked(unread)}
 	for _, s := range audit.Severities {
 		r.Counts[string(s)] = 0
 	}
@@ -219,9 +187,9 @@ func showAudit(t v1alpha1.Tenant, fs []audit.Finding, lang audit.Lang) tenantAud
 
 // words of the reports' frame, by language.
 var auditWords = map[audit.Lang]map[string]string{
-	audit.French:  {"severity": "GRAVITÉ", "check": "CONSTAT", "object": "OBJET", "field": "CHAMP", "problem": "PROBLÈME", "remedy": "REMÈDE", "none": "aucun constat", "title": "Audit de sécurité"},
-	audit.English: {"severity": "SEVERITY", "check": "CHECK", "object": "OBJECT", "field": "FIELD", "problem": "PROBLEM", "remedy": "REMEDY", "none": "no finding", "title": "Security audit"},
-	audit.German:  {"severity": "SCHWERE", "check": "BEFUND", "object": "OBJEKT", "field": "FELD", "problem": "PROBLEM", "remedy": "ABHILFE", "none": "kein Befund", "title": "Sicherheitsaudit"},
+	audit.French:  {"severity": "GRAVITÉ", "check": "CONSTAT", "object": "OBJET", "field": "CHAMP", "problem": "PROBLÈME", "remedy": "REMÈDE", "none": "aucun constat", "title": "Audit de sécurité", "unchecked": "non vérifié, faute de droits de lecture"},
+	audit.English: {"severity": "SEVERITY", "check": "CHECK", "object": "OBJECT", "field": "FIELD", "problem": "PROBLEM", "remedy": "REMEDY", "none": "no finding", "title": "Security audit", "unchecked": "not checked, for want of the rights to read"},
+	audit.German:  {"severity": "SCHWERE", "check": "BEFUND", "object": "OBJEKT", "field": "FELD", "problem": "PROBLEM", "remedy": "ABHILFE", "none": "kein Befund", "title": "Sicherheitsaudit", "unchecked": "nicht geprüft, mangels Leserechten"},
 }
 
 func countLine(r tenantAudit) string {
@@ -232,22 +200,46 @@ func countLine(r tenantAudit) string {
 	return strings.Join(parts, ", ")
 }
 
-func writeAuditTable(w io.Writer, reports []tenantAudit) error {
+// notChecked is the sentence that names the checks left out, empty when none was.
+func notChecked(r tenantAudit) string {
+	if len(r.NotChecked) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(r.NotChecked))
+	for _, c := range r.NotChecked {
+		names = append(names, string(c))
+	}
+	return auditWords[r.Language]["unchecked"] + ": " + strings.Join(names, ", ")
+}
+
+// writeAuditTable writes each finding with its remedy below it; wide adds the check and the field.
+func writeAuditTable(w io.Writer, reports []tenantAudit, wide bool) error {
 	for i, r := range reports {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 		words := auditWords[r.Language]
 		fmt.Fprintf(w, "%s/%s (%s): %s\n", r.Kind, r.Name, r.Namespace, countLine(r))
+		if n := notChecked(r); n != "" {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
 		if len(r.Findings) == 0 {
 			fmt.Fprintf(w, "  %s\n", words["none"])
 			continue
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", words["severity"], words["check"], words["object"], words["field"], words["problem"])
+		columns := []string{words["severity"], words["object"], words["problem"]}
+		if wide {
+			columns = []string{words["severity"], words["check"], words["object"], words["field"], words["problem"]}
+		}
+		fmt.Fprintf(tw, "  %s\n", strings.Join(columns, "\t"))
 		for _, f := range r.Findings {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", audit.SeverityName(f.Severity, r.Language), f.Check, f.Object, dash(f.Field), f.Problem)
-			fmt.Fprintf(tw, "  \t\t\t\t→ %s\n", f.Remedy)
+			cells := []string{audit.SeverityName(f.Severity, r.Language), f.Object, f.Problem}
+			if wide {
+				cells = []string{audit.SeverityName(f.Severity, r.Language), string(f.Check), f.Object, dash(f.Field), f.Problem}
+			}
+			fmt.Fprintf(tw, "  %s\n", strings.Join(cells, "\t"))
+			fmt.Fprintf(tw, "  %s→ %s\n", strings.Repeat("\t", len(cells)-1), f.Remedy)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -264,6 +256,9 @@ func writeAuditMarkdown(w io.Writer, reports []tenantAudit) error {
 		words := auditWords[r.Language]
 		fmt.Fprintf(w, "## %s : %s/%s\n\n", words["title"], r.Kind, r.Name)
 		fmt.Fprintf(w, "Namespace `%s` — %s\n\n", r.Namespace, countLine(r))
+		if n := notChecked(r); n != "" {
+			fmt.Fprintf(w, "_%s_\n\n", n)
+		}
 		if len(r.Findings) == 0 {
 			fmt.Fprintf(w, "_%s_\n", words["none"])
 			continue

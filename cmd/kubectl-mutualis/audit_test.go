@@ -166,16 +166,17 @@ func TestAuditSpeaksTheTenantsLanguage(t *testing.T) {
 	if languageOf(eupen) != audit.German || languageOf(liege) != audit.French {
 		t.Fatalf("languages: eupen %s, liege %s", languageOf(eupen), languageOf(liege))
 	}
-	reports := []tenantAudit{showAudit(eupen, findings, languageOf(eupen)), showAudit(liege, nil, languageOf(liege))}
+	reports := []tenantAudit{showAudit(eupen, findings, nil, languageOf(eupen)), showAudit(liege, nil, []audit.Input{audit.InputPeers}, languageOf(liege))}
 	var table, md bytes.Buffer
-	if err := writeAuditTable(&table, reports); err != nil {
+	if err := writeAuditTable(&table, reports, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeAuditMarkdown(&md, reports); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Commune/eupen (commune-eupen): 1 hoch, 0 mittel, 0 niedrig, 1 Info", "SCHWERE", "der Host www.eupen.be wird ohne TLS veröffentlicht",
-		"Commune/liege (commune-liege): 0 élevée, 0 moyenne, 0 faible, 0 info", "aucun constat"} {
+		"Commune/liege (commune-liege): 0 élevée, 0 moyenne, 0 faible, 0 info", "aucun constat",
+		"non vérifié, faute de droits de lecture: PartnerPortOpen, ReachesTenant, TenantReachable"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, table.String())
 		}

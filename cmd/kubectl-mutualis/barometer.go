@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -20,6 +18,7 @@ import (
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/spf13/cobra"
 )
 
 // baroGroup is one row of the barometer: the tenants of a province, a tier or a kind.
@@ -35,42 +34,37 @@ type baroGroup struct {
 	adopted         map[string]int
 }
 
-// runBarometer prints the cell's regional barometer: for every province, tier and kind of tenant,
-// the applications adopted, the health of the backups, the audit findings, the licence seats used
-// and the Pod Security levels, from the tenants' statuses and their namespaces' labels.
-func runBarometer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report barometer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn := clusterFlags(fs)
-	format := outputFlag(fs, "table", "csv", "markdown")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newBarometerCommand(o *options) *cobra.Command {
+	var out *output
+	cmd := &cobra.Command{
+		Use:   "barometer",
+		Short: "The cell's figures by province, tier and kind of tenant",
+		Long: `The regional barometer: for every province, tier and kind of tenant, the applications adopted,
+the health of the backups, the audit findings, the licence seats used and the Pod Security levels,
+from the tenants' statuses and their namespaces' labels. wide adds a column per application.`,
+		Args: cobra.NoArgs,
+		RunE: o.onCluster(&out, func(cmd *cobra.Command, _ []string, c client.Client, format string) error {
+			set, err := readTenants(cmd.Context(), c, nil)
+			if err != nil {
+				return err
+			}
+			var namespaces corev1.NamespaceList
+			if err := c.List(cmd.Context(), &namespaces, client.HasLabels{v1alpha1.LabelKind}); err != nil {
+				return fmt.Errorf("listing the tenant namespaces: %w", err)
+			}
+			levels := map[string]string{}
+			for _, ns := range namespaces.Items {
+				levels[ns.Name] = ns.Labels[tenant.LabelPodSecurityEnforce]
+			}
+			rows, apps := barometer(set.tenants, levels)
+			if format == "table" {
+				apps = nil // a column per application is the wide view's
+			}
+			return writeBarometer(o.streams.Out, format, rows, apps)
+		}),
 	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("report barometer takes no arguments, not %v", fs.Args()))
-	}
-	output, err := format.get()
-	if err != nil {
-		return err
-	}
-	c, err := conn.client()
-	if err != nil {
-		return err
-	}
-	tenants, err := v1alpha1.ListTenants(ctx, c)
-	if err != nil {
-		return err
-	}
-	var namespaces corev1.NamespaceList
-	if err := c.List(ctx, &namespaces, client.HasLabels{v1alpha1.LabelKind}); err != nil {
-		return fmt.Errorf("listing the tenant namespaces: %w", err)
-	}
-	levels := map[string]string{}
-	for _, ns := range namespaces.Items {
-		levels[ns.Name] = ns.Labels[tenant.LabelPodSecurityEnforce]
-	}
-	rows, apps := barometer(tenants, levels)
-	return writeBarometer(stdout, output, rows, apps)
+	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
+	return cmd
 }
 
 // provinceOf is the tenant's province in the registry, "unknown" for a code outside it.
@@ -169,6 +163,13 @@ func barometerRow(g *baroGroup, apps []string) []string {
 func writeBarometer(w io.Writer, output string, rows []*baroGroup, apps []string) error {
 	header := barometerHeader(apps)
 	switch output {
+	case "json", "yaml":
+		var lines [][]string
+		for _, g := range rows {
+			lines = append(lines, barometerRow(g, apps))
+		}
+		_, err := writeStructured(w, output, rowsAsObjects(header, lines))
+		return err
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write(header)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/audit"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/spf13/cobra"
 )
 
 // record is a tenant's record of processing activities (GDPR article 30): the tenant is the
@@ -56,65 +55,54 @@ type recordBackups struct {
 	Enabled         bool   `json:"enabled"`
 }
 
-// runGDPR writes one tenant's record of processing activities from the catalogue's dataProtection
-// of every application it runs or shares with its commune, and where and how long its backups
-// are kept.
-func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report gdpr", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn := clusterFlags(fs)
-	format := outputFlag(fs, "markdown", "json")
-	langFlag := fs.String("lang", "fr", "fr or en")
-	names, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+func newGDPRCommand(o *options) *cobra.Command {
+	var out *output
+	var langFlag string
+	cmd := &cobra.Command{
+		Use:   "gdpr <tenant>",
+		Short: "A tenant's record of processing activities (GDPR art. 30)",
+		Long: `One tenant's record of processing activities: one processing per application it runs or uses
+through synergy, from the catalogue's spec.dataProtection, and where and how long its backups are
+kept. A commune's or a CPAS's people write their own tenant's.`,
+		Example: `  kubectl mutualis report gdpr liege > registre-liege.md
+  kubectl mutualis report gdpr cpas/liege -o json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: o.completeTenants,
+		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
+			lang, err := audit.ParseLang(langFlag)
+			if err != nil || lang == audit.German {
+				return fmt.Errorf("--lang is fr or en, not %q", langFlag)
+			}
+			set, err := readTenants(cmd.Context(), c, names)
+			if err != nil {
+				return err
+			}
+			if len(set.tenants) != 1 {
+				return fmt.Errorf("%q is a commune and a CPAS: say commune/%s or cpas/%s", names[0], names[0], names[0])
+			}
+			p, refused, err := policy(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			if refused {
+				o.warn("your rights do not let you read the TenancyPolicy: the cell's backup defaults and Pod Security level are the shipped ones")
+			}
+			rec, warnings, err := buildRecord(cmd.Context(), c, set.tenants[0], tenant.EffectivePolicy(p), lang, time.Now())
+			if err != nil {
+				return err
+			}
+			for _, w := range warnings {
+				o.warn("%s", w)
+			}
+			if done, err := writeStructured(o.streams.Out, format, rec); done {
+				return err
+			}
+			return writeRecord(o.streams.Out, rec)
+		}),
 	}
-	if len(names) != 1 {
-		return usageError("report gdpr takes one tenant: name, commune/name or cpas/name")
-	}
-	name := names[0]
-	output, err := format.get()
-	if err != nil {
-		return err
-	}
-	lang, err := audit.ParseLang(*langFlag)
-	if err != nil || lang == audit.German {
-		return usageError(fmt.Sprintf("--lang is fr or en, not %q", *langFlag))
-	}
-	c, err := conn.client()
-	if err != nil {
-		return err
-	}
-	all, err := v1alpha1.ListTenants(ctx, c)
-	if err != nil {
-		return err
-	}
-	chosen, err := pickTenants(all, []string{name})
-	if err != nil {
-		return err
-	}
-	if len(chosen) != 1 {
-		return usageError(fmt.Sprintf("%q is a commune and a CPAS: say commune/%s or cpas/%s", name, name, name))
-	}
-	policy := &v1alpha1.TenancyPolicy{}
-	if err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
-		policy = nil
-	} else if err != nil {
-		return fmt.Errorf("reading the TenancyPolicy: %w", err)
-	}
-	rec, warnings, err := buildRecord(ctx, c, chosen[0], tenant.EffectivePolicy(policy), lang, time.Now())
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	if output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rec)
-	}
-	return writeRecord(stdout, rec)
+	out = addOutputFlag(cmd, "markdown", "json", "yaml")
+	cmd.Flags().StringVar(&langFlag, "lang", "fr", "fr or en")
+	return cmd
 }
 
 func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang audit.Lang, now time.Time) (*record, []string, error) {

@@ -1,134 +1,111 @@
 // Command kubectl-mutualis is the kubectl plugin of mutualis (kubectl mutualis ... once on PATH):
 // `new` writes a commune's or a CPAS's manifest from the NIS registry, ready to commit, and
 // `validate` checks a tree of manifests offline, as a pull request's CI does, with the operator's
-// own rules; `status` shows every tenant of a cluster, problems first, `report` what the cell bills
-// each of them a year, the regional barometer and a tenant's record of processing activities, and
-// `audit` each tenant's security findings.
+// own rules; `status` shows tenants, problems first, `report` what the cell bills each of them a
+// year, the regional barometer and a tenant's record of processing activities, and `audit` each
+// tenant's security findings.
+//
+// The commands are cobra commands with kubectl's connection flags (k8s.io/cli-runtime): --as,
+// --context, -n and the rest mean what they mean to kubectl, and the client-go credential plugins
+// (exec, OIDC) are linked. Results go to stdout, warnings and summaries to stderr, and any error
+// exits 1.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	// the credential plugins a cell's kubeconfig may name (OIDC); exec plugins are built in
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
 )
 
-const usage = `kubectl mutualis: the tenants of a mutualis cell, from a Git tree
-
-Commands:
-  new commune <NIS|name> [flags]   the manifest of a Commune, from the NIS registry
-  new cpas <commune> [flags]       the manifest of the commune's CPAS
-  validate [-f] <file or folder>...  check a tree offline: schema, CEL rules, registry and
-                                   every rule the operator applies across objects
-  status [--wide]                  every tenant of the cluster, problems first, with its
-                                   applications and last backup
-  report [-o table|csv|markdown]   each tenant's tier, quota, seats and yearly participation,
-                                   from the TenancyPolicy's spec.pricing
-  report barometer [-o ...]        the cell's figures by province, tier and kind: applications,
-                                   backups, audit findings, seats, Pod Security levels
-  report gdpr <tenant> [-o markdown|json]
-                                   the tenant's record of processing activities (GDPR art. 30)
-  audit [tenant...] [-o table|markdown|json] [--lang fr|en|de]
-                                   the security audit of tenants, live and read-only: each
-                                   finding with its severity, evidence and remedy
-
-Run "kubectl mutualis <command> -h" for a command's flags.
-`
-
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	// kubectl completes a plugin's arguments by running kubectl_complete-<plugin> from the PATH:
+	// a link of that name to this binary answers as cobra's hidden completion command
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl_complete-") {
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
+	}
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	os.Exit(run(context.Background(), args, streams))
 }
 
-// run is the plugin without the process: its exit code is 0 when all went well, 1 when a
-// validation found errors, 2 for a usage error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "new":
-		err = runNew(args[1:], stdout, stderr)
-	case "validate":
-		return runValidate(ctx, args[1:], stdout, stderr)
-	case "status":
-		err = runStatus(ctx, args[1:], stdout, stderr)
-	case "report":
-		err = runReport(ctx, args[1:], stdout, stderr)
-	case "audit":
-		err = runAudit(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		err = usageError(fmt.Sprintf("unknown command %q", args[0]))
-	}
-	var ue usageError
+// run is the plugin without the process: 0 when all went well, 1 on any error (a usage error, a
+// cluster that cannot be read, a tree that does not validate).
+func run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
+	root := newRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var quiet quietError
 	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "kubectl mutualis: %s\n\n%s", ue, usage)
-		return 2
-	case errors.Is(err, flag.ErrHelp):
-		return 0
+	case errors.As(err, &quiet):
+		// the command has already said why (validate prints its findings and summary)
+		return 1
 	case err != nil:
-		fmt.Fprintf(stderr, "kubectl mutualis: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "kubectl mutualis: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-type usageError string
+// quietError fails the command without a message of its own.
+type quietError struct{ reason string }
 
-func (e usageError) Error() string { return string(e) }
+func (e quietError) Error() string { return e.reason }
 
-// runValidate prints every finding of the tree, one per line as file:line: severity: message,
-// then a one-line summary.
-func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var files multiFlag
-	fs.Var(&files, "f", "a file or folder to check (repeatable; also taken as arguments)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubectl mutualis validate [-f] <file or folder>...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	paths := append(files, fs.Args()...)
-	if len(paths) == 0 {
-		fs.Usage()
-		return 2
-	}
-	schemas, err := validate.LoadSchemas()
-	if err != nil {
-		fmt.Fprintf(stderr, "kubectl mutualis: the embedded CRDs: %v\n", err)
-		return 2
-	}
-	docs, findings := validate.Load(paths)
-	rep := validate.Tree(ctx, schemas, docs, time.Now())
-	rep.Findings = append(findings, rep.Findings...)
-	for _, f := range rep.Findings {
-		fmt.Fprintln(stdout, f)
-	}
-	fmt.Fprintln(stdout, rep.Summary())
-	if rep.Errors() > 0 {
-		return 1
-	}
-	return 0
+// options are what every command shares: where it writes and how it reaches the cluster.
+type options struct {
+	streams genericiooptions.IOStreams
+	config  *genericclioptions.ConfigFlags
 }
 
-type multiFlag []string
+func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &options{streams: streams, config: genericclioptions.NewConfigFlags(true)}
+	root := &cobra.Command{
+		Use:   "kubectl-mutualis",
+		Short: "The tenants of a mutualis cell: write, check, inspect and audit them",
+		Long: `kubectl mutualis: the tenants of a mutualis cell, from a Git tree to the cluster.
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+A commune's or a CPAS's people run status, audit and report gdpr on their own tenant with their
+own rights; the cell's platform engineers run them on every tenant. new and validate work offline.`,
+		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl mutualis"},
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	o.config.AddFlags(root.PersistentFlags())
+	root.AddGroup(&cobra.Group{ID: "git", Title: "Offline, on a Git tree:"}, &cobra.Group{ID: "cluster", Title: "On a cluster:"})
+	root.AddCommand(
+		newNewCommand(o),
+		newValidateCommand(o),
+		newStatusCommand(o),
+		newReportCommand(o),
+		newAuditCommand(o),
+		newVersionCommand(o),
+	)
+	// a flag error names the flag and the command's help, without the whole usage
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see kubectl mutualis %s --help)", err, strings.TrimPrefix(c.CommandPath(), "kubectl-mutualis "))
+	})
+	return root
+}
+
+// exactTenants is cobra's argument check for the commands that read tenants by name, with a
+// message that says what a tenant name looks like.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, not %v", cmd.CommandPath(), args)
+	}
+	return nil
+}

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"flag"
+	"context"
+	"errors"
 	"fmt"
-	"io"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,90 +15,155 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
+	"github.com/spf13/cobra"
 )
 
-// runNew writes the manifest of a new Commune or CPAS to stdout.
-func runNew(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "commune" && args[0] != "cpas") {
-		return usageError("new takes commune or cpas")
+func newNewCommand(o *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "new commune|cpas <NIS or name>",
+		Short: "The manifest of a new Commune or CPAS, from the NIS registry",
+		Long: `The manifest of a new Commune or CPAS, from the NIS registry, checked as the API server would
+check it before it is written: to stdout, or with --into into a GitOps tree's province folder and
+its kustomization.`,
+		GroupID: "git",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("new writes a commune or a cpas, not %q", args[0])
+			}
+			return cmd.Help()
+		},
 	}
-	kind := args[0]
-	fs := flag.NewFlagSet("new "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var apps, sets, seats, domains, shares, adminGroups multiFlag
-	fs.Var(&apps, "app", "an application of the catalogue to subscribe to (repeatable)")
-	fs.Var(&sets, "set", "a parameter of a subscription, as application.parameter=value, such as nextcloud.domain=cloud.liege.be (repeatable)")
-	fs.Var(&seats, "seats", "the licence seats of a subscription, as application=count, such as esignature=25 (repeatable)")
-	fs.Var(&domains, "domain", "a host name the tenant publishes, such as liege.be or *.liege.be (repeatable)")
-	fs.Var(&adminGroups, "admin-group", "a group of the cell's identity provider that administers the tenant (repeatable)")
-	if kind == "cpas" {
-		fs.Var(&shares, "share", "an application of the commune the CPAS uses through synergy (repeatable)")
+	cmd.AddCommand(newTenantManifestCommand(o, v1alpha1.KindCommune), newTenantManifestCommand(o, v1alpha1.KindCPAS))
+	return cmd
+}
+
+// tenantFlags are the flags of new commune and new cpas.
+type tenantFlags struct {
+	apps, sets, seats, domains, shares, adminGroups, viewerGroups []string
+	into                                                          string
+}
+
+func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Command {
+	f := &tenantFlags{}
+	use, short, example := "commune <NIS or name>", "The manifest of a Commune",
+		`  kubectl mutualis new commune 62063 --app nextcloud --set nextcloud.domain=cloud.liege.be --admin-group liege-it
+  kubectl mutualis new commune Liège --app iadelib --into tenants`
+	if kind == v1alpha1.KindCPAS {
+		use, short, example = "cpas <NIS or name of its commune>", "The manifest of a commune's CPAS (an ÖSHZ in the German-speaking Community)",
+			`  kubectl mutualis new cpas liege --share nextcloud --app iadelib --into tenants`
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: kubectl mutualis new %s <NIS or name> [flags]\n", kind)
-		fs.PrintDefaults()
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("new %s needs the commune's NIS code or name, once", strings.ToLower(kind.Kind()))
+			}
+			return nil
+		},
+		ValidArgsFunction: completeCommunes,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			entry, notice, err := lookupCommune(args[0])
+			if err != nil {
+				return err
+			}
+			if notice != "" {
+				o.warn("%s", notice)
+			}
+			manifest, err := tenantManifest(kind, entry, f)
+			if err != nil {
+				return err
+			}
+			if err := checkManifest(cmd.Context(), manifest); err != nil {
+				return err
+			}
+			if f.into == "" {
+				_, err := o.streams.Out.Write(manifest)
+				return err
+			}
+			file, err := writeInto(f.into, entry, kind, manifest)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.streams.ErrOut, "wrote %s %s into %s, listed by its kustomization: check the tree with kubectl mutualis validate %s\n",
+				kind.Kind(), entry.Slug(), file, f.into)
+			return nil
+		},
 	}
-	// the commune comes first, flags after it, as in kubectl mutualis new commune 62063 --app nextcloud
-	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-		if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help") {
-			fs.Usage()
-			return flag.ErrHelp
-		}
-		return usageError(fmt.Sprintf("new %s needs the commune's NIS code or name", kind))
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.apps, "app", nil, "an application of the catalogue to subscribe to (repeatable)")
+	fl.StringArrayVar(&f.sets, "set", nil, "a parameter of a subscription, as application.parameter=value, such as nextcloud.domain=cloud.liege.be (repeatable)")
+	fl.StringArrayVar(&f.seats, "seats", nil, "the licence seats of a subscription, as application=count, such as esignature=25 (repeatable)")
+	fl.StringArrayVar(&f.domains, "domain", nil, "a host name the tenant publishes, such as liege.be or *.liege.be (repeatable)")
+	fl.StringArrayVar(&f.adminGroups, "admin-group", nil, "a group of the cell's identity provider that administers the tenant (repeatable)")
+	fl.StringArrayVar(&f.viewerGroups, "viewer-group", nil, "a group of the cell's identity provider that may read the tenant (repeatable)")
+	fl.StringVar(&f.into, "into", "", "a GitOps tree's tenants folder: write the manifest into its province folder and list it in the kustomizations")
+	if kind == v1alpha1.KindCPAS {
+		fl.StringArrayVar(&f.shares, "share", nil, "an application of the commune the CPAS uses through synergy (repeatable)")
 	}
-	if err := fs.Parse(args[2:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("unexpected arguments %v", fs.Args()))
-	}
-	entry, err := lookupCommune(args[1])
-	if err != nil {
-		return err
-	}
+	_ = cmd.MarkFlagDirname("into")
+	return cmd
+}
+
+// tenantManifest writes the object of a new tenant of the registry's commune, with a comment
+// line that says where it comes from.
+func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFlags) ([]byte, error) {
 	spec := v1alpha1.TenantSpec{DisplayName: entry.Name}
-	for _, a := range apps {
+	for _, a := range f.apps {
 		spec.Applications = append(spec.Applications, v1alpha1.ApplicationSubscription{Name: a})
 	}
-	for _, s := range sets {
+	subscription := func(flag, s, app string) (int, error) {
+		i := slices.IndexFunc(spec.Applications, func(a v1alpha1.ApplicationSubscription) bool { return a.Name == app })
+		if i < 0 {
+			return 0, fmt.Errorf("--%s %s names an application not given with --app", flag, s)
+		}
+		return i, nil
+	}
+	for _, s := range f.sets {
 		app, rest, ok := strings.Cut(s, ".")
 		param, value, ok2 := strings.Cut(rest, "=")
 		if !ok || !ok2 || app == "" || param == "" {
-			return usageError(fmt.Sprintf("--set takes application.parameter=value, not %q", s))
+			return nil, fmt.Errorf("--set takes application.parameter=value, not %q", s)
 		}
-		i := slices.IndexFunc(spec.Applications, func(a v1alpha1.ApplicationSubscription) bool { return a.Name == app })
-		if i < 0 {
-			return usageError(fmt.Sprintf("--set %s names an application not given with --app", s))
+		i, err := subscription("set", s, app)
+		if err != nil {
+			return nil, err
 		}
 		if spec.Applications[i].Parameters == nil {
 			spec.Applications[i].Parameters = map[string]string{}
 		}
 		spec.Applications[i].Parameters[param] = value
 	}
-	for _, s := range seats {
+	for _, s := range f.seats {
 		app, count, ok := strings.Cut(s, "=")
 		n, err := strconv.ParseInt(count, 10, 32)
-		i := slices.IndexFunc(spec.Applications, func(a v1alpha1.ApplicationSubscription) bool { return a.Name == app })
-		switch {
-		case !ok || err != nil || n < 1:
-			return usageError(fmt.Sprintf("--seats takes application=count, not %q", s))
-		case i < 0:
-			return usageError(fmt.Sprintf("--seats %s names an application not given with --app", s))
+		if !ok || err != nil || n < 1 {
+			return nil, fmt.Errorf("--seats takes application=count, not %q", s)
+		}
+		i, err := subscription("seats", s, app)
+		if err != nil {
+			return nil, err
 		}
 		spec.Applications[i].Seats = ptr.To(int32(n))
 	}
-	for _, d := range domains {
+	for _, d := range f.domains {
 		spec.Domains = append(spec.Domains, v1alpha1.Domain(d))
 	}
-	for _, g := range adminGroups {
+	for _, g := range f.adminGroups {
 		spec.Admins = append(spec.Admins, rbacv1.Subject{Kind: rbacv1.GroupKind, Name: g})
+	}
+	for _, g := range f.viewerGroups {
+		spec.Viewers = append(spec.Viewers, rbacv1.Subject{Kind: rbacv1.GroupKind, Name: g})
 	}
 	var obj any
 	var header string
 	switch kind {
-	case "commune":
+	case v1alpha1.KindCommune:
 		header = fmt.Sprintf("# %s (NIS %s, province of %s, %d inhabitants in the registry): its tier follows from the population.\n",
 			entry.Name, entry.NIS, entry.Province, entry.Population)
 		obj = &v1alpha1.Commune{
@@ -105,7 +171,7 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 			ObjectMeta: metav1.ObjectMeta{Name: entry.Slug()},
 			Spec:       v1alpha1.CommuneSpec{NIS: entry.NIS, TenantSpec: spec},
 		}
-	case "cpas":
+	case v1alpha1.KindCPAS:
 		header = fmt.Sprintf("# The CPAS of %s (NIS %s): it needs the Commune %s in the same tree.\n", entry.Name, entry.NIS, entry.Slug())
 		spec.DisplayName = "CPAS de " + entry.Name
 		if entry.Language == "de" {
@@ -116,12 +182,12 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 			ObjectMeta: metav1.ObjectMeta{Name: entry.Slug()},
 			Spec:       v1alpha1.CPASSpec{CommuneRef: entry.Slug(), TenantSpec: spec},
 		}
-		cpas.Spec.Synergy.SharedApplications = shares
+		cpas.Spec.Synergy.SharedApplications = f.shares
 		obj = cpas
 	}
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// a new object has no status, the API server fills its creation time, and the fields left
 	// empty are the defaults' to fill
@@ -129,10 +195,29 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	dropEmpty(u)
 	out, err := yaml.Marshal(u)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = fmt.Fprint(stdout, header+string(out))
-	return err
+	return append([]byte(header), out...), nil
+}
+
+// checkManifest refuses what the API server would refuse: new never writes a manifest that a pull
+// request's CI or the cluster would turn down on its own (a bad domain, an empty group name).
+func checkManifest(ctx context.Context, manifest []byte) error {
+	schemas, err := validate.LoadSchemas()
+	if err != nil {
+		return fmt.Errorf("the embedded CRDs: %w", err)
+	}
+	docs, findings := validate.Parse("manifest", manifest)
+	rep := validate.Alone(ctx, schemas, docs)
+	findings = append(findings, rep.Findings...)
+	if len(findings) == 0 {
+		return nil
+	}
+	var lines []string
+	for _, f := range findings {
+		lines = append(lines, "  "+f.Message)
+	}
+	return fmt.Errorf("the manifest would be refused, so it is not written:\n%s", strings.Join(lines, "\n"))
 }
 
 // dropEmpty removes the null values and the empty objects of a manifest, deepest first.
@@ -149,17 +234,72 @@ func dropEmpty(m map[string]any) {
 	}
 }
 
-// lookupCommune finds a current commune of the registry by NIS code or by name (its slug).
-func lookupCommune(s string) (registry.Entry, error) {
+// lookupCommune finds a current commune of the registry by NIS code or by name (its slug). A
+// retired commune is mapped to the merged one that succeeded it, with a notice; a name not found
+// is answered with the nearest names of the registry.
+func lookupCommune(s string) (registry.Entry, string, error) {
 	e, ok := registry.Lookup(s)
 	if !ok {
 		e, ok = registry.BySlug(registry.Slug(s))
 	}
 	if !ok {
-		return e, fmt.Errorf("%q is neither the NIS code nor the name of a Walloon commune of the registry", s)
+		for _, old := range registry.All() {
+			if !old.Current() && old.Slug() == registry.Slug(s) {
+				e, ok = old, true
+			}
+		}
 	}
-	if !e.Current() {
-		return e, fmt.Errorf("NIS %s (%s) was retired on %s; its successor is %s: onboard the merged commune", e.NIS, e.Name, e.ValidUntil.Format("2006-01-02"), e.Successor)
+	if !ok {
+		msg := fmt.Sprintf("%q is neither the NIS code nor the name of a Walloon commune of the registry", s)
+		if near := nearestCommunes(s); len(near) > 0 {
+			msg += "; did you mean " + inWords(near) + "?"
+		}
+		return e, "", errors.New(msg)
 	}
-	return e, nil
+	if e.Current() {
+		return e, "", nil
+	}
+	successor, found := registry.Lookup(e.Successor)
+	if !found || !successor.Current() {
+		return e, "", fmt.Errorf("NIS %s (%s) was retired on %s and the registry has no current successor for it", e.NIS, e.Name, e.ValidUntil.Format("2006-01-02"))
+	}
+	notice := fmt.Sprintf("%s (NIS %s) was retired on %s, merged into %s (NIS %s): writing %s", e.Name, e.NIS,
+		e.ValidUntil.Format("2006-01-02"), successor.Name, successor.NIS, successor.Name)
+	return successor, notice, nil
+}
+
+// nearestCommunes are the current communes whose slug is within two edits of what was typed,
+// the nearest first (at most three).
+func nearestCommunes(s string) []string {
+	typed := registry.Slug(s)
+	type near struct {
+		name     string
+		distance int
+	}
+	var found []near
+	for _, e := range registry.CurrentEntries() {
+		if d := levenshtein.ComputeDistance(typed, e.Slug()); d <= 2 {
+			found = append(found, near{e.Name + " (" + e.NIS + ")", d})
+		}
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].distance < found[j].distance })
+	var out []string
+	for i := 0; i < len(found) && i < 3; i++ {
+		out = append(out, found[i].name)
+	}
+	return out
+}
+
+// completeCommunes offers the slugs of the registry's current communes.
+func completeCommunes(_ *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, e := range registry.CurrentEntries() {
+		if strings.HasPrefix(e.Slug(), prefix) || strings.HasPrefix(e.NIS, prefix) {
+			out = append(out, cobra.CompletionWithDesc(e.Slug(), e.Name+", "+e.NIS))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -12,60 +10,51 @@ import (
 	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/spf13/cobra"
 )
 
-// runReport prints what the cell bills each tenant a year, from the TenancyPolicy's price list
-// and the tenants' statuses.
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "barometer":
-			return runBarometer(ctx, args[1:], stdout, stderr)
-		case "gdpr":
-			return runGDPR(ctx, args[1:], stdout, stderr)
-		}
+func newReportCommand(o *options) *cobra.Command {
+	var out *output
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "What the cell bills each tenant a year; the barometer; a tenant's GDPR record",
+		Long: `Each tenant's tier, quota, applications, licence seats and yearly participation, from the
+TenancyPolicy's spec.pricing and the tenants' statuses. The cell's platform engineers run it: it
+reads every tenant and the policy.`,
+		Example: `  kubectl mutualis report -o csv > participation.csv
+  kubectl mutualis report barometer -o markdown
+  kubectl mutualis report gdpr liege`,
+		GroupID: "cluster",
+		Args:    cobra.NoArgs,
+		RunE: o.onCluster(&out, func(cmd *cobra.Command, _ []string, c client.Client, format string) error {
+			p, refused, err := policy(cmd.Context(), c)
+			if refused {
+				return fmt.Errorf("your rights do not let you read the TenancyPolicy and its price list: the report is the cell's")
+			}
+			if err != nil {
+				return err
+			}
+			set, err := readTenants(cmd.Context(), c, nil)
+			if err != nil {
+				return err
+			}
+			rep, err := bill(p, set.tenants)
+			if err != nil {
+				return err
+			}
+			for _, w := range rep.warnings {
+				o.warn("%s", w)
+			}
+			return rep.write(o.streams.Out, format)
+		}),
 	}
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn := clusterFlags(fs)
-	format := outputFlag(fs, "table", "csv", "markdown")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("report takes no arguments, not %v", fs.Args()))
-	}
-	output, err := format.get()
-	if err != nil {
-		return err
-	}
-	c, err := conn.client()
-	if err != nil {
-		return err
-	}
-	policy := &v1alpha1.TenancyPolicy{}
-	if err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
-		policy = nil
-	} else if err != nil {
-		return fmt.Errorf("reading the TenancyPolicy: %w", err)
-	}
-	tenants, err := v1alpha1.ListTenants(ctx, c)
-	if err != nil {
-		return err
-	}
-	rep, err := bill(policy, tenants)
-	if err != nil {
-		return err
-	}
-	for _, w := range rep.warnings {
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	return rep.write(stdout, output)
+	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
+	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o))
+	return cmd
 }
 
 // cents is an amount of money in hundredths, so that sums are exact.
@@ -218,7 +207,18 @@ func (r *billReport) write(w io.Writer, format string) error {
 			row.tierPrice.String(), row.appsPrice.String(), row.seatsPrice.String(), row.total().String()})
 	}
 	footer := []string{"total", fmt.Sprintf("%d tenants", len(r.rows)), "", "", "", "", "", "", "", "", total.String()}
+	if format == "table" {
+		// the quota is the wide view's: the table keeps what a bill shows
+		keep := func(row []string) []string { return append(row[:3:3], row[5:]...) }
+		header, footer = keep(header), keep(footer)
+		for i := range lines {
+			lines[i] = keep(lines[i])
+		}
+	}
 	switch format {
+	case "json", "yaml":
+		_, err := writeStructured(w, format, rowsAsObjects(header, lines))
+		return err
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write(header)
@@ -234,8 +234,22 @@ func (r *billReport) write(w io.Writer, format string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, l := range append(append([][]string{header}, lines...), footer) {
+	for _, l := range append(append([][]string{header}, lines...), footer) { // table and wide
 		fmt.Fprintln(tw, strings.Join(l, "\t")+"\t")
 	}
 	return tw.Flush()
+}
+
+// rowsAsObjects turns a table into the objects of a JSON or YAML output: one per row, keyed by
+// the header's names.
+func rowsAsObjects(header []string, rows [][]string) []map[string]string {
+	out := make([]map[string]string, 0, len(rows))
+	for _, row := range rows {
+		obj := map[string]string{}
+		for i, cell := range row {
+			obj[header[i]] = cell
+		}
+		out = append(out, obj)
+	}
+	return out
 }

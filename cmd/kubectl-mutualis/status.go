@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -12,33 +10,59 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/spf13/cobra"
 )
 
-// runStatus prints every tenant of the cluster with its conditions, applications and last
-// backup, the tenants with a problem first.
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn := clusterFlags(fs)
-	wide := fs.Bool("wide", false, "every condition of every tenant, and the message of those Ready")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newStatusCommand(o *options) *cobra.Command {
+	var out *output
+	cmd := &cobra.Command{
+		Use:   "status [tenant...]",
+		Short: "Tenants with their state, applications and last backup, problems first",
+		Long: `Every tenant of the cluster, or those named (name, commune/name or cpas/name), with its state,
+its applications and its last backup: stalled tenants first (someone must change something), then
+those not Ready yet, then the Ready ones. A commune's or a CPAS's people name their own tenant.`,
+		Example: `  kubectl mutualis status
+  kubectl mutualis status liege -o wide
+  kubectl mutualis status cpas/liege -o yaml`,
+		GroupID:           "cluster",
+		ValidArgsFunction: o.completeTenants,
+		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
+			set, err := readTenants(cmd.Context(), c, names)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json", "yaml":
+				return printObjects(o.streams.Out, format, set.tenants)
+			}
+			return writeStatus(o.streams.Out, o.streams.ErrOut, set.tenants, time.Now(), format == "wide")
+		}),
 	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("status takes no arguments, not %v", fs.Args()))
+	out = addOutputFlag(cmd, "table", "wide", "json", "yaml")
+	return cmd
+}
+
+// printObjects writes the tenants as kubectl get -o json|yaml does: a List of the objects, without
+// their managed fields.
+func printObjects(w io.Writer, format string, tenants []v1alpha1.Tenant) error {
+	list := &metav1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	for _, t := range tenants {
+		obj := t.DeepCopyObject().(v1alpha1.Tenant)
+		obj.SetManagedFields(nil)
+		obj.GetObjectKind().SetGroupVersionKind(v1alpha1.GroupVersion.WithKind(t.TenantKind().Kind()))
+		list.Items = append(list.Items, runtime.RawExtension{Object: obj})
 	}
-	c, err := conn.client()
-	if err != nil {
-		return err
+	var p printers.ResourcePrinter = &printers.JSONPrinter{}
+	if format == "yaml" {
+		p = &printers.YAMLPrinter{}
 	}
-	tenants, err := v1alpha1.ListTenants(ctx, c)
-	if err != nil {
-		return err
-	}
-	return writeStatus(stdout, tenants, time.Now(), *wide)
+	return p.PrintObj(list, w)
 }
 
 // health orders tenants for the reader: stalled first (someone must change something), then
@@ -58,7 +82,7 @@ func health(t v1alpha1.Tenant) (rank int, state string, cond *metav1.Condition) 
 	return 2, "Ready", c
 }
 
-func writeStatus(w io.Writer, tenants []v1alpha1.Tenant, now time.Time, wide bool) error {
+func writeStatus(w, summary io.Writer, tenants []v1alpha1.Tenant, now time.Time, wide bool) error {
 	sort.SliceStable(tenants, func(i, j int) bool {
 		ri, _, _ := health(tenants[i])
 		rj, _, _ := health(tenants[j])
@@ -103,7 +127,7 @@ func writeStatus(w io.Writer, tenants []v1alpha1.Tenant, now time.Time, wide boo
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d tenants: %d Ready, %d not Ready, %d Stalled, %d not reconciled yet\n",
+	_, err := fmt.Fprintf(summary, "%d tenants: %d Ready, %d not Ready, %d Stalled, %d not reconciled yet\n",
 		len(tenants), counts["Ready"], counts["NotReady"], counts["Stalled"], counts["Pending"])
 	return err
 }

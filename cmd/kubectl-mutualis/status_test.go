@@ -41,7 +41,8 @@ func TestStatusPutsProblemsFirst(t *testing.T) {
 	fresh := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "bievre", Generation: 1}}
 
 	var out bytes.Buffer
-	if err := writeStatus(&out, []v1alpha1.Tenant{ready, waiting, fresh, stalled}, now, false); err != nil {
+	// the summary goes to stderr, where it does not mix with a table piped elsewhere: one writer here
+	if err := writeStatus(&out, &out, []v1alpha1.Tenant{ready, waiting, fresh, stalled}, now, false); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -67,6 +68,6 @@ func TestStatusPutsProblemsFirst(t *testing.T) {
 		}
 	}
 	if strings.Contains(lines[4], "all good") {
-		t.Error("a Ready tenant's message is noise unless --wide")
+		t.Error("a Ready tenant's message is noise unless -o wide")
 	}
 }

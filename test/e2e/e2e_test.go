@@ -259,16 +259,26 @@ func gone(obj client.Object) func() error {
 	}
 }
 
+// kubectl runs bin/kubectl on the test cluster and returns its stdout: what a pipe would read
+// (the plugin's summaries and warnings go to stderr, shown only when the command fails).
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
+	out, errOut, err := kubectlSplit(args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// kubectlSplit runs bin/kubectl and returns its stdout and stderr apart, and its error: persona
+// tests pass --as and --as-group and read what a refused command says.
+func kubectlSplit(args ...string) (stdout, stderr string, err error) {
 	cmd := exec.Command(filepath.Join(root, "bin", "kubectl"), args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 func create(t *testing.T, obj client.Object) {

@@ -21,10 +21,12 @@ import (
 
 // auditReport is the part of kubectl mutualis audit -o json that the test reads.
 type auditReport struct {
-	Kind     string         `json:"kind"`
-	Name     string         `json:"name"`
-	Counts   map[string]int `json:"counts"`
-	Findings []struct {
+	Kind   string         `json:"kind"`
+	Name   string         `json:"name"`
+	Counts map[string]int `json:"counts"`
+	// NotChecked are the checks the reader's rights left out.
+	NotChecked []string `json:"notChecked"`
+	Findings   []struct {
 		Check    string `json:"check"`
 		Severity string `json:"severity"`
 		Object   string `json:"object"`

@@ -239,6 +239,11 @@ func loadFile(file string) ([]*Document, []Finding) {
 	if err != nil {
 		return nil, []Finding{{File: file, Severity: Error, Message: err.Error()}}
 	}
+	return Parse(file, data)
+}
+
+// Parse reads the YAML documents of one file's content; file names them in findings.
+func Parse(file string, data []byte) ([]*Document, []Finding) {
 	if !utf8.Valid(data) {
 		// the API server and the GitOps engines read UTF-8 only; an editor of Windows often
 		// saves Latin-1 (é, è, ü of a commune's name)

@@ -123,6 +123,17 @@ func Tree(ctx context.Context, schemas Schemas, docs []*Document, now time.Time)
 	return rep
 }
 
+// Alone checks each document on its own, as admission would: the schema, its CEL rules and the
+// served version, without the rest of a tree (kubectl mutualis new checks what it writes so).
+func Alone(ctx context.Context, schemas Schemas, docs []*Document) *Report {
+	rep := &Report{Counts: map[string]int{}}
+	w := &world{byKind: map[string]map[string]*Document{}, docOf: map[string]*Document{}, rejectedPools: map[string][]*Document{}}
+	for _, d := range docs {
+		w.admit(ctx, rep, schemas, d)
+	}
+	return rep
+}
+
 // world is the tree's objects of mutualis that passed the schema, typed, as the planner reads them.
 type world struct {
 	byKind   map[string]map[string]*Document

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The plugin keeps kubectl's manners: help on stdout with exit 0, help <command>, flags after the
+// arguments, one exit code for every error, a version, completion, and kubectl's connection flags.
+func TestTheCLIKeepsKubectlsManners(t *testing.T) {
+	for _, args := range [][]string{{"new", "-h"}, {"help", "validate"}, {"validate", "--help"}, {"new", "commune", "--help"}} {
+		code, out, errOut := plugin(t, args...)
+		if code != 0 || errOut != "" || !strings.Contains(out, "Usage:") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the help on stdout", args, code, out, errOut)
+		}
+	}
+	if _, out, _ := plugin(t, "help", "validate"); !strings.Contains(out, "kubectl mutualis validate") || strings.Contains(out, "Available Commands") {
+		t.Errorf("help validate is not validate's help:\n%s", out)
+	}
+	// kubectl's connection flags, every one of them, on every command that reads the cluster
+	_, out, _ := plugin(t, "status", "--help")
+	for _, flag := range []string{"--as ", "--as-group", "--kubeconfig", "--context", "-n, --namespace", "--request-timeout", "-o, --output"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("status --help lacks %s", flag)
+		}
+	}
+	// flags after the arguments are flags, not paths
+	code, out, errOut := plugin(t, "validate", "../../config/samples/policy", "-o", "json")
+	var result shownFindings
+	if code != 0 || json.Unmarshal([]byte(out), &result) != nil || !result.Valid {
+		t.Errorf("validate PATH -o json: exit %d, %q, %q", code, out, errOut)
+	}
+	// any error is exit 1, with one line on stderr
+	for _, args := range [][]string{{"frobnicate"}, {"status", "--frobnicate"}, {"report", "-o", "pdf"}, {"version", "extra"}} {
+		code, out, errOut := plugin(t, args...)
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "kubectl mutualis: ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line on stderr", args, code, out, errOut)
+		}
+	}
+	code, out, _ = plugin(t, "version", "-o", "json")
+	var b buildInfo
+	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.Version == "" || b.GoVersion == "" {
+		t.Errorf("version -o json: exit %d, %q", code, out)
+	}
+	// completion: the registry's communes for new, the shells' scripts
+	if _, out, _ := plugin(t, "__complete", "new", "commune", "lie"); !strings.Contains(out, "liege\tLiège, 62063") || !strings.Contains(out, "lierneux") {
+		t.Errorf("completing new commune lie:\n%s", out)
+	}
+	if code, out, _ := plugin(t, "completion", "bash"); code != 0 || !strings.Contains(out, "__start_kubectl-mutualis") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
+
+// new --into files the manifest in the tree where the GitOps engine will apply it: the province's
+// folder, the CPAS after its commune, each file and folder listed by its kustomization, and the
+// tree still valid; a second commune of the same name is refused.
+func TestNewIntoATreeListsTheFileInItsKustomizations(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "../../config/samples", dir)
+	tenants := filepath.Join(dir, "gitops", "tenants")
+	if code, _, errOut := plugin(t, "new", "commune", "Arlon", "--app", "iadelib", "--into", tenants); code != 0 {
+		t.Fatalf("new commune --into: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := plugin(t, "new", "cpas", "arlon", "--share", "iadelib", "--into", tenants); code != 0 {
+		t.Fatalf("new cpas --into: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(filepath.Join(tenants, "luxembourg", "arlon.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := string(data); !strings.Contains(text, "kind: Commune") || !strings.Contains(text, "---\n# The CPAS of Arlon") {
+		t.Errorf("arlon.yaml:\n%s", text)
+	}
+	kust, _ := os.ReadFile(filepath.Join(tenants, "luxembourg", "kustomization.yaml"))
+	if strings.Count(string(kust), "arlon.yaml") != 1 || !strings.Contains(string(kust), "daverdisse.yaml") {
+		t.Errorf("the province's kustomization:\n%s", kust)
+	}
+	code, _, summary := plugin(t, "validate", filepath.Join(dir, "gitops"))
+	if code != 0 || !strings.Contains(summary, "8 Commune") || !strings.Contains(summary, "CPAS") {
+		t.Errorf("the tree after new --into: exit %d: %s", code, summary)
+	}
+	// a province the tree has no folder for gets one, with its kustomization, listed in the
+	// tenants' one; a province already listed is not listed twice
+	if err := os.RemoveAll(filepath.Join(tenants, "namur")); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, filepath.Join(tenants, "kustomization.yaml"), "  - namur\n", "")
+	for _, nis := range []string{"92094", "57081"} {
+		if code, _, errOut := plugin(t, "new", "commune", nis, "--into", tenants); code != 0 {
+			t.Fatalf("new commune %s --into: exit %d: %s", nis, code, errOut)
+		}
+	}
+	top, _ := os.ReadFile(filepath.Join(tenants, "kustomization.yaml"))
+	if strings.Count(string(top), "- namur") != 1 || strings.Count(string(top), "hainaut") != 1 {
+		t.Errorf("the tenants' kustomization:\n%s", top)
+	}
+	if k, _ := os.ReadFile(filepath.Join(tenants, "namur", "kustomization.yaml")); !strings.Contains(string(k), "- namur.yaml") {
+		t.Errorf("the new province's kustomization:\n%s", k)
+	}
+	if code, _, errOut := plugin(t, "new", "commune", "arlon", "--into", tenants); code != 1 || !strings.Contains(errOut, "already declares Commune arlon") {
+		t.Errorf("a second arlon: exit %d: %s", code, errOut)
+	}
+}
