@@ -215,7 +215,7 @@ func TestImmutableFieldsCannotChange(t *testing.T) {
 }
 
 // The shipped samples pass admission as they are, read as a GitOps tool applies them (the
-// kustomizations of config/samples/gitops followed), with strict field validation.
+// kustomizations of config/samples followed), with strict field validation.
 func TestSamplesAreValid(t *testing.T) {
 	docs, findings := validate.Load([]string{filepath.Join("..", "config", "samples")})
 	for _, f := range findings {

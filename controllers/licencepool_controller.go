@@ -23,6 +23,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/licence"
 	"github.com/crtpl/mutualis/controllers/plan"
+	"github.com/crtpl/mutualis/controllers/status"
 )
 
 // LicencePoolReconciler allocates the seats of each pool to the tenants that request them.
@@ -61,6 +62,7 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		st.Allocations, st.AllocatedSeats, st.AvailableSeats = nil, 0, 0
 		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDuplicatePool,
 			"LicencePool %s already holds the seats of %s: add these seats to it and delete this pool", active.Name, pool.Spec.Application)
+		setKstatus(st, pool.Generation)
 		return ctrl.Result{}, r.writeStatus(ctx, before, pool)
 	}
 
@@ -101,6 +103,12 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if len(res.Unmet) > 0 {
 		set(v1alpha1.ConditionExhausted, metav1.ConditionTrue, v1alpha1.ReasonPoolExhausted,
 			"%d seats available; not met: %s: buy more seats or lower the requests", res.Available, strings.Join(res.Unmet, ", "))
+		if !expired {
+			// the pool still serves the grants it made, but a subscriber waits for seats the cell
+			// must buy: the GitOps engine must not report the catalogue as healthy
+			set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted,
+				"%d of %d seats allocated; not met: %s: buy more seats or lower the requests", res.Allocated, pool.Spec.Seats, strings.Join(res.Unmet, ", "))
+		}
 	} else {
 		set(v1alpha1.ConditionExhausted, metav1.ConditionFalse, v1alpha1.ReasonSeatsLeft, "every request is met")
 	}
@@ -114,6 +122,7 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			requeue = left - licence.ExpiryNotice
 		}
 	}
+	setKstatus(st, pool.Generation)
 	if err := r.writeStatus(ctx, before, pool); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -187,4 +196,17 @@ func (r *LicencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
 		Complete(r)
+}
+
+// setKstatus adds Reconciling and Stalled to the pool's Ready: every Ready=False of a pool (a
+// duplicate, an expired licence, requests beyond its seats) waits for the cell to act.
+func setKstatus(st *v1alpha1.LicencePoolStatus, generation int64) {
+	ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if ready == nil {
+		return
+	}
+	ready.ObservedGeneration = generation
+	reconciling, stalled := status.Kstatus(*ready, true)
+	meta.SetStatusCondition(&st.Conditions, reconciling)
+	meta.SetStatusCondition(&st.Conditions, stalled)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/status"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -89,6 +90,12 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionInstanceReady)
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
+	// a base that breaks the contract waits for the cell to change it; a missing kind, or an
+	// instance on its way, for time
+	configurationError := base.Status == metav1.ConditionFalse && base.Reason != v1alpha1.ReasonKindNotInstalled
+	reconciling, stalled := status.Kstatus(ready, configurationError)
+	meta.SetStatusCondition(&st.Conditions, reconciling)
+	meta.SetStatusCondition(&st.Conditions, stalled)
 
 	st.Subscribed, st.Updated, st.Ready = 0, 0, 0
 	tenants, err := tenantsUsing(ctx, r.Client, app.Name)

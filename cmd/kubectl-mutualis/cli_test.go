@@ -28,7 +28,7 @@ func TestTheCLIKeepsKubectlsManners(t *testing.T) {
 		}
 	}
 	// flags after the arguments are flags, not paths
-	code, out, errOut := plugin(t, "validate", "../../config/samples/policy", "-o", "json")
+	code, out, errOut := plugin(t, "validate", "../../config/samples/platform", "-o", "json")
 	var result shownFindings
 	if code != 0 || json.Unmarshal([]byte(out), &result) != nil || !result.Valid {
 		t.Errorf("validate PATH -o json: exit %d, %q, %q", code, out, errOut)
@@ -60,7 +60,7 @@ func TestTheCLIKeepsKubectlsManners(t *testing.T) {
 func TestNewIntoATreeListsTheFileInItsKustomizations(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, "../../config/samples", dir)
-	tenants := filepath.Join(dir, "gitops", "tenants")
+	tenants := filepath.Join(dir, "tenants")
 	if code, _, errOut := plugin(t, "new", "commune", "Arlon", "--app", "iadelib", "--into", tenants); code != 0 {
 		t.Fatalf("new commune --into: exit %d: %s", code, errOut)
 	}
@@ -78,7 +78,7 @@ func TestNewIntoATreeListsTheFileInItsKustomizations(t *testing.T) {
 	if strings.Count(string(kust), "arlon.yaml") != 1 || !strings.Contains(string(kust), "daverdisse.yaml") {
 		t.Errorf("the province's kustomization:\n%s", kust)
 	}
-	code, _, summary := plugin(t, "validate", filepath.Join(dir, "gitops"))
+	code, _, summary := plugin(t, "validate", dir)
 	if code != 0 || !strings.Contains(summary, "8 Commune") || !strings.Contains(summary, "CPAS") {
 		t.Errorf("the tree after new --into: exit %d: %s", code, summary)
 	}

@@ -48,7 +48,7 @@ func TestNewWritesManifestsThatValidate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "liege.yaml"), []byte(commune+"---\n"+cpas), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, summary := plugin(t, "validate", dir, "../../config/samples/catalog", "../../config/samples/policy")
+	code, out, summary := plugin(t, "validate", dir, "../../config/samples/catalog", "../../config/samples/platform")
 	if code != 0 || out != "" || !strings.HasPrefix(summary, "valid: ") {
 		t.Errorf("validate of what new wrote: exit %d:\n%s%s", code, out, summary)
 	}
@@ -158,28 +158,28 @@ func edit(t *testing.T, file, old, new string) {
 // The example GitOps repository validates; a copy broken in three places fails with each problem
 // at its file and line.
 func TestGitOpsSampleValidatesAndABrokenCopyDoesNot(t *testing.T) {
-	code, out, summary := plugin(t, "validate", "../../config/samples/gitops")
+	code, out, summary := plugin(t, "validate", "../../config/samples")
 	if code != 0 || !strings.HasPrefix(summary, "valid: ") || !strings.Contains(summary, "7 Commune") {
 		t.Fatalf("the GitOps sample: exit %d:\n%s%s", code, out, summary)
 	}
 	dir := t.TempDir()
 	copyTree(t, "../../config/samples", dir)
-	gitops := filepath.Join(dir, "gitops")
-	edit(t, filepath.Join(gitops, "tenants/namur/namur.yaml"), `nis: "92094"`, `nis: "21004"`)
-	mons := filepath.Join(gitops, "tenants/hainaut/mons.yaml")
+	repo := dir
+	edit(t, filepath.Join(repo, "tenants/namur/namur.yaml"), `nis: "92094"`, `nis: "21004"`)
+	mons := filepath.Join(repo, "tenants/hainaut/mons.yaml")
 	data, _ := os.ReadFile(mons)
 	_, cpasOnly, _ := strings.Cut(string(data), "---\n")
 	if err := os.WriteFile(mons, []byte(cpasOnly), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	edit(t, filepath.Join(gitops, "tenants/liege/eupen.yaml"), "  - name: iadelib\n  displayName: Eupen", "  - name: iadelibb\n  displayName: Eupen")
-	code, out, _ = plugin(t, "validate", gitops)
+	edit(t, filepath.Join(repo, "tenants/liege/eupen.yaml"), "  - name: iadelib\n  displayName: Eupen", "  - name: iadelibb\n  displayName: Eupen")
+	code, out, _ = plugin(t, "validate", repo)
 	t.Logf("the broken copy:\n%s", out)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
 	for _, want := range []string{
-		fmt.Sprintf("tenants/namur/namur.yaml:%d: error: Commune namur: NIS 21004 is not a Walloon commune", lineWith(t, filepath.Join(gitops, "tenants/namur/namur.yaml"), `nis: "21004"`)),
+		fmt.Sprintf("tenants/namur/namur.yaml:%d: error: Commune namur: NIS 21004 is not a Walloon commune", lineWith(t, filepath.Join(repo, "tenants/namur/namur.yaml"), `nis: "21004"`)),
 		"tenants/namur/namur.yaml:", "CPAS namur: Commune namur cannot be served yet", // the CPAS of a refused commune waits
 		"tenants/hainaut/mons.yaml:", "CPAS mons: Commune mons does not exist",
 		"tenants/liege/eupen.yaml:", "SharedApplication iadelibb does not exist",

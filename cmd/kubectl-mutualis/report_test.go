@@ -15,7 +15,7 @@ import (
 
 func samplePolicy(t *testing.T) *v1alpha1.TenancyPolicy {
 	t.Helper()
-	data, err := os.ReadFile("../../config/samples/policy/tenancypolicy.yaml")
+	data, err := os.ReadFile("../../config/samples/platform/tenancypolicy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -280,3 +280,24 @@ func auditCondition(o *Observations, summary *v1alpha1.AuditSummary, name string
 	status, reason, msg := audit.Clean(summary, name)
 	return Condition(v1alpha1.ConditionAuditClean, status, reason, "%s", msg)
 }
+
+// Kstatus completes the Ready condition of a catalogue entry or a licence pool with the two
+// conditions kstatus reads, as the tenants carry them: kstatus (and so Flux's wait and Argo CD's
+// health) looks at Reconciling and Stalled, never at Ready, and without them reads a broken object
+// as Current. A Ready=False that only a change of the object (or of what it names) can fix is
+// Stalled; one that time fixes is Reconciling.
+func Kstatus(ready metav1.Condition, configurationError bool) (reconciling, stalled metav1.Condition) {
+	reconciling = metav1.Condition{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonReady,
+		Message: "nothing in progress", ObservedGeneration: ready.ObservedGeneration}
+	stalled = metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonReady,
+		Message: "no configuration error", ObservedGeneration: ready.ObservedGeneration}
+	if ready.Status == metav1.ConditionTrue {
+		return reconciling, stalled
+	}
+	if configurationError {
+		stalled.Status, stalled.Reason, stalled.Message = metav1.ConditionTrue, ready.Reason, ready.Message
+	} else {
+		reconciling.Status, reconciling.Reason, reconciling.Message = metav1.ConditionTrue, ready.Reason, ready.Message
+	}
+	return reconciling, stalled
+}

@@ -111,7 +111,7 @@ func Install(root, kubeconfig string, registryOn bool) error {
 			return err
 		}
 	}
-	policy, err := os.ReadFile(filepath.Join(root, "config/samples/policy/tenancypolicy.yaml"))
+	policy, err := os.ReadFile(filepath.Join(root, "config/samples/platform/tenancypolicy.yaml"))
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	yaml "go.yaml.in/yaml/v3"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/kustomize/api/filesys"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -109,22 +115,30 @@ func child(n *yaml.Node, seg string) (*yaml.Node, int) {
 }
 
 // Load reads the documents of the paths as a GitOps tool would apply them: a file; a folder with
-// a kustomization, the resources it lists (folders of their own, followed in turn, and files);
-// any other folder walked whole, each .yaml, .yml and .json file of it, whatever the case of its
-// extension (a GitOps engine applies them all). Findings report what cannot be read as a
-// Kubernetes object, a kustomization that changes what it lists, which the validator checks as
-// written, and paths that hold no object at all: a pull request checked against nothing must not
-// pass.
+// a kustomization, built by kustomize's own library (patches, components, prefixes and generators
+// count as they will on the cluster), each object placed at the line of the document it came
+// from; any other folder walked whole, each .yaml, .yml and .json file of it, whatever the case
+// of its extension (a GitOps engine applies them all). Findings report what cannot be read as a
+// Kubernetes object, a kustomization kustomize refuses, files under a kustomization that nothing
+// lists (the pull request would apply nothing of them), and paths that hold no object at all: a
+// pull request checked against nothing must not pass.
 func Load(paths []string) ([]*Document, []Finding) {
-	l := &loader{seen: map[string]bool{}}
+	l := &loader{seen: map[string]bool{}, listed: map[string]bool{}, parsed: map[string][]*Document{}}
 	for _, p := range paths {
 		l.path(p, true)
 	}
+	l.collect()
 	sort.Strings(l.files)
 	for _, f := range l.files {
-		d, fs := loadFile(f)
+		if abs, _ := filepath.Abs(f); l.listed[abs] {
+			continue // a kustomization listed it: checked as kustomize built it
+		}
+		d, fs := l.parse(f)
 		l.docs = append(l.docs, d...)
 		l.findings = append(l.findings, fs...)
+	}
+	for _, root := range l.roots {
+		l.unlisted(root, kustomizationIn(root))
 	}
 	if len(l.docs) == 0 && len(l.findings) == 0 {
 		l.findings = append(l.findings, Finding{File: strings.Join(paths, ", "), Severity: Error,
@@ -134,14 +148,38 @@ func Load(paths []string) ([]*Document, []Finding) {
 }
 
 type loader struct {
-	files    []string
-	seen     map[string]bool
+	files []string
+	seen  map[string]bool
+	// builds are the folders built by kustomize; roots, those no other build includes; listed,
+	// the absolute paths of the files kustomize read.
+	builds   []built
+	roots    []string
+	listed   map[string]bool
+	parsed   map[string][]*Document
 	docs     []*Document
 	findings []Finding
 }
 
 // kustomizationNames are the file names kustomize looks for in a folder.
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+func isKustomization(p string) bool { return slices.Contains(kustomizationNames, filepath.Base(p)) }
+
+// kustomizationIn is the kustomization file of a folder, or "".
+func kustomizationIn(dir string) string {
+	for _, name := range kustomizationNames {
+		if k := filepath.Join(dir, name); fileExists(k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// manifestFile says whether a GitOps engine walking a folder applies the file.
+func manifestFile(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml" || ext == ".json"
+}
 
 func (l *loader) path(p string, given bool) {
 	abs, err := filepath.Abs(p)
@@ -155,18 +193,16 @@ func (l *loader) path(p string, given bool) {
 		return
 	}
 	if !info.IsDir() {
-		if filepath.Base(p) == "kustomization.yaml" || filepath.Base(p) == "kustomization.yml" {
-			l.kustomization(p)
-		} else if ext := strings.ToLower(filepath.Ext(p)); given || ext == ".yaml" || ext == ".yml" || ext == ".json" {
+		if isKustomization(p) {
+			l.build(filepath.Dir(p))
+		} else if given || manifestFile(p) {
 			l.files = append(l.files, p)
 		}
 		return
 	}
-	for _, name := range kustomizationNames {
-		if k := filepath.Join(p, name); fileExists(k) {
-			l.kustomization(k)
-			return
-		}
+	if kustomizationIn(p) != "" {
+		l.build(p)
+		return
 	}
 	entries, err := os.ReadDir(p)
 	if err != nil {
@@ -186,39 +222,176 @@ func fileExists(p string) bool {
 	return err == nil && !info.IsDir()
 }
 
-// kustomization follows the resources a kustomization lists. Remote resources are left to the
-// GitOps tool; what transforms the resources (patches, prefixes...) is not applied here.
-func (l *loader) kustomization(file string) {
-	data, err := os.ReadFile(file)
+// parse reads a file's documents once, however many kustomizations list it.
+func (l *loader) parse(file string) ([]*Document, []Finding) {
+	if docs, ok := l.parsed[file]; ok {
+		return docs, nil
+	}
+	docs, findings := loadFile(file)
+	l.parsed[file] = docs
+	return docs, findings
+}
+
+// build runs kustomize on a folder with a kustomization, with the load restrictions of Flux's
+// kustomize-controller (a base may sit outside the folder). Each object kustomize emits is
+// checked as it will reach the cluster, at the line of the document it came from; an object a
+// generator made is placed on its kustomization.
+func (l *loader) build(dir string) {
+	b := built{dir: dir, read: map[string]bool{}}
+	fs := &tracingFS{FileSystem: filesys.MakeFsOnDisk(), read: b.read}
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = kusttypes.LoadRestrictionsNone
+	resources, err := krusty.MakeKustomizer(opts).Run(fs, dir)
 	if err != nil {
-		l.findings = append(l.findings, Finding{File: file, Severity: Error, Message: err.Error()})
-		return
+		b.findings = append(b.findings, Finding{File: kustomizationIn(dir), Line: 1, Severity: Error,
+			Message: "kustomize cannot build this kustomization, so the GitOps engine cannot either: " + err.Error()})
+	} else {
+		for _, r := range resources.Resources() {
+			origin, _ := r.GetOrigin()
+			d, f := l.builtDocument(dir, origin, r)
+			if f != nil {
+				b.findings = append(b.findings, *f)
+				continue
+			}
+			b.docs = append(b.docs, d)
+		}
+	}
+	l.builds = append(l.builds, b)
+}
+
+// built is what kustomize made of one folder, and every file it read to make it.
+type built struct {
+	dir      string
+	read     map[string]bool
+	docs     []*Document
+	findings []Finding
+}
+
+// collect keeps the builds no other build includes (a catalogue given on its own and listed by
+// the repository's kustomization is checked once, as part of the whole), and records what every
+// build read.
+func (l *loader) collect() {
+	for _, b := range l.builds {
+		for f := range b.read {
+			l.listed[f] = true
+		}
+	}
+	for i, b := range l.builds {
+		own, _ := filepath.Abs(kustomizationIn(b.dir))
+		included := false
+		for j, other := range l.builds {
+			included = included || (i != j && other.read[own])
+		}
+		if !included {
+			l.roots = append(l.roots, b.dir)
+			l.docs = append(l.docs, b.docs...)
+			l.findings = append(l.findings, b.findings...)
+		}
+	}
+}
+
+// builtDocument is an object kustomize emitted, as the validator reads it, placed on the document
+// of its origin.
+func (l *loader) builtDocument(dir string, origin *resource.Origin, r *resource.Resource) (*Document, *Finding) {
+	file, line := kustomizationIn(dir), 1
+	var written *Document
+	switch {
+	case origin != nil && origin.Repo == "" && origin.Path != "":
+		file = filepath.Join(dir, origin.Path)
+		docs, _ := l.parse(file)
+		id := r.OrgId()
+		for _, d := range docs {
+			if d.Kind == id.Kind && d.Name == id.Name {
+				written = d
+				break
+			}
+		}
+	case origin != nil && origin.ConfiguredIn != "":
+		file = filepath.Join(dir, origin.ConfiguredIn)
+	}
+	annotations := r.GetAnnotations()
+	delete(annotations, kustomizeOriginAnnotation)
+	if err := r.SetAnnotations(annotations); err != nil {
+		return nil, &Finding{File: file, Line: line, Severity: Error, Message: err.Error()}
+	}
+	raw, err := r.MarshalJSON()
+	if err != nil {
+		return nil, &Finding{File: file, Line: line, Severity: Error, Message: "cannot read what kustomize built: " + err.Error()}
+	}
+	d := &Document{File: file, Line: line, Raw: raw}
+	if written != nil {
+		d.Line, d.node = written.Line, written.node
+	}
+	if err := utiljson.Unmarshal(raw, &d.Object); err != nil {
+		return nil, &Finding{File: file, Line: d.Line, Severity: Error, Message: "cannot read what kustomize built: " + err.Error()}
+	}
+	d.APIVersion, d.Kind, d.Name = r.GetApiVersion(), r.GetKind(), r.GetName()
+	return d, nil
+}
+
+// kustomizeOriginAnnotation is where kustomize records the file an object came from, when its
+// kustomization asks for originAnnotations (tracingFS asks for it).
+const kustomizeOriginAnnotation = "config.kubernetes.io/origin"
+
+// tracingFS is the disk as kustomize reads it, recording each file it reads (what the
+// kustomizations list, patches included) and asking every kustomization for the origin of its
+// objects, so that an error is reported at the document it came from.
+type tracingFS struct {
+	filesys.FileSystem
+	read map[string]bool
+}
+
+func (fs *tracingFS) ReadFile(path string) ([]byte, error) {
+	data, err := fs.FileSystem.ReadFile(path)
+	if err != nil {
+		return data, err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		fs.read[abs] = true
+	}
+	if !isKustomization(path) {
+		return data, nil
 	}
 	k := map[string]any{}
-	if err := sigsyaml.Unmarshal(data, &k); err != nil {
-		l.findings = append(l.findings, Finding{File: file, Line: yamlErrorLine(err), Severity: Error, Message: "not a valid kustomization: " + err.Error()})
+	if sigsyaml.Unmarshal(data, &k) != nil {
+		return data, nil // kustomize reports the error itself
+	}
+	metadata, _ := k["buildMetadata"].([]any)
+	if !slices.Contains(metadata, any(kusttypes.OriginAnnotations)) {
+		k["buildMetadata"] = append(metadata, kusttypes.OriginAnnotations)
+	}
+	return sigsyaml.Marshal(k)
+}
+
+// unlisted warns about the manifests under a built folder that no kustomization read: merged,
+// they would onboard nobody, and nothing else would say so. A folder with a kustomization of its
+// own that nothing lists is named once.
+func (l *loader) unlisted(dir, owner string) {
+	if k := kustomizationIn(dir); k != "" {
+		owner = k
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return
 	}
-	var transforms []string
-	for field := range k {
-		switch field {
-		case "apiVersion", "kind", "metadata", "resources":
-		default:
-			transforms = append(transforms, field)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		abs, _ := filepath.Abs(p)
+		switch {
+		case strings.HasPrefix(e.Name(), "."):
+		case e.IsDir():
+			if k := kustomizationIn(p); k != "" {
+				if ka, _ := filepath.Abs(k); !l.listed[ka] {
+					l.findings = append(l.findings, Finding{File: k, Line: 1, Severity: Warning,
+						Message: fmt.Sprintf("no kustomization lists the folder %s: the GitOps engine will not apply it (add it to the resources of %s)", p, owner)})
+					continue
+				}
+			}
+			l.unlisted(p, owner)
+		case manifestFile(e.Name()) && !isKustomization(p) && !l.listed[abs]:
+			l.findings = append(l.findings, Finding{File: p, Line: 1, Severity: Warning,
+				Message: fmt.Sprintf("no kustomization lists this file: the GitOps engine will not apply it (add it to the resources of %s)", owner)})
 		}
-	}
-	if len(transforms) > 0 {
-		sort.Strings(transforms)
-		l.findings = append(l.findings, Finding{File: file, Line: 1, Severity: Warning,
-			Message: fmt.Sprintf("the kustomization also has %s: the resources are checked as written, not as kustomize changes them", strings.Join(transforms, ", "))})
-	}
-	resources, _ := k["resources"].([]any)
-	for _, r := range resources {
-		ref, _ := r.(string)
-		if ref == "" || strings.Contains(ref, "://") || strings.HasPrefix(ref, "github.com/") {
-			continue
-		}
-		l.path(filepath.Join(filepath.Dir(file), ref), true)
 	}
 }
 
@@ -262,7 +435,7 @@ func Parse(file string, data []byte) ([]*Document, []Finding) {
 		}
 		if err != nil {
 			// the decoder cannot go past a syntax error: the rest of the file is not read
-			findings = append(findings, Finding{File: file, Line: yamlErrorLine(err), Severity: Error, Message: "not valid YAML: " + err.Error()})
+			findings = append(findings, syntaxError(file, data, err))
 			break
 		}
 		if len(root.Content) == 0 || (root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Tag == "!!null") {
@@ -310,6 +483,43 @@ func yamlErrorLine(err error) int {
 		fmt.Sscanf(msg[i+len("line "):], "%d", &n)
 	}
 	return n
+}
+
+// parserProblems are the YAML errors found by the parser rather than the scanner: the yaml.v2
+// decoder reports their line counted from 0.
+var parserProblems = []string{
+	"did not find expected key", "did not find expected node content", "did not find expected '-' indicator",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected <document start>",
+	"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive",
+	"found undefined tag handle",
+}
+
+// syntaxError places a YAML syntax error on the line where the parser met it. The v3 decoder
+// names the start of the enclosing block (the "spec:" above a badly indented line, counted from
+// 0); the v2 decoder, on the same libyaml, names the line of the problem itself, so the file is
+// read again by it for the line, and the block is kept as context.
+func syntaxError(file string, data []byte, v3err error) Finding {
+	line, msg := yamlErrorLine(v3err), strings.TrimPrefix(v3err.Error(), "yaml: ")
+	if _, after, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "line ") {
+		msg = after
+	}
+	dec := yamlv2.NewDecoder(bytes.NewReader(data))
+	var err error
+	for err == nil {
+		var doc any
+		err = dec.Decode(&doc)
+	}
+	if !errors.Is(err, io.EOF) {
+		problem := yamlErrorLine(err)
+		if slices.Contains(parserProblems, msg) {
+			problem++ // counted from 0
+			if block := line + 1; block < problem {
+				msg += fmt.Sprintf(" (in the block that starts at line %d)", block)
+			}
+		}
+		line = problem
+	}
+	return Finding{File: file, Line: line, Severity: Error, Message: "not valid YAML: " + msg}
 }
 
 // at places a field error of the document on the line of its field.

@@ -222,3 +222,78 @@ func TestARefusedPoolIsNamedByItsSubscribers(t *testing.T) {
 		t.Errorf("the subscriber does not name the refused pool: %v", rep.Findings)
 	}
 }
+
+// A folder with a kustomization is checked as kustomize builds it for the GitOps engine: a patch
+// that breaks a commune is reported at the commune's document, a generated object is checked, and
+// a file or folder that no kustomization lists is named (merged, it would onboard nobody).
+func TestKustomizationsAreCheckedAsKustomizeBuildsThem(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("kustomization.yaml", `resources:
+  - daverdisse.yaml
+patches:
+  - target: {kind: Commune, name: daverdisse}
+    patch: |
+      - op: replace
+        path: /spec/nis
+        value: "99999"
+`)
+	write("daverdisse.yaml", "# a commune\napiVersion: mutualis.crtpl.be/v1alpha1\nkind: Commune\nmetadata:\n  name: daverdisse\nspec:\n  nis: \"84016\"\n")
+	write("forgotten.yaml", "apiVersion: mutualis.crtpl.be/v1alpha1\nkind: Commune\nmetadata:\n  name: bertrix\nspec:\n  nis: \"84009\"\n")
+	write("namur/kustomization.yaml", "resources:\n  - namur.yaml\n")
+	write("namur/namur.yaml", "apiVersion: mutualis.crtpl.be/v1alpha1\nkind: Commune\nmetadata:\n  name: namur\nspec:\n  nis: \"92094\"\n")
+
+	rep := validateFiles(t, dir)
+	var patched, forgotten, folder bool
+	for _, f := range rep.Findings {
+		patched = patched || f.Reason == v1alpha1.ReasonUnknownNIS && f.File == filepath.Join(dir, "daverdisse.yaml") && f.Line == 7 && strings.Contains(f.Message, "Commune daverdisse")
+		forgotten = forgotten || f.Severity == validate.Warning && f.File == filepath.Join(dir, "forgotten.yaml") && strings.Contains(f.Message, "no kustomization lists this file")
+		folder = folder || f.Severity == validate.Warning && f.File == filepath.Join(dir, "namur", "kustomization.yaml") && strings.Contains(f.Message, "no kustomization lists the folder")
+		if strings.Contains(f.Message, "bertrix") || strings.Contains(f.Message, "Commune namur") {
+			t.Errorf("an object nothing lists was checked as if applied: %s", f)
+		}
+	}
+	if !patched {
+		t.Errorf("the NIS code the patch sets is not reported at daverdisse.yaml:7: %v", rep.Findings)
+	}
+	if !forgotten || !folder {
+		t.Errorf("the file and the folder no kustomization lists are not both named: %v", rep.Findings)
+	}
+
+	// kustomize refuses a kustomization that lists a missing file: so does the gate
+	write("kustomization.yaml", "resources:\n  - daverdisse.yaml\n  - missing.yaml\n")
+	rep = validateFiles(t, dir)
+	if rep.Errors() == 0 || !strings.Contains(rep.Findings[0].Message, "kustomize cannot build") {
+		t.Errorf("a kustomization listing a missing file: %v", rep.Findings)
+	}
+}
+
+// A YAML syntax error is reported at the line where it is, not at the block that encloses it.
+func TestAYAMLErrorIsReportedAtItsLine(t *testing.T) {
+	for name, c := range map[string]struct {
+		content string
+		line    int
+	}{
+		"a badly indented key": {"apiVersion: v1\nkind: X\nspec:\n  tier: small\n  applications:\n    - name: x\n   bad: indentation\n  other: 1\n", 7},
+		"a tab":                {"apiVersion: v1\nkind: X\nspec:\n  tier: small\n\tseats: 3\n", 5},
+		"an unclosed list":     {"apiVersion: v1\nkind: X\nspec:\n  admins:\n  - group: a\n  seats: [1, 2\n  other: 2\n", 7},
+	} {
+		file := filepath.Join(t.TempDir(), "tenant.yaml")
+		if err := os.WriteFile(file, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep := validateFiles(t, file)
+		if rep.Errors() != 1 || rep.Findings[0].Line != c.line || !strings.Contains(rep.Findings[0].Message, "not valid YAML") {
+			t.Errorf("%s: %v; want one YAML error on line %d", name, rep.Findings, c.line)
+		}
+	}
+}
