@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test and development binaries (etcd, the Kubernetes control plane, kwok, helm,
-# controller-gen) from the Go module proxy into bin/.
+# controller-gen, Flux's source-controller and kustomize-controller) from the Go module proxy into
+# bin/.
 #
 # Nothing is downloaded from anywhere but the Go module proxy. Each binary is built once per pinned
 # version into a per-user cache (${XDG_CACHE_HOME:-~/.cache}/mutualis-tools/<tool>-<version>/) and
@@ -19,6 +20,11 @@ KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.23.0
 VELERO_VERSION=v1.17.1
+# Flux's controllers for the GitOps end-to-end test; v1.10 asks for a newer Go than this machine's.
+# source-controller stays at v1.9.0: v1.9.1 to v1.9.6 need patch releases of fluxcd/pkg/artifact
+# that the module proxy does not serve here.
+FLUX_SOURCE_VERSION=v1.9.0
+FLUX_KUSTOMIZE_VERSION=v1.9.6
 
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
@@ -33,7 +39,7 @@ cached() { printf '%s/%s-%s' "${CACHE}" "$1" "$2"; }
 link_all() {
   local f
   for f in "$1"/*; do
-    ln -sf "${f}" "${BIN}/$(basename "${f}")"
+    ln -sfn "${f}" "${BIN}/$(basename "${f}")"
   done
 }
 
@@ -149,10 +155,37 @@ velero_crds() {
   ln -sfn "${out}" "${BIN}/velero-crds"
 }
 
+# build_flux <controller> <version> builds one of Flux's controllers from its module's source, with
+# the module's own pins. Its go.mod replaces the controller's api module with a folder that the
+# module's zip leaves out (a nested module), so the build drops that replace and takes the api
+# module of the version the go.mod requires. The controller's CRDs are kept beside it, in
+# bin/<controller>-crds.
+build_flux() {
+  local ctl=$1 version=$2
+  local out; out=$(cached "${ctl}" "${version}")
+  if [ -f "${out}/.complete" ]; then link_all "${out}"; return; fi
+  log "building Flux's ${ctl} ${version} (first time only)"
+  local work="${CACHE}/work-${ctl}"
+  scratch_module "${work}-dl"
+  local dir
+  dir=$(cd "${work}-dl" && go mod download -json "github.com/fluxcd/${ctl}@${version}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  rm -rf "${work}" "${work}-dl"
+  cp -r "${dir}" "${work}" && chmod -R u+w "${work}"
+  rm -rf "${out}.tmp"; mkdir -p "${out}.tmp/${ctl}-crds"
+  (cd "${work}" && go mod edit -dropreplace "github.com/fluxcd/${ctl}/api" &&
+    go build -mod=mod -o "${out}.tmp/${ctl}" .)
+  cp "${work}"/config/crd/bases/*.yaml "${out}.tmp/${ctl}-crds/"
+  chmod 644 "${out}.tmp/${ctl}-crds"/*.yaml
+  rm -rf "${work}"
+  publish "${out}"
+}
+
 build_etcd
 velero_crds
 build_simple controller-gen "${CONTROLLER_GEN_VERSION}" sigs.k8s.io/controller-tools cmd/controller-gen
 build_kubernetes
 build_simple kwok "${KWOK_VERSION}" sigs.k8s.io/kwok cmd/kwok cmd/kwokctl
 build_simple helm "${HELM_VERSION}" helm.sh/helm/v3 cmd/helm
+build_flux source-controller "${FLUX_SOURCE_VERSION}"
+build_flux kustomize-controller "${FLUX_KUSTOMIZE_VERSION}"
 log "tools ready in ${BIN}"

@@ -1,6 +1,7 @@
 // Package registry is the embedded NIS registry of the Walloon communes: the Statbel codes of the
 // 261 current communes and of the codes retired by the 2025 merger, with name, province,
-// population, language and the DNS-safe slug that names a Commune object.
+// population, language, the German names of the German-speaking communes, the names people use
+// for a commune and its CPAS, and the DNS-safe slug that names a Commune object.
 package registry
 
 import (
@@ -19,6 +20,11 @@ import (
 //go:embed communes.csv
 var communesCSV string
 
+// namesDE are the official German names of the nine communes of the German-speaking Community.
+//
+//go:embed names-de.csv
+var namesDE string
+
 // Entry is one row of the registry.
 type Entry struct {
 	NIS        string
@@ -27,6 +33,9 @@ type Entry struct {
 	Population int32
 	// Language is fr, or de for the nine communes of the German-speaking Community.
 	Language string
+	// NameDE is the official German name of a German-speaking commune (Amel for Amblève); empty
+	// for the others.
+	NameDE string
 	// ValidUntil is the last day of a retired code; zero for a current one.
 	ValidUntil time.Time
 	// Successor is the code that replaced a retired one.
@@ -51,11 +60,48 @@ func init() {
 		// The file is embedded at build time and covered by the package's tests.
 		panic(fmt.Sprintf("registry: embedded communes.csv: %v", err))
 	}
-	ordered = entries
+	german, err := csv.NewReader(strings.NewReader(namesDE)).ReadAll()
+	if err != nil {
+		panic(fmt.Sprintf("registry: embedded names-de.csv: %v", err))
+	}
 	byNIS = make(map[string]Entry, len(entries))
 	for _, e := range entries {
 		byNIS[e.NIS] = e
 	}
+	for _, row := range german[1:] {
+		e, ok := byNIS[row[0]]
+		if !ok || len(row) != 2 {
+			panic(fmt.Sprintf("registry: names-de.csv: %v is not a commune of the registry", row))
+		}
+		e.NameDE = row[1]
+		byNIS[e.NIS] = e
+	}
+	for i, e := range entries {
+		entries[i] = byNIS[e.NIS]
+	}
+	ordered = entries
+}
+
+// LocalName is the name the commune's people and administration use: the German one in the
+// German-speaking Community, the French one elsewhere.
+func (e Entry) LocalName() string {
+	if e.NameDE != "" {
+		return e.NameDE
+	}
+	return e.Name
+}
+
+// CPASName is the name of the commune's public social-welfare centre: "ÖSHZ Amel" in the
+// German-speaking Community, "CPAS de Liège" elsewhere, with the French elision before a vowel
+// ("CPAS d'Ans", "CPAS d'Écaussinnes").
+func (e Entry) CPASName() string {
+	if e.NameDE != "" {
+		return "ÖSHZ " + e.NameDE
+	}
+	if first := []rune(norm.NFD.String(e.Name)); len(first) > 0 && strings.ContainsRune("AEIOUYaeiouy", first[0]) {
+		return "CPAS d'" + e.Name
+	}
+	return "CPAS de " + e.Name
 }
 
 func parse(data string) ([]Entry, error) {

@@ -115,3 +115,41 @@ func TestSlugs(t *testing.T) {
 		t.Errorf("longest slug: %d characters, want 26", longest)
 	}
 }
+
+// The nine German-speaking communes have their German names, and their CPAS is an ÖSHZ; French
+// elides "de" before a vowel.
+func TestNamesPeopleUse(t *testing.T) {
+	german := 0
+	for _, e := range CurrentEntries() {
+		if e.Language == "de" {
+			german++
+			if e.NameDE == "" {
+				t.Errorf("%s %s has no German name", e.NIS, e.Name)
+			}
+		} else if e.NameDE != "" {
+			t.Errorf("%s %s is French-speaking but has the German name %s", e.NIS, e.Name, e.NameDE)
+		}
+	}
+	if german != 9 {
+		t.Errorf("%d German-speaking communes, want 9", german)
+	}
+	for nis, want := range map[string][2]string{
+		"63001": {"Amel", "ÖSHZ Amel"},
+		"63040": {"Kelmis", "ÖSHZ Kelmis"},
+		"62003": {"Ans", "CPAS d'Ans"},
+		"62063": {"Liège", "CPAS de Liège"},
+		"55050": {"Ecaussinnes", "CPAS d'Ecaussinnes"},
+		"81004": {"Aubange", "CPAS d'Aubange"},
+		"91141": {"Yvoir", "CPAS d'Yvoir"},
+		"64034": {"Hannut", "CPAS de Hannut"},
+		"61028": {"Héron", "CPAS de Héron"},
+	} {
+		e, ok := Lookup(nis)
+		if !ok {
+			t.Fatalf("%s is not in the registry", nis)
+		}
+		if e.LocalName() != want[0] || e.CPASName() != want[1] {
+			t.Errorf("%s: %q and %q, want %q and %q", nis, e.LocalName(), e.CPASName(), want[0], want[1])
+		}
+	}
+}

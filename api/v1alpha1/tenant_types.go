@@ -68,7 +68,8 @@ const (
 // TenantSpec is the part of the specification that a Commune and a CPAS share.
 type TenantSpec struct {
 	// displayName is the name shown to people. For a Commune it defaults to the name in the NIS
-	// registry; for a CPAS to "CPAS de <commune>".
+	// registry; for a CPAS to "CPAS de <commune>". kubectl mutualis new writes the name people use:
+	// the German one in the German-speaking Community ("ÖSHZ Amel"), "CPAS d'Ans" with the elision.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128

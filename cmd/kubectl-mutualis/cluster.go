@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 )
 
 // client reaches the cluster as kubectl would with the same flags: kubeconfig, context, --as,
@@ -226,4 +227,39 @@ func inWords(formats []string) string {
 // warn writes a warning on stderr, where it does not mix with a result piped elsewhere.
 func (o *options) warn(format string, args ...any) {
 	fmt.Fprintf(o.streams.ErrOut, "warning: "+format+"\n", args...)
+}
+
+// language is the --lang flag of a command that communes and CPAS read. Unset, the language is
+// that of the tenants' people: German when every tenant shown is of the German-speaking
+// Community, French otherwise.
+type language struct{ forced i18n.Lang }
+
+func (l *language) String() string { return string(l.forced) }
+func (l *language) Type() string   { return "fr|de|en" }
+func (l *language) Set(s string) (err error) {
+	l.forced, err = i18n.Parse(s)
+	return err
+}
+
+func addLangFlag(cmd *cobra.Command) *language {
+	l := &language{}
+	cmd.Flags().Var(l, "lang", "fr, de or en (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
+	_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions([]string{"fr", "de", "en"}, cobra.ShellCompDirectiveNoFileComp))
+	return l
+}
+
+// of is the language asked for, or that of the tenants' people.
+func (l *language) of(tenants ...v1alpha1.Tenant) i18n.Lang {
+	if l.forced != "" {
+		return l.forced
+	}
+	if len(tenants) == 0 {
+		return i18n.French
+	}
+	for _, t := range tenants {
+		if i18n.OfCommune(v1alpha1.NISOf(t)) != i18n.German {
+			return i18n.French
+		}
+	}
+	return i18n.German
 }

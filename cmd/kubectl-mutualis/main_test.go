@@ -57,6 +57,12 @@ func TestNewWritesManifestsThatValidate(t *testing.T) {
 	if _, eupen, _ := plugin(t, "new", "cpas", "63023"); !strings.Contains(eupen, "ÖSHZ Eupen") {
 		t.Errorf("Eupen's CPAS:\n%s", eupen)
 	}
+	// the names people use: German in the German-speaking Community, the French elision
+	for args, want := range map[string]string{"commune 63001": "displayName: Amel", "cpas 63001": "displayName: ÖSHZ Amel", "cpas ans": "displayName: CPAS d'Ans"} {
+		if _, out, _ := plugin(t, append([]string{"new"}, strings.Fields(args)...)...); !strings.Contains(out, want) {
+			t.Errorf("new %s lacks %q:\n%s", args, want, out)
+		}
+	}
 }
 
 func TestNewRefusesWhatTheRegistryDoesNotHold(t *testing.T) {

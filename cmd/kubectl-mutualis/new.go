@@ -113,7 +113,7 @@ func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Comma
 // tenantManifest writes the object of a new tenant of the registry's commune, with a comment
 // line that says where it comes from.
 func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFlags) ([]byte, error) {
-	spec := v1alpha1.TenantSpec{DisplayName: entry.Name}
+	spec := v1alpha1.TenantSpec{DisplayName: entry.LocalName()}
 	for _, a := range f.apps {
 		spec.Applications = append(spec.Applications, v1alpha1.ApplicationSubscription{Name: a})
 	}
@@ -173,10 +173,7 @@ func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFla
 		}
 	case v1alpha1.KindCPAS:
 		header = fmt.Sprintf("# The CPAS of %s (NIS %s): it needs the Commune %s in the same tree.\n", entry.Name, entry.NIS, entry.Slug())
-		spec.DisplayName = "CPAS de " + entry.Name
-		if entry.Language == "de" {
-			spec.DisplayName = "ÖSHZ " + entry.Name
-		}
+		spec.DisplayName = entry.CPASName()
 		cpas := &v1alpha1.CPAS{
 			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "CPAS"},
 			ObjectMeta: metav1.ObjectMeta{Name: entry.Slug()},

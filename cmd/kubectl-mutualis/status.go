@@ -16,20 +16,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/spf13/cobra"
 )
 
 func newStatusCommand(o *options) *cobra.Command {
 	var out *output
+	var lang *language
 	cmd := &cobra.Command{
 		Use:   "status [tenant...]",
 		Short: "Tenants with their state, applications and last backup, problems first",
 		Long: `Every tenant of the cluster, or those named (name, commune/name or cpas/name), with its state,
 its applications and its last backup: stalled tenants first (someone must change something), then
-those not Ready yet, then the Ready ones. A commune's or a CPAS's people name their own tenant.`,
+those not Ready yet, then the Ready ones. A commune's or a CPAS's people name their own tenant.
+The table speaks French, German when every tenant shown is of the German-speaking Community, or
+the language --lang names; its messages say what each condition's reason means (in English, the
+conditions' own messages; -o wide adds every condition as the operator wrote it).`,
 		Example: `  kubectl mutualis status
   kubectl mutualis status liege -o wide
-  kubectl mutualis status cpas/liege -o yaml`,
+  kubectl mutualis status cpas/liege -o yaml
+  kubectl mutualis status eupen --lang en`,
 		GroupID:           "cluster",
 		ValidArgsFunction: o.completeTenants,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
@@ -41,10 +47,11 @@ those not Ready yet, then the Ready ones. A commune's or a CPAS's people name th
 			case "json", "yaml":
 				return printObjects(o.streams.Out, format, set.tenants)
 			}
-			return writeStatus(o.streams.Out, o.streams.ErrOut, set.tenants, time.Now(), format == "wide")
+			return writeStatus(o.streams.Out, o.streams.ErrOut, set.tenants, time.Now(), format == "wide", i18n.For(lang.of(set.tenants...)))
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "json", "yaml")
+	lang = addLangFlag(cmd)
 	return cmd
 }
 
@@ -82,7 +89,7 @@ func health(t v1alpha1.Tenant) (rank int, state string, cond *metav1.Condition) 
 	return 2, "Ready", c
 }
 
-func writeStatus(w, summary io.Writer, tenants []v1alpha1.Tenant, now time.Time, wide bool) error {
+func writeStatus(w, summary io.Writer, tenants []v1alpha1.Tenant, now time.Time, wide bool, p *i18n.Printer) error {
 	sort.SliceStable(tenants, func(i, j int) bool {
 		ri, _, _ := health(tenants[i])
 		rj, _, _ := health(tenants[j])
@@ -95,40 +102,43 @@ func writeStatus(w, summary io.Writer, tenants []v1alpha1.Tenant, now time.Time,
 		return tenants[i].TenantKind() < tenants[j].TenantKind()
 	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAME\tTIER\tSTATE\tAPPS\tLAST BACKUP\tREASON\tMESSAGE")
+	fmt.Fprintln(tw, p.T("status.headers"))
 	counts := map[string]int{}
 	for _, t := range tenants {
 		_, state, c := health(t)
 		counts[state]++
 		st := t.TenantStatus()
-		backup := "never"
+		backup := p.T("status.never")
 		if b := st.Backup; b != nil && b.LastSuccessfulTime != nil {
-			backup = duration.HumanDuration(now.Sub(b.LastSuccessfulTime.Time)) + " ago"
+			backup = p.T("status.ago", "Duration", duration.HumanDuration(now.Sub(b.LastSuccessfulTime.Time)))
 		}
 		apps := fmt.Sprintf("%d/%d", readyApps(st.Applications), len(st.Applications))
 		message := c.Message
+		if sentence := p.Reason(c.Reason); p.Lang != i18n.English && sentence != "" {
+			message = sentence // the conditions' own messages are English: the reader gets the reason's
+		}
 		if state == "Ready" && !wide {
 			message = ""
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.TenantKind().Kind(), t.GetName(), orDash(st.Tier), state, apps, backup, c.Reason, oneLine(message, wide))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.TenantKind().Kind(), t.GetName(), orDash(st.Tier), p.T("status.state."+state), apps, backup, c.Reason, oneLine(message, wide))
 		if wide {
 			for _, cond := range st.Conditions {
 				fmt.Fprintf(tw, "\t\t\t\t\t\t%s=%s\t%s: %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
 			}
 			for _, a := range st.Applications {
-				ready := "ready"
+				ready := p.T("status.ready")
 				if !a.Ready {
-					ready = "not ready"
+					ready = p.T("status.notReady")
 				}
-				fmt.Fprintf(tw, "\t\t\t\t\t\tapplication %s\t%s: %s\n", a.Name, ready, a.Message)
+				fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t%s: %s\n", p.T("status.application", "Name", a.Name), ready, a.Message)
 			}
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(summary, "%d tenants: %d Ready, %d not Ready, %d Stalled, %d not reconciled yet\n",
-		len(tenants), counts["Ready"], counts["NotReady"], counts["Stalled"], counts["Pending"])
+	_, err := fmt.Fprintln(summary, p.T("status.summary", "Total", len(tenants), "Ready", counts["Ready"], "NotReady", counts["NotReady"],
+		"Stalled", counts["Stalled"], "Pending", counts["Pending"]))
 	return err
 }
 

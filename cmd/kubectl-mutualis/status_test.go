@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 )
 
 func statusTenant(kind v1alpha1.TenantKind, name string, conds ...metav1.Condition) v1alpha1.Tenant {
@@ -42,7 +43,7 @@ func TestStatusPutsProblemsFirst(t *testing.T) {
 
 	var out bytes.Buffer
 	// the summary goes to stderr, where it does not mix with a table piped elsewhere: one writer here
-	if err := writeStatus(&out, &out, []v1alpha1.Tenant{ready, waiting, fresh, stalled}, now, false); err != nil {
+	if err := writeStatus(&out, &out, []v1alpha1.Tenant{ready, waiting, fresh, stalled}, now, false, i18n.For(i18n.English)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -69,5 +70,50 @@ func TestStatusPutsProblemsFirst(t *testing.T) {
 	}
 	if strings.Contains(lines[4], "all good") {
 		t.Error("a Ready tenant's message is noise unless -o wide")
+	}
+}
+
+// In French (the default) and German the table says what each reason means, from the catalogues;
+// the reason itself stays, the key a reader can search for.
+func TestStatusSpeaksTheCommunesLanguage(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	stalled := statusTenant(v1alpha1.KindCommune, "zwalm",
+		metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonUnknownNIS, Message: "NIS 45065 is not a Walloon commune"},
+		metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonUnknownNIS, Message: "NIS 45065 is not a Walloon commune"})
+	for lang, want := range map[i18n.Lang][]string{
+		i18n.French: {"TYPE", "ÉTAT", "Bloqué", "UnknownNIS", "n'est pas celui d'une commune wallonne", "Tenants : 1 ; prêts : 0"},
+		i18n.German: {"ZUSTAND", "Blockiert", "UnknownNIS", "gehört zu keiner heutigen wallonischen Gemeinde", "Mandanten: 1; bereit: 0"},
+	} {
+		var out bytes.Buffer
+		if err := writeStatus(&out, &out, []v1alpha1.Tenant{stalled.DeepCopyObject().(v1alpha1.Tenant)}, now, false, i18n.For(lang)); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s: the table lacks %q:\n%s", lang, w, out.String())
+			}
+		}
+		if strings.Contains(out.String(), "is not a Walloon commune") {
+			t.Errorf("%s: the English message shows where the reason's sentence should:\n%s", lang, out.String())
+		}
+	}
+
+	// unset, the language is that of the tenants' people
+	eupen := &v1alpha1.Commune{Spec: v1alpha1.CommuneSpec{NIS: "63023"}}
+	liege := &v1alpha1.Commune{Spec: v1alpha1.CommuneSpec{NIS: "62063"}}
+	oeshz := &v1alpha1.CPAS{Status: v1alpha1.CPASStatus{NIS: "63001"}}
+	var unset language
+	if got := unset.of(eupen, oeshz); got != i18n.German {
+		t.Errorf("Eupen and the ÖSHZ of Amel: %s, want de", got)
+	}
+	if got := unset.of(eupen, liege); got != i18n.French {
+		t.Errorf("Eupen and Liège: %s, want fr", got)
+	}
+	forced := language{}
+	if err := forced.Set("EN"); err != nil || forced.of(eupen) != i18n.English {
+		t.Errorf("--lang EN: %v %s", err, forced.of(eupen))
+	}
+	if err := forced.Set("nl"); err == nil {
+		t.Error("--lang nl is refused")
 	}
 }

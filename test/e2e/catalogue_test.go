@@ -41,8 +41,8 @@ func sampleApplication(t *testing.T, name string) *v1alpha1.SharedApplication {
 func TestCatalogueOnTheCluster(t *testing.T) {
 	ctx := context.Background()
 	// the shipped policy: Pod Security restricted, the cell's base domain
-	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
-	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "policy", "tenancypolicy.yaml"))
+	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "platform", "tenancypolicy.yaml"))
+	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "platform", "tenancypolicy.yaml"))
 	// the tenants' volume claims bind through the local cluster's default StorageClass (a volume
 	// provisioned for each), as on a real cluster
 	for _, name := range []string{"nextcloud", "jitsi", "iadelib"} {

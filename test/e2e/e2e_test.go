@@ -341,21 +341,22 @@ func TestCommuneAndCPASBecomeReadyAndShowInKubectl(t *testing.T) {
 	status := kubectl(t, "mutualis", "status")
 	t.Logf("kubectl mutualis status:\n%s", status)
 	// other tests of the cluster may have stalled tenants of their own: the stalled ones come
-	// first, zele among them, and the Ready liege after
+	// first, zele among them, and the Ready liege after; in French, the default, each reason
+	// said in words
 	zele, liege := -1, -1
 	for i, line := range strings.Split(strings.TrimSpace(status), "\n") {
 		switch {
 		case strings.HasPrefix(line, "Commune  zele"):
 			zele = i
-			if !strings.Contains(line, "Stalled") || !strings.Contains(line, "UnknownNIS") {
+			if !strings.Contains(line, "Bloqué") || !strings.Contains(line, "UnknownNIS") || !strings.Contains(line, "commune wallonne") {
 				t.Errorf("zele's line: %q", line)
 			}
 		case strings.HasPrefix(line, "Commune  liege"):
 			liege = i
-			if !strings.Contains(line, "Ready") {
+			if !strings.Contains(line, "Prêt") {
 				t.Errorf("liege's line: %q", line)
 			}
-		case zele < 0 && i > 0 && !strings.Contains(line, "Stalled"):
+		case zele < 0 && i > 0 && !strings.Contains(line, "Bloqué"):
 			t.Errorf("a tenant that is not stalled comes before the stalled zele: %q", line)
 		}
 	}

@@ -83,7 +83,7 @@ func TestTheCommunesPeopleUseThePluginWithTheirOwnRights(t *testing.T) {
 		t.Run(tc.who.user, func(t *testing.T) {
 			// status of their tenant, by name; by the bare name, only the one they may read
 			out, errOut, err := tc.who.run("mutualis", "status", tc.tenant)
-			if err != nil || !strings.Contains(out, tc.kind+" ") || !strings.Contains(out, "Ready") || !strings.Contains(errOut, "1 tenants: 1 Ready") {
+			if err != nil || !strings.Contains(out, tc.kind+" ") || !strings.Contains(out, "Prêt") || !strings.Contains(errOut, "Tenants : 1 ; prêts : 1") {
 				t.Errorf("status %s: %v\n%s%s", tc.tenant, err, out, errOut)
 			}
 			// every tenant is the cell's view: refused, with the way out
