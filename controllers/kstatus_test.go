@@ -31,6 +31,23 @@ func TestKstatusReadsTenantConditions(t *testing.T) {
 	waiting := newCPAS("kstatus-waiting", "no-such-commune")
 	create(t, waiting)
 	eventually(t, wait, computed(waiting, status.InProgressStatus))
+
+	// a new object, as the API server returns it to the GitOps engine that created it, before the
+	// operator has seen it: in progress, never Current (Flux would report the merge applied)
+	for kind, spec := range map[string]map[string]any{
+		"Commune":           {"nis": "92003"},
+		"SharedApplication": {"version": "1", "resources": []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "settings"}}}},
+	} {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		u.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind(kind))
+		u.SetName("kstatus-new")
+		if err := k8s.Create(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := status.Compute(u); err != nil || res.Status != status.InProgressStatus {
+			t.Errorf("a new %s reads %v (%v), want InProgress", kind, res, err)
+		}
+	}
 }
 
 // A catalogue entry whose base breaks the contract, and a pool that cannot meet its subscribers'

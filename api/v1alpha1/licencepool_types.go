@@ -78,6 +78,9 @@ type LicencePool struct {
 
 	// status is what the operator observed.
 	// +optional
+	// The API server gives a new object an observedGeneration of 0 until the operator has seen
+	// it: kstatus (Flux's wait, Argo CD's health) then reads it as in progress, not as Current.
+	// +kubebuilder:default={observedGeneration: 0}
 	Status LicencePoolStatus `json:"status,omitempty"`
 }
 

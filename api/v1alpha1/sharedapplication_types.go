@@ -415,6 +415,9 @@ type SharedApplication struct {
 
 	// status is what the operator observed.
 	// +optional
+	// The API server gives a new object an observedGeneration of 0 until the operator has seen
+	// it: kstatus (Flux's wait, Argo CD's health) then reads it as in progress, not as Current.
+	// +kubebuilder:default={observedGeneration: 0}
 	Status SharedApplicationStatus `json:"status,omitempty"`
 }
 

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/audit"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -115,7 +116,7 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
 	cpas.Status.NIS = "62063"
 	policy := tenant.EffectivePolicy(nil)
-	rec, warnings, err := buildRecord(context.Background(), c, cpas, policy, audit.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	rec, warnings, err := buildRecord(context.Background(), c, cpas, policy, i18n.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 	md := out.String()
 	for _, want := range []string{
 		"# Registre des activités de traitement (RGPD, art. 30)",
-		"**Responsable du traitement** : CPAS de Liège (CPAS/liege), NIS 62063",
+		"**Responsable du traitement** : CPAS de Liège (CPAS/liege), INS 62063",
 		"conservation 30 jours",
 		"## Traitement : iA.Delib (iadelib 4.2)",
 		"obligation légale (art. 6.1.c), mission d'intérêt public (art. 6.1.e) — Code de la démocratie locale",
@@ -142,6 +143,28 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the record lacks %q:\n%s", want, md)
+		}
+	}
+	// the same record in German, for an ÖSHZ of the German-speaking Community
+	german, _, err := buildRecord(context.Background(), c, cpas, policy, i18n.German, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := writeRecord(&out, german); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# Verzeichnis von Verarbeitungstätigkeiten (DSGVO, Art. 30)",
+		"**Verantwortlicher**: CPAS de Liège (CPAS/liege), NIS 62063",
+		"Aufbewahrung 30 Tage",
+		"## Verarbeitung: iA.Delib (iadelib 4.2)",
+		"rechtliche Verpflichtung (Art. 6 Abs. 1 Buchst. c), Aufgabe im öffentlichen Interesse (Art. 6 Abs. 1 Buchst. e)",
+		"**Besondere Kategorien (Art. 9)**: ja",
+		"Der Katalog beschreibt diese Verarbeitung nicht",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the German record lacks %q:\n%s", want, out.String())
 		}
 	}
 	data, err := json.Marshal(rec)

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
-	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 	"github.com/spf13/cobra"
@@ -24,9 +24,9 @@ type record struct {
 	Processings []processing     `json:"processings"`
 	Backups     recordBackups    `json:"backups"`
 	// PodSecurity is the Pod Security level the cell enforces in the tenant's namespace.
-	PodSecurity string     `json:"podSecurity"`
-	Language    audit.Lang `json:"language"`
-	Generated   time.Time  `json:"generated"`
+	PodSecurity string    `json:"podSecurity"`
+	Language    i18n.Lang `json:"language"`
+	Generated   time.Time `json:"generated"`
 }
 
 type recordController struct {
@@ -57,22 +57,19 @@ type recordBackups struct {
 
 func newGDPRCommand(o *options) *cobra.Command {
 	var out *output
-	var langFlag string
+	var lang *language
 	cmd := &cobra.Command{
 		Use:   "gdpr <tenant>",
 		Short: "A tenant's record of processing activities (GDPR art. 30)",
 		Long: `One tenant's record of processing activities: one processing per application it runs or uses
 through synergy, from the catalogue's spec.dataProtection, and where and how long its backups are
-kept. A commune's or a CPAS's people write their own tenant's.`,
+kept. A commune's or a CPAS's people write their own tenant's. In French, in German for the
+communes of the German-speaking Community and their ÖSHZ, or in the language --lang names.`,
 		Example: `  kubectl mutualis report gdpr liege > registre-liege.md
   kubectl mutualis report gdpr cpas/liege -o json`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: o.completeTenants,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
-			lang, err := audit.ParseLang(langFlag)
-			if err != nil || lang == audit.German {
-				return fmt.Errorf("--lang is fr or en, not %q", langFlag)
-			}
 			set, err := readTenants(cmd.Context(), c, names)
 			if err != nil {
 				return err
@@ -87,7 +84,7 @@ kept. A commune's or a CPAS's people write their own tenant's.`,
 			if refused {
 				o.warn("your rights do not let you read the TenancyPolicy: the cell's backup defaults and Pod Security level are the shipped ones")
 			}
-			rec, warnings, err := buildRecord(cmd.Context(), c, set.tenants[0], tenant.EffectivePolicy(p), lang, time.Now())
+			rec, warnings, err := buildRecord(cmd.Context(), c, set.tenants[0], tenant.EffectivePolicy(p), lang.of(set.tenants[0]), time.Now())
 			if err != nil {
 				return err
 			}
@@ -101,11 +98,11 @@ kept. A commune's or a CPAS's people write their own tenant's.`,
 		}),
 	}
 	out = addOutputFlag(cmd, "markdown", "json", "yaml")
-	cmd.Flags().StringVar(&langFlag, "lang", "fr", "fr or en")
+	lang = addLangFlag(cmd)
 	return cmd
 }
 
-func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang audit.Lang, now time.Time) (*record, []string, error) {
+func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang i18n.Lang, now time.Time) (*record, []string, error) {
 	rec := &record{Language: lang, Generated: now.UTC().Truncate(time.Second), PodSecurity: string(policy.PodSecurity),
 		Controller: recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t),
 			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace()}}
@@ -158,50 +155,6 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 	return rec, warnings, nil
 }
 
-var legalBases = map[audit.Lang]map[v1alpha1.LegalBasis]string{
-	audit.French: {
-		v1alpha1.LegalBasisConsent: "consentement (art. 6.1.a)", v1alpha1.LegalBasisContract: "exécution d'un contrat (art. 6.1.b)",
-		v1alpha1.LegalBasisLegalObligation: "obligation légale (art. 6.1.c)", v1alpha1.LegalBasisVitalInterests: "intérêts vitaux (art. 6.1.d)",
-		v1alpha1.LegalBasisPublicTask: "mission d'intérêt public (art. 6.1.e)", v1alpha1.LegalBasisLegitimateInterests: "intérêts légitimes (art. 6.1.f)",
-	},
-	audit.English: {
-		v1alpha1.LegalBasisConsent: "consent (art. 6(1)(a))", v1alpha1.LegalBasisContract: "performance of a contract (art. 6(1)(b))",
-		v1alpha1.LegalBasisLegalObligation: "legal obligation (art. 6(1)(c))", v1alpha1.LegalBasisVitalInterests: "vital interests (art. 6(1)(d))",
-		v1alpha1.LegalBasisPublicTask: "public task (art. 6(1)(e))", v1alpha1.LegalBasisLegitimateInterests: "legitimate interests (art. 6(1)(f))",
-	},
-}
-
-var recordWords = map[audit.Lang]map[string]string{
-	audit.French: {
-		"title": "Registre des activités de traitement (RGPD, art. 30)", "controller": "Responsable du traitement",
-		"processor": "Sous-traitant", "processorText": "la cellule régionale, qui héberge les applications (mutualis)",
-		"namespace": "Namespace", "generated": "Établi le", "processing": "Traitement", "via": "Mise en œuvre",
-		"subscription": "application souscrite", "synergy": "application de la commune utilisée en synergie",
-		"purposes": "Finalités", "basis": "Base légale", "subjects": "Personnes concernées", "categories": "Catégories de données",
-		"special": "Catégories particulières (art. 9)", "yes": "oui", "no": "non", "retention": "Durée de conservation",
-		"recipients": "Destinataires", "processors": "Sous-traitants ultérieurs", "transfers": "Transferts hors EEE",
-		"none": "aucun", "measures": "Mesures de sécurité",
-		"cellMeasures": "namespace isolé par des NetworkPolicies, Pod Security « %s », quotas, sauvegardes quotidiennes, audit de sécurité continu",
-		"undescribed":  "Le catalogue ne décrit pas ce traitement (spec.dataProtection) : à compléter avec le délégué à la protection des données.",
-		"backups":      "Sauvegardes", "backupsText": "Velero, emplacement « %s », planification « %s », conservation %s",
-		"backupsOff": "désactivées pour ce locataire", "nis": "NIS", "bce": "BCE",
-	},
-	audit.English: {
-		"title": "Record of processing activities (GDPR, art. 30)", "controller": "Controller",
-		"processor": "Processor", "processorText": "the regional cell, which hosts the applications (mutualis)",
-		"namespace": "Namespace", "generated": "Drawn up on", "processing": "Processing", "via": "Carried out by",
-		"subscription": "a subscribed application", "synergy": "the commune's application, used through synergy",
-		"purposes": "Purposes", "basis": "Legal basis", "subjects": "Data subjects", "categories": "Categories of data",
-		"special": "Special categories (art. 9)", "yes": "yes", "no": "no", "retention": "Retention",
-		"recipients": "Recipients", "processors": "Sub-processors", "transfers": "Transfers outside the EEA",
-		"none": "none", "measures": "Security measures",
-		"cellMeasures": "a namespace isolated by NetworkPolicies, Pod Security %q, quotas, daily backups, a continuous security audit",
-		"undescribed":  "The catalogue does not describe this processing (spec.dataProtection): complete it with the data-protection officer.",
-		"backups":      "Backups", "backupsText": "Velero, location %q, schedule %q, kept %s",
-		"backupsOff": "disabled for this tenant", "nis": "NIS", "bce": "BCE",
-	},
-}
-
 func joinOr(items []string, none string) string {
 	if len(items) == 0 {
 		return none
@@ -210,77 +163,79 @@ func joinOr(items []string, none string) string {
 }
 
 func writeRecord(w io.Writer, rec *record) error {
-	words := recordWords[rec.Language]
+	p := i18n.For(rec.Language)
+	line := func(label, value string) {
+		fmt.Fprintln(w, p.T("gdpr.line", "Label", p.T("gdpr."+label), "Value", value))
+	}
+	none := p.T("gdpr.none")
 	c := rec.Controller
-	fmt.Fprintf(w, "# %s\n\n", words["title"])
-	fmt.Fprintf(w, "- **%s** : %s (%s/%s)", words["controller"], c.DisplayName, c.Kind, c.Name)
+	fmt.Fprintf(w, "# %s\n\n", p.T("gdpr.title"))
+	controller := fmt.Sprintf("%s (%s/%s)", c.DisplayName, c.Kind, c.Name)
 	if c.NIS != "" {
-		fmt.Fprintf(w, ", %s %s", words["nis"], c.NIS)
+		controller += fmt.Sprintf(", %s %s", p.T("gdpr.nis"), c.NIS)
 	}
 	if c.EnterpriseNumber != "" {
-		fmt.Fprintf(w, ", %s %s", words["bce"], c.EnterpriseNumber)
+		controller += fmt.Sprintf(", %s %s", p.T("gdpr.bce"), c.EnterpriseNumber)
 	}
-	fmt.Fprintf(w, "\n- **%s** : %s\n- **%s** : `%s`\n- **%s** : %s\n", words["processor"], words["processorText"],
-		words["namespace"], c.Namespace, words["generated"], rec.Generated.Format("2006-01-02"))
-	backups := words["backupsOff"]
+	line("controller", controller)
+	line("processor", p.T("gdpr.processorText"))
+	line("namespace", "`"+c.Namespace+"`")
+	line("generated", rec.Generated.Format(time.DateOnly))
+	backups := p.T("gdpr.backupsOff")
 	if rec.Backups.Enabled {
-		backups = fmt.Sprintf(words["backupsText"], rec.Backups.StorageLocation, rec.Backups.Schedule, rec.Backups.Retention)
+		backups = p.T("gdpr.backupsText", "Location", rec.Backups.StorageLocation, "Schedule", rec.Backups.Schedule, "Retention", rec.Backups.Retention)
 	}
-	fmt.Fprintf(w, "- **%s** : %s\n", words["backups"], backups)
-	for _, p := range rec.Processings {
-		fmt.Fprintf(w, "\n## %s : %s (%s", words["processing"], p.DisplayName, p.Application)
-		if p.Version != "" {
-			fmt.Fprintf(w, " %s", p.Version)
+	line("backups", backups)
+	for _, proc := range rec.Processings {
+		application := proc.Application
+		if proc.Version != "" {
+			application += " " + proc.Version
 		}
-		fmt.Fprintf(w, ")\n\n- **%s** : %s\n", words["via"], words[p.Via])
-		dp := p.DataProtection
+		fmt.Fprintf(w, "\n%s\n\n", p.T("gdpr.heading", "Name", proc.DisplayName, "Application", application))
+		line("via", p.T("gdpr."+proc.Via))
+		dp := proc.DataProtection
 		if dp == nil {
-			fmt.Fprintf(w, "\n%s\n", words["undescribed"])
+			fmt.Fprintf(w, "\n%s\n", p.T("gdpr.undescribed"))
 			continue
 		}
 		var bases []string
 		for _, b := range dp.LegalBasis {
-			bases = append(bases, legalBases[rec.Language][b])
+			bases = append(bases, p.T("legalBasis."+string(b)))
 		}
 		basis := strings.Join(bases, ", ")
 		if dp.LegalBasisDetail != "" {
 			basis += " — " + dp.LegalBasisDetail
 		}
-		special := words["no"]
+		special := p.T("gdpr.no")
 		if dp.SpecialCategories {
-			special = words["yes"] + " — " + dp.SpecialCategoriesDetail
+			special = p.T("gdpr.yes") + " — " + dp.SpecialCategoriesDetail
 		}
 		transfers := dp.Transfers
 		if transfers == "" {
-			transfers = words["none"]
+			transfers = none
 		}
-		for _, line := range [][2]string{
-			{words["purposes"], joinOr(dp.Purposes, words["none"])},
-			{words["basis"], basis},
-			{words["subjects"], joinOr(dp.DataSubjects, words["none"])},
-			{words["categories"], joinOr(dp.Categories, words["none"])},
-			{words["special"], special},
-			{words["retention"], dp.Retention},
-			{words["recipients"], joinOr(dp.Recipients, words["none"])},
-			{words["processors"], joinOr(dp.Processors, words["none"])},
-			{words["transfers"], transfers},
-			{words["measures"], joinOr(append([]string{fmt.Sprintf(words["cellMeasures"], rec.PodSecurity)}, dp.SecurityMeasures...), words["none"])},
-		} {
-			fmt.Fprintf(w, "- **%s** : %s\n", line[0], line[1])
-		}
+		line("purposes", joinOr(dp.Purposes, none))
+		line("basis", basis)
+		line("subjects", joinOr(dp.DataSubjects, none))
+		line("categories", joinOr(dp.Categories, none))
+		line("special", special)
+		line("retention", dp.Retention)
+		line("recipients", joinOr(dp.Recipients, none))
+		line("processors", joinOr(dp.Processors, none))
+		line("transfers", transfers)
+		line("measures", joinOr(append([]string{p.T("gdpr.cellMeasures", "PodSecurity", rec.PodSecurity)}, dp.SecurityMeasures...), none))
 	}
 	return nil
 }
 
 // days says a retention in days when it is whole days, as a reader of the register counts.
-func days(d time.Duration, lang audit.Lang) string {
+func days(d time.Duration, lang i18n.Lang) string {
 	if d <= 0 || d%(24*time.Hour) != 0 {
 		return d.String()
 	}
-	n := int(d / (24 * time.Hour))
-	unit := map[audit.Lang][2]string{audit.French: {"jour", "jours"}, audit.English: {"day", "days"}}[lang]
-	if n == 1 {
-		return "1 " + unit[0]
+	p := i18n.For(lang)
+	if n := int(d / (24 * time.Hour)); n != 1 {
+		return p.T("gdpr.days", "N", n)
 	}
-	return fmt.Sprintf("%d %s", n, unit[1])
+	return p.T("gdpr.day")
 }

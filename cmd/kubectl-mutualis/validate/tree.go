@@ -356,6 +356,13 @@ func (fs *tracingFS) ReadFile(path string) ([]byte, error) {
 	if sigsyaml.Unmarshal(data, &k) != nil {
 		return data, nil // kustomize reports the error itself
 	}
+	declares := false
+	for field, value := range k {
+		declares = declares || (value != nil && field != "apiVersion" && field != "kind")
+	}
+	if !declares {
+		return data, nil // kustomize refuses an empty kustomization: so must the gate
+	}
 	metadata, _ := k["buildMetadata"].([]any)
 	if !slices.Contains(metadata, any(kusttypes.OriginAnnotations)) {
 		k["buildMetadata"] = append(metadata, kusttypes.OriginAnnotations)

@@ -269,6 +269,14 @@ patches:
 		t.Errorf("the file and the folder no kustomization lists are not both named: %v", rep.Findings)
 	}
 
+	// kustomize refuses an empty kustomization (a province folder left with no tenant): so does
+	// the gate
+	write("namur/kustomization.yaml", "resources:\n")
+	write("kustomization.yaml", "resources:\n  - daverdisse.yaml\n  - namur\n")
+	if rep = validateFiles(t, dir); rep.Errors() == 0 || !strings.Contains(rep.Findings[0].Message, "kustomize cannot build") {
+		t.Errorf("an empty kustomization: %v", rep.Findings)
+	}
+
 	// kustomize refuses a kustomization that lists a missing file: so does the gate
 	write("kustomization.yaml", "resources:\n  - daverdisse.yaml\n  - missing.yaml\n")
 	rep = validateFiles(t, dir)
