@@ -204,7 +204,7 @@ func TestAuditOnTheCluster(t *testing.T) {
 		t.Errorf("the barometer's total row %v:\n%s", total, barometer)
 	}
 	record := kubectl(t, "mutualis", "report", "gdpr", "commune/braine-le-chateau")
-	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de braine-le-chateau (Commune/braine-le-chateau), NIS 25015") {
+	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de braine-le-chateau (Commune/braine-le-chateau), INS 25015") {
 		t.Errorf("the record of processing activities:\n%s", record)
 	}
 	unknown := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "audit", "nowhere")
