@@ -11,8 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/audit"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
@@ -24,7 +24,7 @@ type tenantAudit struct {
 	Kind      string         `json:"kind"`
 	Name      string         `json:"name"`
 	Namespace string         `json:"namespace"`
-	Language  audit.Lang     `json:"language"`
+	Language  i18n.Lang      `json:"language"`
 	Counts    map[string]int `json:"counts"`
 	Findings  []shownFinding `json:"findings"`
 	// NotChecked are the checks left out because the reader's rights refused what they read.
@@ -35,11 +35,13 @@ type shownFinding struct {
 	audit.Finding
 	Problem string `json:"problem"`
 	Remedy  string `json:"remedy"`
+	// Fields are the finding's facts by name, for a program (the sentences say them too).
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 func newAuditCommand(o *options) *cobra.Command {
 	var out *output
-	var langFlag string
+	var lang *language
 	cmd := &cobra.Command{
 		Use:   "audit [tenant...]",
 		Short: "The security audit of tenants, live and read-only",
@@ -53,14 +55,7 @@ read (the other tenants, the licence pools, the cell's policy) is named as not c
 		GroupID:           "cluster",
 		ValidArgsFunction: o.completeTenants,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
-			var forced audit.Lang
-			if langFlag != "" {
-				var err error
-				if forced, err = audit.ParseLang(langFlag); err != nil {
-					return err
-				}
-			}
-			reports, err := auditTenants(cmd.Context(), c, names, forced, time.Now())
+			reports, err := auditTenants(cmd.Context(), c, names, lang, time.Now())
 			if err != nil {
 				return err
 			}
@@ -74,15 +69,14 @@ read (the other tenants, the licence pools, the cell's policy) is named as not c
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "markdown", "json", "yaml")
-	cmd.Flags().StringVar(&langFlag, "lang", "", "fr, en or de (default: fr, and de for the communes of the German-speaking Community and their CPAS)")
-	_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions([]string{"fr", "de", "en"}, cobra.ShellCompDirectiveNoFileComp))
+	lang = addLangFlag(cmd)
 	return cmd
 }
 
 // auditTenants gathers and evaluates the audit of the tenants named (all when none is), with
 // what the reader's rights let it read: a refused input leaves its checks out, named in the
 // report's notChecked.
-func auditTenants(ctx context.Context, c client.Client, names []string, forced audit.Lang, now time.Time) ([]tenantAudit, error) {
+func auditTenants(ctx context.Context, c client.Client, names []string, lang *language, now time.Time) ([]tenantAudit, error) {
 	set, err := readTenants(ctx, c, names)
 	if err != nil {
 		return nil, err
@@ -129,11 +123,7 @@ func auditTenants(ctx context.Context, c client.Client, names []string, forced a
 			return nil, err
 		}
 		in.Unread = append(in.Unread, unread...)
-		lang := forced
-		if lang == "" {
-			lang = languageOf(t)
-		}
-		out = append(out, showAudit(t, audit.Evaluate(in), in.Unread, lang))
+		out = append(out, showAudit(t, audit.Evaluate(in), in.Unread, lang.of(t)))
 	}
 	return out, nil
 }
@@ -163,39 +153,24 @@ func partnerOf(t v1alpha1.Tenant, all []v1alpha1.Tenant) string {
 	return ""
 }
 
-// languageOf is German for the tenants of the German-speaking Community, French otherwise.
-func languageOf(t v1alpha1.Tenant) audit.Lang {
-	if e, ok := registry.Lookup(v1alpha1.NISOf(t)); ok && e.Language == "de" {
-		return audit.German
-	}
-	return audit.French
-}
-
-func showAudit(t v1alpha1.Tenant, fs []audit.Finding, unread []audit.Input, lang audit.Lang) tenantAudit {
+func showAudit(t v1alpha1.Tenant, fs []audit.Finding, unread []audit.Input, lang i18n.Lang) tenantAudit {
 	r := tenantAudit{Kind: t.TenantKind().Kind(), Name: t.GetName(), Namespace: t.TenantNamespace(), Language: lang,
 		Counts: map[string]int{}, Findings: []shownFinding{}, NotChecked: audit.Unchecked(unread)}
 	for _, s := range audit.Severities {
 		r.Counts[string(s)] = 0
 	}
 	for _, f := range fs {
-		problem, remedy := audit.Text(f, lang)
+		problem, remedy := i18n.For(lang).Finding(f)
 		r.Counts[string(f.Severity)]++
-		r.Findings = append(r.Findings, shownFinding{Finding: f, Problem: problem, Remedy: remedy})
+		r.Findings = append(r.Findings, shownFinding{Finding: f, Problem: problem, Remedy: remedy, Fields: f.Fields()})
 	}
 	return r
-}
-
-// words of the reports' frame, by language.
-var auditWords = map[audit.Lang]map[string]string{
-	audit.French:  {"severity": "GRAVITÉ", "check": "CONSTAT", "object": "OBJET", "field": "CHAMP", "problem": "PROBLÈME", "remedy": "REMÈDE", "none": "aucun constat", "title": "Audit de sécurité", "unchecked": "non vérifié, faute de droits de lecture"},
-	audit.English: {"severity": "SEVERITY", "check": "CHECK", "object": "OBJECT", "field": "FIELD", "problem": "PROBLEM", "remedy": "REMEDY", "none": "no finding", "title": "Security audit", "unchecked": "not checked, for want of the rights to read"},
-	audit.German:  {"severity": "SCHWERE", "check": "BEFUND", "object": "OBJEKT", "field": "FELD", "problem": "PROBLEM", "remedy": "ABHILFE", "none": "kein Befund", "title": "Sicherheitsaudit", "unchecked": "nicht geprüft, mangels Leserechten"},
 }
 
 func countLine(r tenantAudit) string {
 	var parts []string
 	for _, s := range audit.Severities {
-		parts = append(parts, fmt.Sprintf("%d %s", r.Counts[string(s)], audit.SeverityName(s, r.Language)))
+		parts = append(parts, fmt.Sprintf("%d %s", r.Counts[string(s)], i18n.For(r.Language).Severity(s)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -209,7 +184,7 @@ func notChecked(r tenantAudit) string {
 	for _, c := range r.NotChecked {
 		names = append(names, string(c))
 	}
-	return auditWords[r.Language]["unchecked"] + ": " + strings.Join(names, ", ")
+	return i18n.For(r.Language).T("auditWords.unchecked") + ": " + strings.Join(names, ", ")
 }
 
 // writeAuditTable writes each finding with its remedy below it; wide adds the check and the field.
@@ -218,25 +193,26 @@ func writeAuditTable(w io.Writer, reports []tenantAudit, wide bool) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		words := auditWords[r.Language]
+		p := i18n.For(r.Language)
+		words := func(key string) string { return p.T("auditWords." + key) }
 		fmt.Fprintf(w, "%s/%s (%s): %s\n", r.Kind, r.Name, r.Namespace, countLine(r))
 		if n := notChecked(r); n != "" {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 		if len(r.Findings) == 0 {
-			fmt.Fprintf(w, "  %s\n", words["none"])
+			fmt.Fprintf(w, "  %s\n", words("none"))
 			continue
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		columns := []string{words["severity"], words["object"], words["problem"]}
+		columns := []string{words("severity"), words("object"), words("problem")}
 		if wide {
-			columns = []string{words["severity"], words["check"], words["object"], words["field"], words["problem"]}
+			columns = []string{words("severity"), words("check"), words("object"), words("field"), words("problem")}
 		}
 		fmt.Fprintf(tw, "  %s\n", strings.Join(columns, "\t"))
 		for _, f := range r.Findings {
-			cells := []string{audit.SeverityName(f.Severity, r.Language), f.Object, f.Problem}
+			cells := []string{p.Severity(f.Severity), f.Object, f.Problem}
 			if wide {
-				cells = []string{audit.SeverityName(f.Severity, r.Language), string(f.Check), f.Object, dash(f.Field), f.Problem}
+				cells = []string{p.Severity(f.Severity), string(f.Check), f.Object, dash(f.Field), f.Problem}
 			}
 			fmt.Fprintf(tw, "  %s\n", strings.Join(cells, "\t"))
 			fmt.Fprintf(tw, "  %s→ %s\n", strings.Repeat("\t", len(cells)-1), f.Remedy)
@@ -253,20 +229,21 @@ func writeAuditMarkdown(w io.Writer, reports []tenantAudit) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		words := auditWords[r.Language]
-		fmt.Fprintf(w, "## %s : %s/%s\n\n", words["title"], r.Kind, r.Name)
+		p := i18n.For(r.Language)
+		words := func(key string) string { return p.T("auditWords." + key) }
+		fmt.Fprintf(w, "## %s : %s/%s\n\n", words("title"), r.Kind, r.Name)
 		fmt.Fprintf(w, "Namespace `%s` — %s\n\n", r.Namespace, countLine(r))
 		if n := notChecked(r); n != "" {
 			fmt.Fprintf(w, "_%s_\n\n", n)
 		}
 		if len(r.Findings) == 0 {
-			fmt.Fprintf(w, "_%s_\n", words["none"])
+			fmt.Fprintf(w, "_%s_\n", words("none"))
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n|---|---|---|---|---|---|\n",
-			words["severity"], words["check"], words["object"], words["field"], words["problem"], words["remedy"])
+			words("severity"), words("check"), words("object"), words("field"), words("problem"), words("remedy"))
 		for _, f := range r.Findings {
-			fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s | %s |\n", audit.SeverityName(f.Severity, r.Language), f.Check, f.Object,
+			fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s | %s |\n", p.Severity(f.Severity), f.Check, f.Object,
 				mdCode(f.Field), mdEscape(f.Problem), mdEscape(f.Remedy))
 		}
 	}

@@ -186,10 +186,11 @@ func TestAuditSpeaksTheTenantsLanguage(t *testing.T) {
 	}
 	eupen := commune("eupen", "63023", nil)
 	liege := commune("liege", "62063", nil)
-	if languageOf(eupen) != audit.German || languageOf(liege) != audit.French {
-		t.Fatalf("languages: eupen %s, liege %s", languageOf(eupen), languageOf(liege))
+	unset := &language{}
+	if unset.of(eupen) != i18n.German || unset.of(liege) != i18n.French {
+		t.Fatalf("languages: eupen %s, liege %s", unset.of(eupen), unset.of(liege))
 	}
-	reports := []tenantAudit{showAudit(eupen, findings, nil, languageOf(eupen)), showAudit(liege, nil, []audit.Input{audit.InputPeers}, languageOf(liege))}
+	reports := []tenantAudit{showAudit(eupen, findings, nil, unset.of(eupen)), showAudit(liege, nil, []audit.Input{audit.InputPeers}, unset.of(liege))}
 	var table, md bytes.Buffer
 	if err := writeAuditTable(&table, reports, true); err != nil {
 		t.Fatal(err)

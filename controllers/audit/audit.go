@@ -72,7 +72,7 @@ const (
 	CheckAccess                 Check = "AccessReview"
 )
 
-// Finding is one result of the audit. Args fill the check's sentences (see Text).
+// Finding is one result of the audit. Args fill the check's sentences, by the names of fields.go.
 type Finding struct {
 	Check    Check    `json:"check"`
 	Severity Severity `json:"severity"`

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/crtpl/mutualis/api/registry"
+	"github.com/crtpl/mutualis/controllers/audit"
 )
 
 // Lang is a language the plugin speaks.
@@ -81,12 +82,25 @@ func (p *Printer) T(id string, data ...any) string {
 	for i := 0; i+1 < len(data); i += 2 {
 		fields[fmt.Sprint(data[i])] = data[i+1]
 	}
+	return p.localize(id, fields)
+}
+
+func (p *Printer) localize(id string, fields any) string {
 	msg, err := p.loc.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: fields})
 	if err != nil {
 		return id
 	}
 	return msg
 }
+
+// Finding is the problem and the remedy of an audit finding, its fields filled by their names.
+func (p *Printer) Finding(f audit.Finding) (problem, remedy string) {
+	fields := f.Fields()
+	return p.localize("audit."+string(f.Check)+".problem", fields), p.localize("audit."+string(f.Check)+".remedy", fields)
+}
+
+// Severity is the name of an audit severity.
+func (p *Printer) Severity(s audit.Severity) string { return p.T("severity." + string(s)) }
 
 // Reason is the sentence of a condition reason, or "" for a reason the catalogues do not know
 // (the caller shows the condition's own English message then).

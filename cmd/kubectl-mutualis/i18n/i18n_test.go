@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crtpl/mutualis/controllers/audit"
 )
 
 // reasons are the values of the Reason constants of the API (and the reasons that are condition
@@ -110,5 +112,80 @@ func TestTheLanguageOfACommunesPeople(t *testing.T) {
 	}
 	if _, err := Parse("nl"); err == nil {
 		t.Error("Dutch is not a language of the catalogues")
+	}
+}
+
+// checkConstants are the values of the audit's Check constants, read from its source so that a
+// check added there without its fields and sentences fails this test.
+func checkConstants(t *testing.T) []string {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "..", "..", "controllers", "audit", "audit.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		if id, ok := spec.Type.(*ast.Ident); ok && id.Name == "Check" {
+			for _, v := range spec.Values {
+				if lit, ok := v.(*ast.BasicLit); ok {
+					value, _ := strconv.Unquote(lit.Value)
+					out = append(out, value)
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// Every check of the audit has its problem and its remedy in each language, and a sentence uses
+// only the fields its check gives.
+func TestEveryAuditCheckHasItsSentencesInEachLanguage(t *testing.T) {
+	constants := checkConstants(t)
+	if len(constants) < 20 || len(constants) != len(audit.Checks()) {
+		t.Fatalf("%d Check constants in the audit's source, %d checks with named fields", len(constants), len(audit.Checks()))
+	}
+	for _, c := range constants {
+		check := audit.Check(c)
+		names := audit.FieldNames(check)
+		f := audit.Finding{Check: check}
+		for _, n := range names {
+			f.Args = append(f.Args, "‹"+n+"›")
+		}
+		for _, l := range Languages {
+			problem, remedy := For(l).Finding(f)
+			for _, s := range []string{problem, remedy} {
+				if strings.HasPrefix(s, "audit.") || strings.Contains(s, "<no value>") || s == "" {
+					t.Errorf("%s in %s: %q", check, l, s)
+				}
+			}
+			// a field the check gives is said, by the problem or the remedy
+			for _, n := range names {
+				if n != "Direction" && !strings.Contains(problem+remedy, "‹"+n+"›") {
+					t.Errorf("%s in %s never says its %s: %q / %q", check, l, n, problem, remedy)
+				}
+			}
+		}
+	}
+}
+
+func TestAFindingIsSaidWithItsFields(t *testing.T) {
+	review := audit.Finding{Check: audit.CheckAccess, Args: []string{"Group/liege-it", "ClusterRole/mutualis-tenant-admin"}}
+	if got, _ := For(French).Finding(review); got != "Group/liege-it a le rôle ClusterRole/mutualis-tenant-admin dans le namespace" {
+		t.Errorf("the review in French: %q", got)
+	}
+	in := audit.Finding{Check: audit.CheckPartnerPortOpen, Args: []string{"cpas-ans", "TCP/22", "in"}}
+	out := audit.Finding{Check: audit.CheckPartnerPortOpen, Args: []string{"cpas-ans", "TCP/22", "out"}}
+	gotIn, _ := For(German).Finding(in)
+	gotOut, _ := For(German).Finding(out)
+	if !strings.Contains(gotIn, "der Partner cpas-ans darf hereinkommen") || !strings.Contains(gotOut, "dieser Namespace erreicht den Partner cpas-ans") {
+		t.Errorf("the two directions in German: %q, %q", gotIn, gotOut)
+	}
+	if got := For(French).Severity(audit.High); got != "élevée" {
+		t.Errorf("high in French: %q", got)
 	}
 }
