@@ -48,7 +48,7 @@ func TestNewWritesManifestsThatValidate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "liege.yaml"), []byte(commune+"---\n"+cpas), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, summary := plugin(t, "validate", dir, "../../config/samples/catalog", "../../config/samples/platform")
+	code, out, summary := plugin(t, "validate", dir, "../../config/samples/catalog", "../../config/samples/platform", "--lang", "en")
 	if code != 0 || out != "" || !strings.HasPrefix(summary, "valid: ") {
 		t.Errorf("validate of what new wrote: exit %d:\n%s%s", code, out, summary)
 	}
@@ -94,11 +94,11 @@ func TestNewRefusesWhatTheRegistryDoesNotHold(t *testing.T) {
 // validate exits 0 with one summary line on a good tree, and 1 with every problem as
 // file:line on a bad one.
 func TestValidateExitCodesAndOutput(t *testing.T) {
-	code, out, summary := plugin(t, "validate", "../../config/samples")
+	code, out, summary := plugin(t, "validate", "../../config/samples", "--lang", "en")
 	if code != 0 || out != "" || !strings.HasPrefix(summary, "valid: ") {
 		t.Errorf("samples: exit %d:\n%s%s", code, out, summary)
 	}
-	code, out, summary = plugin(t, "validate", "-f", "validate/testdata/bad")
+	code, out, summary = plugin(t, "validate", "-f", "validate/testdata/bad", "--lang=en")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 1 || len(lines) < 20 {
 		t.Fatalf("bad tree: exit %d, %d lines:\n%s", code, len(lines), out)
@@ -164,7 +164,7 @@ func edit(t *testing.T, file, old, new string) {
 // The example GitOps repository validates; a copy broken in three places fails with each problem
 // at its file and line.
 func TestGitOpsSampleValidatesAndABrokenCopyDoesNot(t *testing.T) {
-	code, out, summary := plugin(t, "validate", "../../config/samples")
+	code, out, summary := plugin(t, "validate", "../../config/samples", "--lang", "en")
 	if code != 0 || !strings.HasPrefix(summary, "valid: ") || !strings.Contains(summary, "7 Commune") {
 		t.Fatalf("the GitOps sample: exit %d:\n%s%s", code, out, summary)
 	}
@@ -179,7 +179,7 @@ func TestGitOpsSampleValidatesAndABrokenCopyDoesNot(t *testing.T) {
 		t.Fatal(err)
 	}
 	edit(t, filepath.Join(repo, "tenants/liege/eupen.yaml"), "  - name: iadelib\n  displayName: Eupen", "  - name: iadelibb\n  displayName: Eupen")
-	code, out, _ = plugin(t, "validate", repo)
+	code, out, _ = plugin(t, "validate", repo, "--lang", "en")
 	t.Logf("the broken copy:\n%s", out)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
@@ -209,4 +209,36 @@ func lineWith(t *testing.T, file, text string) int {
 	}
 	t.Fatalf("%s has no %q", file, text)
 	return 0
+}
+
+// validate speaks French by default, German for a tree of the German-speaking Community only,
+// English on request: its own findings from the catalogues, the operator's verdicts by the
+// sentence of their reason before the operator's English message.
+func TestValidateSpeaksTheCommunesLanguage(t *testing.T) {
+	code, out, summary := plugin(t, "validate", "-f", "validate/testdata/bad/yaml-syntax.yaml", "-f", "validate/testdata/bad/duplicate-nis.yaml")
+	for _, want := range []string{": erreur : YAML invalide : ", ": erreur : Une autre commune utilise déjà ce code INS. — Commune agree-quievrain-bis: NIS 53068 is already declared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("French output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 1 || !strings.HasPrefix(summary, "2 erreurs : ") || !strings.Contains(summary, "selon les valeurs livrées par défaut") {
+		t.Errorf("French summary: exit %d: %q", code, summary)
+	}
+
+	dir := t.TempDir()
+	_, eupen, _ := plugin(t, "new", "commune", "63023", "--admin-group", "eupen-it")
+	if err := os.WriteFile(filepath.Join(dir, "eupen.yaml"), []byte(eupen+"---\napiVersion: mutualis.crtpl.be/v1alpha2\nkind: Commune\nmetadata:\n  name: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, summary = plugin(t, "validate", dir)
+	if code != 1 || !strings.Contains(out, ": Fehler: mutualis.crtpl.be/v1alpha2 wird nicht bedient") || !strings.HasPrefix(summary, "1 Fehler: 1 Commune") {
+		t.Errorf("a tree of Eupen alone, in German: exit %d:\n%s%s", code, out, summary)
+	}
+	if _, out, _ = plugin(t, "validate", dir, "--lang", "fr"); !strings.Contains(out, ": erreur : mutualis.crtpl.be/v1alpha2 n'est pas servie") {
+		t.Errorf("--lang fr:\n%s", out)
+	}
+	// GitHub's annotations keep their English keyword and carry the reader's sentence
+	if _, out, _ = plugin(t, "validate", dir, "-o", "github"); !strings.HasPrefix(out, "::error file=") || !strings.Contains(out, "wird nicht bedient") {
+		t.Errorf("-o github in German:\n%s", out)
+	}
 }

@@ -304,7 +304,7 @@ func TestFluxAppliesTheCellsRepository(t *testing.T) {
 	}
 	// Luxembourg's folder keeps no tenant: it leaves the tree too, as kustomize refuses an empty
 	// kustomization, which the pull request's check says
-	if out, _, err := kubectlSplit("mutualis", "validate", repo.work); err == nil || !strings.Contains(out, "kustomize cannot build") {
+	if out, _, err := kubectlSplit("mutualis", "validate", repo.work, "--lang", "en"); err == nil || !strings.Contains(out, "kustomize cannot build") {
 		t.Errorf("validate passes a tree whose kustomization kustomize refuses: %v\n%s", err, out)
 	}
 	removeLine(t, filepath.Join(repo.work, "tenants", "kustomization.yaml"), "  - luxembourg")

@@ -93,6 +93,9 @@ func (p *Printer) localize(id string, fields any) string {
 	return msg
 }
 
+// Say is the message of a key, its {{.Field}}s filled from a map.
+func (p *Printer) Say(id string, fields map[string]string) string { return p.localize(id, fields) }
+
 // Finding is the problem and the remedy of an audit finding, its fields filled by their names.
 func (p *Printer) Finding(f audit.Finding) (problem, remedy string) {
 	fields := f.Fields()

@@ -141,8 +141,7 @@ func Load(paths []string) ([]*Document, []Finding) {
 		l.unlisted(root, kustomizationIn(root))
 	}
 	if len(l.docs) == 0 && len(l.findings) == 0 {
-		l.findings = append(l.findings, Finding{File: strings.Join(paths, ", "), Severity: Error,
-			Message: "nothing to check: no Kubernetes object found (a folder is read for its .yaml, .yml and .json files, or through its kustomization)"})
+		l.findings = append(l.findings, said(strings.Join(paths, ", "), 0, Error, "nothingToCheck"))
 	}
 	return l.docs, l.findings
 }
@@ -243,8 +242,7 @@ func (l *loader) build(dir string) {
 	opts.LoadRestrictions = kusttypes.LoadRestrictionsNone
 	resources, err := krusty.MakeKustomizer(opts).Run(fs, dir)
 	if err != nil {
-		b.findings = append(b.findings, Finding{File: kustomizationIn(dir), Line: 1, Severity: Error,
-			Message: "kustomize cannot build this kustomization, so the GitOps engine cannot either: " + err.Error()})
+		b.findings = append(b.findings, said(kustomizationIn(dir), 1, Error, "kustomizeFailed", "Detail", err.Error()))
 	} else {
 		for _, r := range resources.Resources() {
 			origin, _ := r.GetOrigin()
@@ -316,14 +314,16 @@ func (l *loader) builtDocument(dir string, origin *resource.Origin, r *resource.
 	}
 	raw, err := r.MarshalJSON()
 	if err != nil {
-		return nil, &Finding{File: file, Line: line, Severity: Error, Message: "cannot read what kustomize built: " + err.Error()}
+		f := said(file, line, Error, "builtUnreadable", "Detail", err.Error())
+		return nil, &f
 	}
 	d := &Document{File: file, Line: line, Raw: raw}
 	if written != nil {
 		d.Line, d.node = written.Line, written.node
 	}
 	if err := utiljson.Unmarshal(raw, &d.Object); err != nil {
-		return nil, &Finding{File: file, Line: d.Line, Severity: Error, Message: "cannot read what kustomize built: " + err.Error()}
+		f := said(file, d.Line, Error, "builtUnreadable", "Detail", err.Error())
+		return nil, &f
 	}
 	d.APIVersion, d.Kind, d.Name = r.GetApiVersion(), r.GetKind(), r.GetName()
 	return d, nil
@@ -389,15 +389,13 @@ func (l *loader) unlisted(dir, owner string) {
 		case e.IsDir():
 			if k := kustomizationIn(p); k != "" {
 				if ka, _ := filepath.Abs(k); !l.listed[ka] {
-					l.findings = append(l.findings, Finding{File: k, Line: 1, Severity: Warning,
-						Message: fmt.Sprintf("no kustomization lists the folder %s: the GitOps engine will not apply it (add it to the resources of %s)", p, owner)})
+					l.findings = append(l.findings, said(k, 1, Warning, "folderUnlisted", "Folder", p, "Owner", owner))
 					continue
 				}
 			}
 			l.unlisted(p, owner)
 		case manifestFile(e.Name()) && !isKustomization(p) && !l.listed[abs]:
-			l.findings = append(l.findings, Finding{File: p, Line: 1, Severity: Warning,
-				Message: fmt.Sprintf("no kustomization lists this file: the GitOps engine will not apply it (add it to the resources of %s)", owner)})
+			l.findings = append(l.findings, said(p, 1, Warning, "fileUnlisted", "Owner", owner))
 		}
 	}
 }
@@ -428,8 +426,7 @@ func Parse(file string, data []byte) ([]*Document, []Finding) {
 		// the API server and the GitOps engines read UTF-8 only; an editor of Windows often
 		// saves Latin-1 (é, è, ü of a commune's name)
 		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
-		return nil, []Finding{{File: file, Line: line, Severity: Error,
-			Message: "the file is not UTF-8 (an accented letter saved as Latin-1 or Windows-1252?): save it as UTF-8"}}
+		return nil, []Finding{said(file, line, Error, "notUTF8")}
 	}
 	var docs []*Document
 	var findings []Finding
@@ -461,7 +458,8 @@ func Parse(file string, data []byte) ([]*Document, []Finding) {
 func document(file string, n *yaml.Node) (*Document, *Finding) {
 	d := &Document{File: file, Line: n.Line, node: n}
 	if n.Kind != yaml.MappingNode {
-		return nil, &Finding{File: file, Line: n.Line, Severity: Error, Message: "a document must be a Kubernetes object (a mapping with apiVersion and kind)"}
+		f := said(file, n.Line, Error, "notAnObject")
+		return nil, &f
 	}
 	raw, err := yaml.Marshal(n)
 	if err == nil {
@@ -472,7 +470,8 @@ func document(file string, n *yaml.Node) (*Document, *Finding) {
 		err = utiljson.Unmarshal(raw, &d.Object)
 	}
 	if err != nil {
-		return nil, &Finding{File: file, Line: n.Line, Severity: Error, Message: "cannot read the document as JSON: " + err.Error()}
+		f := said(file, n.Line, Error, "notJSON", "Detail", err.Error())
+		return nil, &f
 	}
 	d.APIVersion, _ = d.Object["apiVersion"].(string)
 	d.Kind, _ = d.Object["kind"].(string)
@@ -526,7 +525,7 @@ func syntaxError(file string, data []byte, v3err error) Finding {
 		}
 		line = problem
 	}
-	return Finding{File: file, Line: line, Severity: Error, Message: "not valid YAML: " + msg}
+	return said(file, line, Error, "notYAML", "Detail", msg)
 }
 
 // at places a field error of the document on the line of its field.

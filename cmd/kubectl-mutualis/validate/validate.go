@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/licence"
 	"github.com/crtpl/mutualis/controllers/plan"
@@ -37,20 +38,56 @@ type Finding struct {
 	Line     int
 	Severity Severity
 	// Reason is the condition reason the operator would give, when the operator decides it.
-	Reason  string
+	Reason string
+	// Message is in English: the operator's own message for a verdict, the API's for a schema or
+	// CEL error, the English catalogue's for the validator's own findings.
 	Message string
+	// Key and Fields are the catalogue's message of a finding of the validator's own (for the
+	// plugin to say it in the reader's language); empty for the operator's and the API's.
+	Key    string            `json:",omitempty"`
+	Fields map[string]string `json:",omitempty"`
 }
 
-func (f Finding) String() string {
+// said is a finding of the validator's own: its message is the sentence of validate.<key> in the
+// catalogues, filled with fields (pairs of name and value), in English for Message.
+func said(file string, line int, sev Severity, key string, fields ...string) Finding {
+	f := Finding{File: file, Line: line, Severity: sev, Key: "validate." + key, Fields: map[string]string{}}
+	for i := 0; i+1 < len(fields); i += 2 {
+		f.Fields[fields[i]] = fields[i+1]
+	}
+	f.Message = f.In(i18n.For(i18n.English))
+	return f
+}
+
+// In is the finding's text in a printer's language: the catalogue's sentence for the validator's
+// own findings; for a verdict of the operator, its reason's sentence followed by the operator's
+// English message; the API's English message otherwise (the API server gives the same).
+func (f Finding) In(p *i18n.Printer) string {
+	switch {
+	case f.Key != "":
+		return p.Say(f.Key, f.Fields)
+	case f.Reason != "" && p.Lang != i18n.English:
+		if sentence := p.Reason(f.Reason); sentence != "" {
+			return sentence + " — " + f.Message
+		}
+	}
+	return f.Message
+}
+
+// Said is the finding as one line, file:line: severity: text (reason), in a printer's language.
+func (f Finding) Said(p *i18n.Printer) string {
 	where := f.File
 	if f.Line > 0 {
 		where = fmt.Sprintf("%s:%d", f.File, f.Line)
 	}
+	text := f.In(p)
 	if f.Reason != "" {
-		return fmt.Sprintf("%s: %s: %s (%s)", where, f.Severity, f.Message, f.Reason)
+		text += " (" + f.Reason + ")"
 	}
-	return fmt.Sprintf("%s: %s: %s", where, f.Severity, f.Message)
+	return p.T("validate.line", "Where", where, "Severity", p.T("validate.severity."+string(f.Severity)), "Text", text)
 }
+
+func (f Finding) String() string { return f.Said(i18n.For(i18n.English)) }
 
 // Report is the outcome of a validation.
 type Report struct {
@@ -59,8 +96,11 @@ type Report struct {
 	// which are left to their own tools.
 	Counts map[string]int
 	Others int
-	// Policy says which TenancyPolicy the tenants were checked against.
-	Policy string
+	// PolicyName and PolicyFile are the TenancyPolicy the tenants were checked against, empty
+	// when the tree has none (the shipped defaults then).
+	PolicyName, PolicyFile string
+	// Tenants are the tree's communes and CPAS, whose people's language the plugin speaks.
+	Tenants []v1alpha1.Tenant `json:"-"`
 }
 
 // Errors counts the findings that fail the validation.
@@ -74,8 +114,11 @@ func (r *Report) Errors() int {
 	return n
 }
 
-// Summary is the report's last line.
-func (r *Report) Summary() string {
+// Summary is the report's last line, in English.
+func (r *Report) Summary() string { return r.SummaryIn(i18n.For(i18n.English)) }
+
+// SummaryIn is the report's last line in a printer's language.
+func (r *Report) SummaryIn(p *i18n.Printer) string {
 	names := make([]string, 0, len(r.Counts))
 	for k := range r.Counts {
 		names = append(names, k)
@@ -85,16 +128,20 @@ func (r *Report) Summary() string {
 	for _, k := range names {
 		kinds = append(kinds, fmt.Sprintf("%d %s", r.Counts[k], k))
 	}
-	objects := "no object of mutualis"
+	objects := p.T("validate.summary.noObject")
 	if len(kinds) > 0 {
 		objects = strings.Join(kinds, ", ")
 	}
-	warnings := len(r.Findings) - r.Errors()
-	verdict := "valid"
+	verdict := p.T("validate.summary.valid")
 	if r.Errors() > 0 {
-		verdict = fmt.Sprintf("%d errors", r.Errors())
+		verdict = p.T("validate.summary.errors", "Count", r.Errors())
 	}
-	return fmt.Sprintf("%s: %s (%d other documents not checked), %d warnings; against %s", verdict, objects, r.Others, warnings, r.Policy)
+	policy := p.T("validate.summary.defaults")
+	if r.PolicyName != "" {
+		policy = p.T("validate.summary.policy", "Name", r.PolicyName, "File", r.PolicyFile)
+	}
+	return p.T("validate.summary.line", "Verdict", verdict, "Objects", objects, "Others", r.Others,
+		"Warnings", len(r.Findings)-r.Errors(), "Policy", policy)
 }
 
 // Tree validates the documents of a tree. now is the day licence pools are checked on.
@@ -107,12 +154,12 @@ func Tree(ctx context.Context, schemas Schemas, docs []*Document, now time.Time)
 		}
 	}
 	policy := tenant.EffectivePolicy(w.policy)
-	rep.Policy = "the shipped defaults (no TenancyPolicy in the tree)"
 	if w.policy != nil {
-		rep.Policy = "TenancyPolicy " + w.policy.Name + " of " + w.docOf[key("TenancyPolicy", w.policy.Name)].File
+		rep.PolicyName, rep.PolicyFile = w.policy.Name, w.docOf[key("TenancyPolicy", w.policy.Name)].File
 	}
 	w.checkCatalogue(rep, policy)
 	w.checkTenants(ctx, rep, policy, now)
+	rep.Tenants = w.tenants()
 	sort.SliceStable(rep.Findings, func(i, j int) bool {
 		a, b := rep.Findings[i], rep.Findings[j]
 		if a.File != b.File {
@@ -153,7 +200,7 @@ func key(kind, name string) string { return kind + "/" + name }
 func (w *world) admit(ctx context.Context, rep *Report, schemas Schemas, d *Document) bool {
 	group, version, _ := strings.Cut(d.APIVersion, "/")
 	if d.APIVersion == "" || d.Kind == "" {
-		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.Line, Severity: Error, Message: "a Kubernetes object needs apiVersion and kind"})
+		rep.Findings = append(rep.Findings, said(d.File, d.Line, Error, "noKind"))
 		return false
 	}
 	if group != v1alpha1.GroupVersion.Group {
@@ -161,14 +208,14 @@ func (w *world) admit(ctx context.Context, rep *Report, schemas Schemas, d *Docu
 		return false
 	}
 	if version != v1alpha1.GroupVersion.Version {
-		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("apiVersion"), Severity: Error,
-			Message: fmt.Sprintf("%s is not served: use apiVersion %s", d.APIVersion, v1alpha1.GroupVersion)})
+		rep.Findings = append(rep.Findings, said(d.File, d.lineOf("apiVersion"), Error, "versionNotServed",
+			"Version", d.APIVersion, "Served", v1alpha1.GroupVersion.String()))
 		return false
 	}
 	s := schemas[d.Kind]
 	if s == nil {
-		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("kind"), Severity: Error,
-			Message: fmt.Sprintf("kind %s is not a kind of %s (its kinds: %s)", d.Kind, v1alpha1.GroupVersion, strings.Join(schemas.Kinds(), ", "))})
+		rep.Findings = append(rep.Findings, said(d.File, d.lineOf("kind"), Error, "unknownKind",
+			"Kind", d.Kind, "Group", v1alpha1.GroupVersion.String(), "Kinds", strings.Join(schemas.Kinds(), ", ")))
 		return false
 	}
 	rep.Counts[d.Kind]++
@@ -185,8 +232,8 @@ func (w *world) admit(ctx context.Context, rep *Report, schemas Schemas, d *Docu
 	}
 	k := key(d.Kind, d.Name)
 	if first := w.docOf[k]; first != nil {
-		rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.Line, Severity: Error,
-			Message: fmt.Sprintf("%s is declared twice (first in %s:%d): a GitOps tool would apply only one of them", d.Where(), first.File, first.Line)})
+		rep.Findings = append(rep.Findings, said(d.File, d.Line, Error, "declaredTwice",
+			"Object", d.Where(), "First", fmt.Sprintf("%s:%d", first.File, first.Line)))
 		return false
 	}
 	w.docOf[k] = d
@@ -227,8 +274,8 @@ func (w *world) add(rep *Report, d *Document) bool {
 		w.pools = append(w.pools, *o)
 	case *v1alpha1.TenancyPolicy:
 		if o.Name != v1alpha1.TenancyPolicyName {
-			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("metadata.name"), Severity: Error,
-				Message: fmt.Sprintf("the operator reads only the TenancyPolicy named %s: rename %s", v1alpha1.TenancyPolicyName, o.Name)})
+			rep.Findings = append(rep.Findings, said(d.File, d.lineOf("metadata.name"), Error, "policyName",
+				"Want", v1alpha1.TenancyPolicyName, "Name", o.Name))
 			return false
 		}
 		w.policy = o
@@ -296,8 +343,9 @@ func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
 	}
 	for _, name := range names {
 		if d := w.docOf[key("SharedApplication", name)]; subscribed[name] && w.apps[name].Spec.DataProtection == nil {
-			rep.Findings = append(rep.Findings, Finding{File: d.File, Line: d.lineOf("spec"), Severity: Warning, Reason: v1alpha1.ReasonDataProtectionMissing,
-				Message: d.Where() + ": tenants of the tree subscribe to it, and it declares no spec.dataProtection: their record of processing activities (kubectl mutualis report gdpr) has an empty entry for it"})
+			f := said(d.File, d.lineOf("spec"), Warning, "dataProtectionMissing", "Object", d.Where())
+			f.Reason = v1alpha1.ReasonDataProtectionMissing
+			rep.Findings = append(rep.Findings, f)
 		}
 		problem, _, err := plan.CatalogueVerdict(w.apps[name], policy, nil)
 		if err != nil {

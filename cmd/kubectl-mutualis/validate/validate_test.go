@@ -110,7 +110,7 @@ func TestShippedSamplesValidate(t *testing.T) {
 	for _, f := range rep.Findings {
 		t.Errorf("%s", f)
 	}
-	if rep.Counts["SharedApplication"] < 5 || rep.Counts["Commune"] < 2 || !strings.Contains(rep.Policy, "tenancypolicy.yaml") {
+	if rep.Counts["SharedApplication"] < 5 || rep.Counts["Commune"] < 2 || !strings.Contains(rep.PolicyFile, "tenancypolicy.yaml") {
 		t.Errorf("summary %q", rep.Summary())
 	}
 	if !strings.HasPrefix(rep.Summary(), "valid: ") {
