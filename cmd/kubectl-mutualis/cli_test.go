@@ -71,7 +71,7 @@ func TestNewIntoATreeListsTheFileInItsKustomizations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if text := string(data); !strings.Contains(text, "kind: Commune") || !strings.Contains(text, "---\n# The CPAS of Arlon") {
+	if text := string(data); !strings.Contains(text, "kind: Commune") || !strings.Contains(text, "---\n# CPAS d'Arlon (INS 81001) : il a besoin de la Commune arlon") {
 		t.Errorf("arlon.yaml:\n%s", text)
 	}
 	kust, _ := os.ReadFile(filepath.Join(tenants, "luxembourg", "kustomization.yaml"))

@@ -248,6 +248,14 @@ func addLangFlag(cmd *cobra.Command) *language {
 	return l
 }
 
+// ofNIS is the language asked for, or that of the people of a commune and its CPAS.
+func (l *language) ofNIS(nis string) i18n.Lang {
+	if l.forced != "" {
+		return l.forced
+	}
+	return i18n.OfCommune(nis)
+}
+
 // of is the language asked for, or that of the tenants' people.
 func (l *language) of(tenants ...v1alpha1.Tenant) i18n.Lang {
 	if l.forced != "" {

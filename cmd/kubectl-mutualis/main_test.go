@@ -28,7 +28,7 @@ func TestNewWritesManifestsThatValidate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("new commune: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"name: liege\n", `nis: "62063"`, "displayName: Liège", "- name: nextcloud", "domain: cloud.liege.be", "seats: 12", "- liege.be", "kind: Group", "197217 inhabitants"} {
+	for _, want := range []string{"name: liege\n", `nis: "62063"`, "displayName: Liège", "- name: nextcloud", "domain: cloud.liege.be", "seats: 12", "- liege.be", "kind: Group", "# Liège (INS 62063, province de Liège, 197217 habitants au registre)"} {
 		if !strings.Contains(commune, want) {
 			t.Errorf("commune manifest lacks %q:\n%s", want, commune)
 		}
@@ -58,7 +58,9 @@ func TestNewWritesManifestsThatValidate(t *testing.T) {
 		t.Errorf("Eupen's CPAS:\n%s", eupen)
 	}
 	// the names people use: German in the German-speaking Community, the French elision
-	for args, want := range map[string]string{"commune 63001": "displayName: Amel", "cpas 63001": "displayName: ÖSHZ Amel", "cpas ans": "displayName: CPAS d'Ans"} {
+	for args, want := range map[string]string{"commune 63001": "displayName: Amel", "cpas 63001": "displayName: ÖSHZ Amel", "cpas ans": "displayName: CPAS d'Ans",
+		// the file's header in the commune's language
+		"commune 63001 --lang de": "# Amel (NIS 63001, Provinz Lüttich,", "cpas ambleve": "# ÖSHZ Amel (NIS 63001): es braucht die Commune ambleve", "commune 63001 --lang fr": "# Amel (INS 63001, province de Liège,"} {
 		if _, out, _ := plugin(t, append([]string{"new"}, strings.Fields(args)...)...); !strings.Contains(out, want) {
 			t.Errorf("new %s lacks %q:\n%s", args, want, out)
 		}
@@ -71,9 +73,10 @@ func TestNewRefusesWhatTheRegistryDoesNotHold(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"new", "commune", "21004"}, 1, "neither the NIS code nor the name of a Walloon commune"},
-		{[]string{"new", "commune", "Atlantis"}, 1, "neither the NIS code nor the name"},
-		{[]string{"new", "commune", "Liegge"}, 1, "did you mean Liège (62063)?"},
+		{[]string{"new", "commune", "21004"}, 1, "« 21004 » n'est ni le code INS ni le nom d'une commune wallonne du registre"},
+		{[]string{"new", "commune", "Atlantis", "--lang", "en"}, 1, `"Atlantis" is neither the NIS code nor the name`},
+		{[]string{"new", "commune", "Liegge"}, 1, "vouliez-vous dire Liège (62063) ?"},
+		{[]string{"new", "commune", "Liegge", "--lang", "de"}, 1, "meinten Sie Liège (62063)?"},
 		{[]string{"new", "commune"}, 1, "needs the commune's NIS code or name"},
 		{[]string{"new", "commune", "62063", "--set", "nextcloud.domain=x"}, 1, "--set nextcloud.domain=x names an application not given with --app"},
 		{[]string{"new", "commune", "62063", "--app", "nextcloud", "--set", "domain"}, 1, "--set takes application.parameter=value"},
@@ -81,8 +84,9 @@ func TestNewRefusesWhatTheRegistryDoesNotHold(t *testing.T) {
 		{[]string{"new", "province", "x"}, 1, "new writes a commune or a cpas, not \"province\""},
 		{[]string{"frobnicate"}, 1, `unknown command "frobnicate"`},
 		// what the API server would refuse is not written
-		{[]string{"new", "commune", "62063", "--admin-group", ""}, 1, "the manifest would be refused"},
-		{[]string{"new", "commune", "62063", "--domain", "liege..be"}, 1, "the manifest would be refused"},
+		{[]string{"new", "commune", "62063", "--admin-group", ""}, 1, "le manifeste serait refusé"},
+		{[]string{"new", "commune", "62063", "--domain", "liege..be", "--lang", "en"}, 1, "the manifest would be refused"},
+		{[]string{"new", "commune", "63001", "--domain", "amel..be"}, 1, "das Manifest würde abgelehnt"},
 	} {
 		code, _, stderr := plugin(t, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {

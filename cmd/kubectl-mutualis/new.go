@@ -18,6 +18,7 @@ import (
 	"github.com/agnivade/levenshtein"
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/validate"
 	"github.com/spf13/cobra"
 )
@@ -49,6 +50,7 @@ type tenantFlags struct {
 
 func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Command {
 	f := &tenantFlags{}
+	var lang *language
 	use, short, example := "commune <NIS or name>", "The manifest of a Commune",
 		`  kubectl mutualis new commune 62063 --app nextcloud --set nextcloud.domain=cloud.liege.be --admin-group liege-it
   kubectl mutualis new commune Liège --app iadelib --into tenants`
@@ -68,18 +70,20 @@ func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Comma
 		},
 		ValidArgsFunction: completeCommunes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			entry, notice, err := lookupCommune(args[0])
+			// the commune's people's language once it is known; French (or --lang) until then
+			entry, notice, err := lookupCommune(args[0], i18n.For(lang.of()))
 			if err != nil {
 				return err
 			}
+			p := i18n.For(lang.ofNIS(entry.NIS))
 			if notice != "" {
-				o.warn("%s", notice)
+				fmt.Fprintln(o.streams.ErrOut, p.T("validate.severity.warning")+": "+notice)
 			}
-			manifest, err := tenantManifest(kind, entry, f)
+			manifest, err := tenantManifest(kind, entry, f, p)
 			if err != nil {
 				return err
 			}
-			if err := checkManifest(cmd.Context(), manifest); err != nil {
+			if err := checkManifest(cmd.Context(), manifest, p); err != nil {
 				return err
 			}
 			if f.into == "" {
@@ -90,11 +94,11 @@ func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Comma
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(o.streams.ErrOut, "wrote %s %s into %s, listed by its kustomization: check the tree with kubectl mutualis validate %s\n",
-				kind.Kind(), entry.Slug(), file, f.into)
+			fmt.Fprintln(o.streams.ErrOut, p.T("new.wrote", "Kind", kind.Kind(), "Name", entry.Slug(), "File", file, "Tree", f.into))
 			return nil
 		},
 	}
+	lang = addLangFlag(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.apps, "app", nil, "an application of the catalogue to subscribe to (repeatable)")
 	fl.StringArrayVar(&f.sets, "set", nil, "a parameter of a subscription, as application.parameter=value, such as nextcloud.domain=cloud.liege.be (repeatable)")
@@ -112,7 +116,7 @@ func newTenantManifestCommand(o *options, kind v1alpha1.TenantKind) *cobra.Comma
 
 // tenantManifest writes the object of a new tenant of the registry's commune, with a comment
 // line that says where it comes from.
-func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFlags) ([]byte, error) {
+func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFlags, p *i18n.Printer) ([]byte, error) {
 	spec := v1alpha1.TenantSpec{DisplayName: entry.LocalName()}
 	for _, a := range f.apps {
 		spec.Applications = append(spec.Applications, v1alpha1.ApplicationSubscription{Name: a})
@@ -164,15 +168,15 @@ func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFla
 	var header string
 	switch kind {
 	case v1alpha1.KindCommune:
-		header = fmt.Sprintf("# %s (NIS %s, province of %s, %d inhabitants in the registry): its tier follows from the population.\n",
-			entry.Name, entry.NIS, entry.Province, entry.Population)
+		header = "# " + p.T("new.header.commune", "Name", entry.LocalName(), "NIS", entry.NIS,
+			"Province", p.T("province."+registry.Slug(entry.Province)), "Population", entry.Population) + "\n"
 		obj = &v1alpha1.Commune{
 			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Commune"},
 			ObjectMeta: metav1.ObjectMeta{Name: entry.Slug()},
 			Spec:       v1alpha1.CommuneSpec{NIS: entry.NIS, TenantSpec: spec},
 		}
 	case v1alpha1.KindCPAS:
-		header = fmt.Sprintf("# The CPAS of %s (NIS %s): it needs the Commune %s in the same tree.\n", entry.Name, entry.NIS, entry.Slug())
+		header = "# " + p.T("new.header.cpas", "Name", entry.CPASName(), "NIS", entry.NIS, "Commune", entry.Slug()) + "\n"
 		spec.DisplayName = entry.CPASName()
 		cpas := &v1alpha1.CPAS{
 			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "CPAS"},
@@ -199,7 +203,7 @@ func tenantManifest(kind v1alpha1.TenantKind, entry registry.Entry, f *tenantFla
 
 // checkManifest refuses what the API server would refuse: new never writes a manifest that a pull
 // request's CI or the cluster would turn down on its own (a bad domain, an empty group name).
-func checkManifest(ctx context.Context, manifest []byte) error {
+func checkManifest(ctx context.Context, manifest []byte, p *i18n.Printer) error {
 	schemas, err := validate.LoadSchemas()
 	if err != nil {
 		return fmt.Errorf("the embedded CRDs: %w", err)
@@ -212,9 +216,9 @@ func checkManifest(ctx context.Context, manifest []byte) error {
 	}
 	var lines []string
 	for _, f := range findings {
-		lines = append(lines, "  "+f.Message)
+		lines = append(lines, "  "+f.In(p))
 	}
-	return fmt.Errorf("the manifest would be refused, so it is not written:\n%s", strings.Join(lines, "\n"))
+	return errors.New(p.T("new.refused") + "\n" + strings.Join(lines, "\n"))
 }
 
 // dropEmpty removes the null values and the empty objects of a manifest, deepest first.
@@ -234,7 +238,7 @@ func dropEmpty(m map[string]any) {
 // lookupCommune finds a current commune of the registry by NIS code or by name (its slug). A
 // retired commune is mapped to the merged one that succeeded it, with a notice; a name not found
 // is answered with the nearest names of the registry.
-func lookupCommune(s string) (registry.Entry, string, error) {
+func lookupCommune(s string, p *i18n.Printer) (registry.Entry, string, error) {
 	e, ok := registry.Lookup(s)
 	if !ok {
 		e, ok = registry.BySlug(registry.Slug(s))
@@ -247,21 +251,20 @@ func lookupCommune(s string) (registry.Entry, string, error) {
 		}
 	}
 	if !ok {
-		msg := fmt.Sprintf("%q is neither the NIS code nor the name of a Walloon commune of the registry", s)
 		if near := nearestCommunes(s); len(near) > 0 {
-			msg += "; did you mean " + inWords(near) + "?"
+			return e, "", errors.New(p.T("new.didYouMean", "Typed", s, "Names", strings.Join(near, ", ")))
 		}
-		return e, "", errors.New(msg)
+		return e, "", errors.New(p.T("new.unknownCommune", "Typed", s))
 	}
 	if e.Current() {
 		return e, "", nil
 	}
 	successor, found := registry.Lookup(e.Successor)
 	if !found || !successor.Current() {
-		return e, "", fmt.Errorf("NIS %s (%s) was retired on %s and the registry has no current successor for it", e.NIS, e.Name, e.ValidUntil.Format("2006-01-02"))
+		return e, "", errors.New(p.T("new.retiredAlone", "Name", e.Name, "NIS", e.NIS, "Until", e.ValidUntil.Format("2006-01-02")))
 	}
-	notice := fmt.Sprintf("%s (NIS %s) was retired on %s, merged into %s (NIS %s): writing %s", e.Name, e.NIS,
-		e.ValidUntil.Format("2006-01-02"), successor.Name, successor.NIS, successor.Name)
+	notice := p.T("new.retired", "Name", e.Name, "NIS", e.NIS, "Until", e.ValidUntil.Format("2006-01-02"),
+		"Successor", successor.LocalName(), "SuccessorNIS", successor.NIS)
 	return successor, notice, nil
 }
 
