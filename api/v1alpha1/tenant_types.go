@@ -67,9 +67,9 @@ const (
 
 // TenantSpec is the part of the specification that a Commune and a CPAS share.
 type TenantSpec struct {
-	// displayName is the name shown to people. For a Commune it defaults to the name in the NIS
-	// registry; for a CPAS to "CPAS de <commune>". kubectl mutualis new writes the name people use:
-	// the German one in the German-speaking Community ("ÖSHZ Amel"), "CPAS d'Ans" with the elision.
+	// displayName is the name shown to people. It defaults to the name people use by the NIS
+	// registry: the commune's ("Liège", and the German one in the German-speaking Community, "Amel"),
+	// and for a CPAS its centre's ("CPAS de Liège", "CPAS d'Ans" with the elision, "ÖSHZ Amel").
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128

@@ -236,3 +236,32 @@ func (v domainView) Commune(ctx context.Context, n string) (*v1alpha1.Commune, e
 func (v domainView) TenantsWithDomainKey(context.Context, string) ([]v1alpha1.Tenant, error) {
 	return v, nil
 }
+
+// A tenant without spec.displayName shows the name its people use, by the registry.
+func TestDisplayNameIsTheNamePeopleUse(t *testing.T) {
+	commune := func(name string) *v1alpha1.Commune {
+		return &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	cpas := func(name string) *v1alpha1.CPAS {
+		return &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	named := commune("liege")
+	named.Spec.DisplayName = "Ville de Liège"
+	for _, tt := range []struct {
+		tenant v1alpha1.Tenant
+		nis    string
+		want   string
+	}{
+		{commune("liege"), "62063", "Liège"},
+		{commune("ambleve"), "63001", "Amel"},
+		{cpas("ans"), "62003", "CPAS d'Ans"},
+		{cpas("ambleve"), "63001", "ÖSHZ Amel"},
+		{cpas("namur"), "92094", "CPAS de Namur"},
+		{named, "62063", "Ville de Liège"},
+		{cpas("nowhere"), "", "nowhere"},
+	} {
+		if got := DisplayName(tt.tenant, tt.nis); got != tt.want {
+			t.Errorf("%s %s (%s): %q, want %q", tt.tenant.TenantKind(), tt.tenant.GetName(), tt.nis, got, tt.want)
+		}
+	}
+}

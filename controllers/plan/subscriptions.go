@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
@@ -91,10 +92,18 @@ func Subscribes(t v1alpha1.Tenant, app string) bool {
 	return false
 }
 
-// DisplayName is the name a tenant's applications show: its spec's, or the object's name.
-func DisplayName(t v1alpha1.Tenant) string {
+// DisplayName is the name a tenant's applications show: its spec's, else the name its people use
+// by the registry for the commune's NIS code ("Liège", "Amel"; "CPAS d'Ans", "ÖSHZ Amel"), else
+// the object's name (a code the registry does not hold).
+func DisplayName(t v1alpha1.Tenant, nis string) string {
 	if n := t.TenantSpec().DisplayName; n != "" {
 		return n
+	}
+	if e, ok := registry.Lookup(nis); ok {
+		if t.TenantKind() == v1alpha1.KindCPAS {
+			return e.CPASName()
+		}
+		return e.LocalName()
 	}
 	return t.GetName()
 }
@@ -103,7 +112,7 @@ func DisplayName(t v1alpha1.Tenant) string {
 func RenderTenant(t v1alpha1.Tenant, nis, tier string, sub v1alpha1.ApplicationSubscription, seats int32) render.Tenant {
 	return render.Tenant{
 		Kind: t.TenantKind(), Name: t.GetName(), Namespace: t.TenantNamespace(), NIS: nis,
-		DisplayName: DisplayName(t), Tier: tier, Parameters: sub.Parameters, Seats: seats,
+		DisplayName: DisplayName(t, nis), Tier: tier, Parameters: sub.Parameters, Seats: seats,
 	}
 }
 
