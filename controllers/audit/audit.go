@@ -70,6 +70,7 @@ const (
 	CheckLicenceExpiring        Check = "LicenceExpiringSoon"
 	CheckRoleBindingUnmanaged   Check = "RoleBindingUnmanaged"
 	CheckAccess                 Check = "AccessReview"
+	CheckExcludedFromBackup     Check = "ExcludedFromBackup"
 )
 
 // Finding is one result of the audit. Args fill the check's sentences, by the names of fields.go.
@@ -137,6 +138,9 @@ type Inputs struct {
 	// BackupReady is the tenant's BackupReady condition; Backup its status.backup.
 	BackupReady *metav1.Condition
 	Backup      *v1alpha1.BackupStatus
+	// ExcludedFromBackup are the objects of the namespace (Kind/name, the Namespace itself
+	// included) that Velero leaves out of every backup, by their label velero.io/exclude-from-backup.
+	ExcludedFromBackup []string
 	// Pools are the licence pools the tenant holds seats of.
 	Pools []v1alpha1.LicencePool
 	Now   time.Time
@@ -158,6 +162,8 @@ const (
 	InputPartner      Input = "PartnerServices"
 	InputInstances    Input = "InstanceServices"
 	InputRoleBindings Input = "RoleBindings"
+	// InputSecrets: a tenant's viewer may not read its Secrets, nor so their backup labels
+	InputSecrets Input = "Secrets"
 )
 
 // needs are the checks that cannot be made without each input.
@@ -165,6 +171,7 @@ var needs = map[Input][]Check{
 	InputPolicy:       {CheckPodSecurityWeaker, CheckRegistryNotAllowed},
 	InputPeers:        {CheckTenantReachable, CheckReachesTenant, CheckPartnerPortOpen},
 	InputPartner:      {CheckPartnerPortOpen},
+	InputSecrets:      {CheckExcludedFromBackup},
 	InputInstances:    {CheckReachesTenant},
 	InputPools:        {CheckLicenceExpired, CheckLicenceExpiring},
 	InputRoleBindings: {CheckRoleBindingUnmanaged, CheckAccess},

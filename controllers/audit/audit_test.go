@@ -206,6 +206,9 @@ func TestEachRuleBrokenAloneGivesItsFinding(t *testing.T) {
 		{"a failed backup", func(in *Inputs) {
 			in.BackupReady.Status, in.BackupReady.Reason, in.BackupReady.Message = metav1.ConditionFalse, v1alpha1.ReasonBackupFailed, "backup x: PartiallyFailed"
 		}, CheckBackupFailing, High, "Commune/liege", "status.backup"},
+		{"a ConfigMap labelled out of the backups", func(in *Inputs) {
+			in.ExcludedFromBackup = []string{"ConfigMap/council-minutes"}
+		}, CheckExcludedFromBackup, High, "ConfigMap/council-minutes", `metadata.labels["velero.io/exclude-from-backup"]`},
 		{"a stale backup", func(in *Inputs) {
 			in.BackupReady.Status, in.BackupReady.Reason = metav1.ConditionFalse, v1alpha1.ReasonBackupStale
 		}, CheckBackupStale, High, "Commune/liege", "status.backup.lastSuccessfulTime"},
@@ -296,8 +299,8 @@ func TestAWorkloadIsReportedOnce(t *testing.T) {
 // Every check names its fields, for the catalogues' sentences (the plugin's i18n tests check that
 // each check has its sentences in each language).
 func TestEveryCheckNamesItsFields(t *testing.T) {
-	if n := len(Checks()); n != 24 {
-		t.Errorf("%d checks name their fields; the audit has 24", n)
+	if n := len(Checks()); n != 25 {
+		t.Errorf("%d checks name their fields; the audit has 25", n)
 	}
 }
 

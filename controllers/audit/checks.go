@@ -225,6 +225,11 @@ func checkBackups(out *findings, in Inputs) {
 	if c == nil || in.Namespace == nil {
 		return
 	}
+	// a tenant admin may label its objects out of Velero's backups; the final backup of a Delete
+	// tenant would then leave their data behind, so the cell hears of each one
+	for _, obj := range in.ExcludedFromBackup {
+		out.add(CheckExcludedFromBackup, High, obj, `metadata.labels["`+LabelExcludeFromBackup+`"]`)
+	}
 	obj := in.Subject.Kind.Kind() + "/" + in.Subject.Name
 	last := ""
 	if in.Backup != nil && in.Backup.LastSuccessfulTime != nil {
@@ -244,6 +249,9 @@ func checkBackups(out *findings, in Inputs) {
 		}
 	}
 }
+
+// LabelExcludeFromBackup is Velero's label that leaves an object out of every backup.
+const LabelExcludeFromBackup = "velero.io/exclude-from-backup"
 
 // checkLicences: a pool the tenant holds seats of ends within 30 days, or has ended.
 func checkLicences(out *findings, in Inputs) {

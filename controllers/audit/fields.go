@@ -31,6 +31,7 @@ var checkFields = map[Check][]string{
 	CheckLicenceExpiring:      {"Application", "Until"},
 	CheckRoleBindingUnmanaged: {"Role"},
 	CheckAccess:               {"Subject", "Role"},
+	CheckExcludedFromBackup:   nil,
 }
 
 // Checks are every check of the audit, sorted by name.

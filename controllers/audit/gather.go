@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -89,7 +90,27 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 			return refusable(live.List(gctx, &partnerSvcs, client.InNamespace(in.Subject.Partner)), &partnerRefused, "listing the Services of the partner "+in.Subject.Partner)
 		})
 	}
+	// the objects labelled out of Velero's backups, by their metadata only (a Secret's data is
+	// not the audit's to read)
+	excluded := make([]metav1.PartialObjectMetadataList, len(excludableKinds))
+	var secretsRefused bool
+	for i, gvk := range excludableKinds {
+		excluded[i].SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		g.Go(func() error {
+			err := live.List(gctx, &excluded[i], client.InNamespace(in.Subject.Namespace), client.MatchingLabels{LabelExcludeFromBackup: "true"})
+			if gvk.Kind == "Secret" {
+				return refusable(err, &secretsRefused, "listing the Secrets of "+in.Subject.Namespace)
+			}
+			if err != nil {
+				return fmt.Errorf("listing the %ss of %s excluded from backups: %w", gvk.Kind, in.Subject.Namespace, err)
+			}
+			return nil
+		})
+	}
 	err := g.Wait()
+	if secretsRefused {
+		in.Unread = append(in.Unread, InputSecrets)
+	}
 	if rbsRefused {
 		in.Unread = append(in.Unread, InputRoleBindings)
 	}
@@ -105,6 +126,14 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		return in, err
 	}
 	in.Namespace = ns
+	if ns.Labels[LabelExcludeFromBackup] == "true" {
+		in.ExcludedFromBackup = append(in.ExcludedFromBackup, "Namespace/"+ns.Name)
+	}
+	for i, gvk := range excludableKinds {
+		for _, item := range excluded[i].Items {
+			in.ExcludedFromBackup = append(in.ExcludedFromBackup, gvk.Kind+"/"+item.Name)
+		}
+	}
 	if instances := ns.Annotations[v1alpha1.AnnotationSharedInstances]; instances != "" {
 		in.InstanceServices = map[string][]corev1.Service{}
 		for _, instance := range strings.Split(instances, ",") {
@@ -130,6 +159,18 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 		}
 	}
 	return in, nil
+}
+
+// excludableKinds are the kinds whose objects the audit looks for among those labelled out of
+// Velero's backups: the tenant's data and what runs it (a Pod is rebuilt by its workload).
+var excludableKinds = []schema.GroupVersionKind{
+	{Version: "v1", Kind: "ConfigMap"},
+	{Version: "v1", Kind: "Secret"},
+	{Version: "v1", Kind: "PersistentVolumeClaim"},
+	{Version: "v1", Kind: "Service"},
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"},
 }
 
 // refusable turns a refusal of the reader's rights into refused, and wraps any other error.
