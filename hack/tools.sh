@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test and development binaries (etcd, the Kubernetes control plane, kwok, helm,
-# controller-gen, Flux's source-controller and kustomize-controller) from the Go module proxy into
-# bin/.
+# controller-gen, Flux's source-controller and kustomize-controller, Velero with its S3 plugin and
+# an S3 server) from the Go module proxy into bin/.
 #
 # Nothing is downloaded from anywhere but the Go module proxy. Each binary is built once per pinned
 # version into a per-user cache (${XDG_CACHE_HOME:-~/.cache}/mutualis-tools/<tool>-<version>/) and
@@ -21,7 +21,13 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.23.0
-VELERO_VERSION=v1.17.1
+# Velero, its object-store plugin for S3 and the S3 server the backups go to, for the backup and
+# restore end-to-end tests. The plugin's releases that the module proxy serves here (v1.14.x) go
+# with Velero v1.18. The S3 server is Versity's gateway (Apache 2.0, a posix folder as the store):
+# MinIO publishes no module versions the proxy serves, and is AGPL.
+VELERO_VERSION=v1.18.3
+VELERO_AWS_VERSION=v1.14.3
+VERSITYGW_VERSION=v1.8.0
 # Flux's controllers for the GitOps end-to-end test; v1.10 asks for a newer Go than this machine's.
 # source-controller stays at v1.9.0: v1.9.1 to v1.9.6 need patch releases of fluxcd/pkg/artifact
 # that the module proxy does not serve here.
@@ -59,6 +65,23 @@ scratch_module() {
   rm -rf "$1"
   mkdir -p "$1"
   (cd "$1" && go mod init mutualis.local/tools >/dev/null 2>&1)
+}
+
+# module_dir <module> <version> prints the folder of a module's source in the module cache,
+# downloading it first when needed.
+module_dir() {
+  local scratch; scratch=$(mktemp -d "${CACHE}/work-dl-XXXXXX")
+  (cd "${scratch}" && go mod init mutualis.local/dl >/dev/null 2>&1 &&
+    go mod download -json "$1@$2" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  rm -rf "${scratch}"
+}
+
+# module_source <module> <version> <dir> copies a module's source into a writable folder, to be
+# built there with its own go.mod (and its replace directives, which go install refuses).
+module_source() {
+  local dir; dir=$(module_dir "$1" "$2")
+  rm -rf "$3"
+  cp -r "${dir}" "$3" && chmod -R u+w "$3"
 }
 
 # build_simple <tool> <version> <module> <package>... builds packages of one module with go install,
@@ -144,17 +167,47 @@ velero_crds() {
   local out; out=$(cached velero-crds "${VELERO_VERSION}")
   if [ ! -f "${out}/.complete" ]; then
     log "fetching Velero ${VELERO_VERSION} CRDs from the module proxy (first time only)"
-    local work="${CACHE}/work-velero"
-    scratch_module "${work}"
-    local dir
-    dir=$(cd "${work}" && go mod download -json "github.com/vmware-tanzu/velero@${VELERO_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    local dir; dir=$(module_dir github.com/vmware-tanzu/velero "${VELERO_VERSION}")
     rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
-    cp "${dir}"/config/crd/v1/bases/*.yaml "${out}.tmp/"
+    # Velero's server refuses to start without every CRD of its group, v2alpha1's included
+    cp "${dir}"/config/crd/v1/bases/*.yaml "${dir}"/config/crd/v2alpha1/bases/*.yaml "${out}.tmp/"
     chmod 644 "${out}.tmp"/*.yaml
     touch "${out}.tmp/.complete"
-    rm -rf "${out}" "${work}"; mv "${out}.tmp" "${out}"
+    rm -rf "${out}"; mv "${out}.tmp" "${out}"
   fi
   ln -sfn "${out}" "${BIN}/velero-crds"
+}
+
+# build_velero builds Velero's server and client (one binary, cmd/velero) from its module's source:
+# its go.mod replaces kopia with Velero's fork, which go install would refuse. Velero's CRDs are
+# those of velero_crds, from the same version.
+build_velero() {
+  local out; out=$(cached velero "${VELERO_VERSION}")
+  if [ -f "${out}/.complete" ]; then link_all "${out}"; return; fi
+  log "building Velero ${VELERO_VERSION} (first time only)"
+  local work="${CACHE}/work-velero-src"
+  module_source github.com/vmware-tanzu/velero "${VELERO_VERSION}" "${work}"
+  rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+  # the module proxy here does not serve k8s.io/cli-runtime v0.33.12, which Velero pins; the next
+  # patch release is served
+  (cd "${work}" && go mod edit -require=k8s.io/cli-runtime@v0.33.13 &&
+    go build -mod=mod -o "${out}.tmp/velero" ./cmd/velero)
+  rm -rf "${work}"
+  publish "${out}"
+}
+
+# build_velero_plugin builds Velero's object-store plugin for S3 into a folder of its own,
+# bin/velero-plugins/: Velero runs every executable of its plugin folder as a plugin.
+build_velero_plugin() {
+  local out; out=$(cached velero-plugins "${VELERO_AWS_VERSION}")
+  if [ ! -f "${out}/.complete" ]; then
+    log "building Velero's plugin for AWS ${VELERO_AWS_VERSION} (first time only)"
+    rm -rf "${out}.tmp"; mkdir -p "${out}.tmp/plugins"
+    GOBIN="${out}.tmp/plugins" go install "github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@${VELERO_AWS_VERSION}"
+    touch "${out}.tmp/.complete"
+    rm -rf "${out}"; mv "${out}.tmp" "${out}"
+  fi
+  ln -sfn "${out}/plugins" "${BIN}/velero-plugins"
 }
 
 # build_flux <controller> <version> builds one of Flux's controllers from its module's source, with
@@ -168,11 +221,7 @@ build_flux() {
   if [ -f "${out}/.complete" ]; then link_all "${out}"; return; fi
   log "building Flux's ${ctl} ${version} (first time only)"
   local work="${CACHE}/work-${ctl}"
-  scratch_module "${work}-dl"
-  local dir
-  dir=$(cd "${work}-dl" && go mod download -json "github.com/fluxcd/${ctl}@${version}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  rm -rf "${work}" "${work}-dl"
-  cp -r "${dir}" "${work}" && chmod -R u+w "${work}"
+  module_source "github.com/fluxcd/${ctl}" "${version}" "${work}"
   rm -rf "${out}.tmp"; mkdir -p "${out}.tmp/${ctl}-crds"
   (cd "${work}" && go mod edit -dropreplace "github.com/fluxcd/${ctl}/api" &&
     go build -mod=mod -o "${out}.tmp/${ctl}" .)
@@ -182,12 +231,32 @@ build_flux() {
   publish "${out}"
 }
 
-build_etcd
-velero_crds
-build_simple controller-gen "${CONTROLLER_GEN_VERSION}" sigs.k8s.io/controller-tools cmd/controller-gen
-build_kubernetes
-build_simple kwok "${KWOK_VERSION}" sigs.k8s.io/kwok cmd/kwok cmd/kwokctl
-build_simple helm "${HELM_VERSION}" helm.sh/helm/v3 cmd/helm
-build_flux source-controller "${FLUX_SOURCE_VERSION}"
-build_flux kustomize-controller "${FLUX_KUSTOMIZE_VERSION}"
+# Two queues at once: the control plane and its tools in one, Velero, the S3 server and Flux in the
+# other. On two cores the compiler of one queue keeps the machine busy while the other links a
+# large binary, downloads modules or runs a single-threaded step, which saves minutes on a cold
+# build; with a warm cache each step only links and returns.
+(
+  build_etcd
+  build_simple controller-gen "${CONTROLLER_GEN_VERSION}" sigs.k8s.io/controller-tools cmd/controller-gen
+  build_kubernetes
+  build_simple kwok "${KWOK_VERSION}" sigs.k8s.io/kwok cmd/kwok cmd/kwokctl
+  build_simple helm "${HELM_VERSION}" helm.sh/helm/v3 cmd/helm
+) &
+control_plane=$!
+(
+  velero_crds
+  build_velero
+  build_velero_plugin
+  build_simple versitygw "${VERSITYGW_VERSION}" github.com/versity/versitygw cmd/versitygw
+  build_flux source-controller "${FLUX_SOURCE_VERSION}"
+  build_flux kustomize-controller "${FLUX_KUSTOMIZE_VERSION}"
+) &
+others=$!
+status=0
+wait "${control_plane}" || status=$?
+wait "${others}" || status=$?
+if [ "${status}" -ne 0 ]; then
+  log "a build failed (exit ${status}): see above"
+  exit "${status}"
+fi
 log "tools ready in ${BIN}"
