@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -64,9 +65,13 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	// and a change of the tenant wakes it at once: Delete, and a schedule of every minute so that
 	// Velero's Schedule takes a backup within the test
 	v := startVelero(t)
+	// an application of the catalogue, whose objects the backups must hold as well (its pods mount
+	// no volume: Velero's node agent is not here to copy volume files)
+	create(t, deploymentApp("council-portal", "nginxinc/nginx-unprivileged:1.26", restricted))
 	base = c.DeepCopy()
 	c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 	c.Spec.Backup.Schedule = "* * * * *"
+	c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "council-portal"}}
 	if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +89,8 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	for _, o := range []client.Object{minutes, secret, claim} {
 		create(t, o)
 	}
+
+	eventually(t, 2*time.Minute, ready(c))
 
 	// Velero's Schedule takes a real backup, and the tenant's status follows it
 	eventually(t, 3*time.Minute, hasCondition(c, v1alpha1.ConditionBackupReady, metav1.ConditionTrue, v1alpha1.ReasonBackupSucceeded, ""))
@@ -141,6 +148,11 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	}
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "restored-nivelles", Name: "archives"}, &corev1.PersistentVolumeClaim{}); err != nil {
 		t.Errorf("the PersistentVolumeClaim after the restore: %v", err)
+	}
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "restored-nivelles", Name: "council-portal"}, obj); err != nil {
+			t.Errorf("the application's %T after the restore: %v", obj, err)
+		}
 	}
 }
 
