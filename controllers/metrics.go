@@ -6,10 +6,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
 // reconcileErrors counts the errors of the API server that made a tenant's reconcile retry, by
@@ -37,6 +41,12 @@ var (
 		[]string{"kind", "name", "severity"}, nil)
 	descLastBackup = prometheus.NewDesc("mutualis_tenant_last_backup_timestamp_seconds",
 		"When each tenant's last backup succeeded, as Unix time; time() minus it is the backup's age.", []string{"kind", "name"}, nil)
+	descRetainedSince = prometheus.NewDesc("mutualis_retained_namespace_orphaned_timestamp_seconds",
+		"When the Retain tenant of each kept namespace was deleted, as Unix time (none when mutualis did not record it).",
+		[]string{"namespace", "kind"}, nil)
+	descRetainedOverdue = prometheus.NewDesc("mutualis_retained_namespaces_overdue",
+		"Kept namespaces of deleted Retain tenants past the TenancyPolicy's retainedNamespaces.reviewAfter (kubectl mutualis audit names them).",
+		nil, nil)
 )
 
 // stateCollector reads the tenants and pools from the operator's cache at each scrape.
@@ -53,7 +63,7 @@ func registerStateMetrics(c client.Reader) error {
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descAudit} {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descAudit, descRetainedSince, descRetainedOverdue} {
 		ch <- d
 	}
 }
@@ -102,6 +112,7 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[0]), app, "total")
 		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[1]), app, "ready")
 	}
+	s.collectRetained(ctx, ch)
 	pools := &v1alpha1.LicencePoolList{}
 	if err := s.c.List(ctx, pools, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(descSeats, err)
@@ -112,4 +123,33 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application, "granted")
 		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application, "available")
 	}
+}
+
+// collectRetained reports the namespaces kept after their Retain tenant was deleted, and how many
+// are past the policy's review period.
+func (s *stateCollector) collectRetained(ctx context.Context, ch chan<- prometheus.Metric) {
+	namespaces := &corev1.NamespaceList{}
+	if err := s.c.List(ctx, namespaces, client.MatchingLabels{v1alpha1.LabelOrphaned: "true"}, client.UnsafeDisableDeepCopy); err != nil {
+		ch <- prometheus.NewInvalidMetric(descRetainedOverdue, err)
+		return
+	}
+	policy := &v1alpha1.TenancyPolicy{}
+	if err := s.c.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, policy); apierrors.IsNotFound(err) {
+		policy = nil
+	} else if err != nil {
+		ch <- prometheus.NewInvalidMetric(descRetainedOverdue, err)
+		return
+	}
+	reviewAfter := tenant.EffectivePolicy(policy).RetainedNamespaces.ReviewAfter.Duration
+	now := time.Now()
+	overdue := 0
+	for _, r := range audit.Retained(namespaces.Items) {
+		if !r.Since.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descRetainedSince, prometheus.GaugeValue, float64(r.Since.Unix()), r.Namespace, r.Kind)
+		}
+		if r.Overdue(reviewAfter, now) {
+			overdue++
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descRetainedOverdue, prometheus.GaugeValue, float64(overdue))
 }

@@ -416,6 +416,7 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 			s.Wait(v1alpha1.ConditionNamespaceReady, v1alpha1.ReasonDeleting, "waiting for namespace %s to finish deleting", nsName)
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 		default:
+			res.OrphanedAt = t.GetDeletionTimestamp().Time
 			if err := r.orphanNamespace(ctx, res, live); err != nil {
 				return ctrl.Result{}, err
 			}

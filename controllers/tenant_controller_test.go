@@ -583,11 +583,19 @@ func TestRetainKeepsTheNamespaceAndANewTenantAdoptsIt(t *testing.T) {
 	if err := k8s.Delete(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	get(t, c.Name, c)
+	deleted := c.DeletionTimestamp.UTC().Format(time.RFC3339)
 	eventually(t, wait, absent(c))
 	get(t, "commune-ciney", ns)
 	if ns.DeletionTimestamp != nil || ns.Labels[v1alpha1.LabelOrphaned] != "true" || len(ns.OwnerReferences) != 0 {
 		t.Fatalf("retained namespace: deleting=%v labels=%v owners=%v", ns.DeletionTimestamp, ns.Labels, ns.OwnerReferences)
 	}
+	// the date its tenant went, which the cell's review of kept namespaces counts from
+	if got := ns.Annotations[v1alpha1.AnnotationOrphanedAt]; got != deleted {
+		t.Errorf("the kept namespace's %s is %q, want the tenant's deletion %s", v1alpha1.AnnotationOrphanedAt, got, deleted)
+	}
+	eventually(t, wait, metricAtLeast("mutualis_retained_namespace_orphaned_timestamp_seconds",
+		map[string]string{"namespace": "commune-ciney", "kind": "commune"}, float64(c.DeletionTimestamp.Unix())))
 	get(t, "commune-ciney/council-minutes", &corev1.ConfigMap{})
 	get(t, "commune-ciney/mutualis-quota", &corev1.ResourceQuota{})
 	get(t, "commune-ciney/mutualis-default-deny", &networkingv1.NetworkPolicy{})
@@ -601,6 +609,9 @@ func TestRetainKeepsTheNamespaceAndANewTenantAdoptsIt(t *testing.T) {
 	get(t, "commune-ciney", ns)
 	if _, orphaned := ns.Labels[v1alpha1.LabelOrphaned]; orphaned {
 		t.Errorf("the adopted namespace is still labelled orphaned")
+	}
+	if at, kept := ns.Annotations[v1alpha1.AnnotationOrphanedAt]; kept {
+		t.Errorf("the adopted namespace still says it was orphaned at %s", at)
 	}
 	get(t, "commune-ciney/council-minutes", &corev1.ConfigMap{})
 }

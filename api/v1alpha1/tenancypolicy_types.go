@@ -59,6 +59,10 @@ type TenancyPolicySpec struct {
 	// +optional
 	Backup PolicyBackup `json:"backup,omitempty"`
 
+	// retainedNamespaces governs the namespaces that Retain tenants leave behind.
+	// +optional
+	RetainedNamespaces PolicyRetainedNamespaces `json:"retainedNamespaces,omitempty"`
+
 	// nisRegistry is Embedded (codes must be current Walloon communes) or Disabled (any
 	// five-digit code; population required).
 	// +optional
@@ -254,6 +258,18 @@ type PolicyBackup struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
 	Retention *metav1.Duration `json:"retention,omitempty"`
+}
+
+// PolicyRetainedNamespaces governs the namespaces kept after their Retain tenant was deleted.
+type PolicyRetainedNamespaces struct {
+	// reviewAfter is how long a kept namespace may stay before the cell is told to review it
+	// (keep it on purpose, export it, or delete it): the metric
+	// mutualis_retained_namespaces_overdue counts those past it, and kubectl mutualis audit names
+	// each one, so that no commune's data is kept for ever by accident. Defaults to 2160h (90 days).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	ReviewAfter *metav1.Duration `json:"reviewAfter,omitempty"`
 }
 
 // TenancyPolicyStatus is the observed state of the policy.

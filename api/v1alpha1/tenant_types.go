@@ -14,6 +14,9 @@ const (
 	LabelNIS        = "mutualis.crtpl.be/nis"
 	LabelTier       = "mutualis.crtpl.be/tier"
 	LabelOrphaned   = "mutualis.crtpl.be/orphaned"
+	// AnnotationOrphanedAt is when the tenant of a kept (orphaned) namespace was deleted, RFC 3339:
+	// the cell reviews a namespace kept longer than the policy's retainedNamespaces.reviewAfter.
+	AnnotationOrphanedAt = "mutualis.crtpl.be/orphaned-at"
 	LabelPartOf     = "app.kubernetes.io/part-of"
 	AnnotationAdopt = "mutualis.crtpl.be/adopt"
 	// AnnotationDomains, AnnotationPartner and AnnotationServiceTypes publish on a tenant namespace

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -125,6 +126,22 @@ func auditTenants(ctx context.Context, c client.Client, names []string, lang *la
 		in.Unread = append(in.Unread, unread...)
 		out = append(out, showAudit(t, audit.Evaluate(in), in.Unread, lang.of(t)))
 	}
+	if len(names) > 0 {
+		return out, nil
+	}
+	// the cell's view adds the namespaces kept after their Retain tenant past the policy's review
+	// period; a reader who may not list namespaces is not the cell
+	kept := &corev1.NamespaceList{}
+	if err := c.List(ctx, kept, client.MatchingLabels{v1alpha1.LabelOrphaned: "true"}); apierrors.IsForbidden(err) {
+		return out, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("listing the kept namespaces: %w", err)
+	}
+	reviewAfter := tenant.EffectivePolicy(p).RetainedNamespaces.ReviewAfter.Duration
+	for _, f := range audit.EvaluateRetained(audit.Retained(kept.Items), reviewAfter, now) {
+		ns := strings.TrimPrefix(f.Object, "Namespace/")
+		out = append(out, showReport("Namespace", ns, ns, []audit.Finding{f}, nil, lang.of()))
+	}
 	return out, nil
 }
 
@@ -154,7 +171,12 @@ func partnerOf(t v1alpha1.Tenant, all []v1alpha1.Tenant) string {
 }
 
 func showAudit(t v1alpha1.Tenant, fs []audit.Finding, unread []audit.Input, lang i18n.Lang) tenantAudit {
-	r := tenantAudit{Kind: t.TenantKind().Kind(), Name: t.GetName(), Namespace: t.TenantNamespace(), Language: lang,
+	return showReport(t.TenantKind().Kind(), t.GetName(), t.TenantNamespace(), fs, unread, lang)
+}
+
+// showReport is one audited subject as the command prints it: a tenant, or a kept namespace.
+func showReport(kind, name, namespace string, fs []audit.Finding, unread []audit.Input, lang i18n.Lang) tenantAudit {
+	r := tenantAudit{Kind: kind, Name: name, Namespace: namespace, Language: lang,
 		Counts: map[string]int{}, Findings: []shownFinding{}, NotChecked: audit.Unchecked(unread)}
 	for _, s := range audit.Severities {
 		r.Counts[string(s)] = 0

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -240,5 +241,38 @@ func TestAuditPartnerIsTheOperatorsPartner(t *testing.T) {
 	commune.DeletionTimestamp = &deleting
 	if got := partnerOf(b, []v1alpha1.Tenant{commune, b}); got != "" {
 		t.Errorf("a commune being deleted is no partner, got %q", got)
+	}
+}
+
+// The cell's audit of every tenant names the namespaces kept after their Retain tenant longer
+// than the policy's review period, in French by default.
+func TestTheCellsAuditNamesKeptNamespacesPastTheirReview(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := corev1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	kept := func(name string, since time.Time) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelOrphaned: "true", v1alpha1.LabelKind: "commune"},
+			Annotations: map[string]string{v1alpha1.AnnotationOrphanedAt: since.Format(time.RFC3339)}}}
+	}
+	policy := &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.TenancyPolicyName},
+		Spec: v1alpha1.TenancyPolicySpec{RetainedNamespaces: v1alpha1.PolicyRetainedNamespaces{ReviewAfter: &metav1.Duration{Duration: 30 * 24 * time.Hour}}}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(policy,
+		kept("commune-amay", now.AddDate(0, -2, 0)), kept("commune-herstal", now.AddDate(0, 0, -3))).Build()
+	reports, err := auditTenants(context.Background(), c, nil, &language{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || reports[0].Kind != "Namespace" || reports[0].Name != "commune-amay" || len(reports[0].Findings) != 1 {
+		t.Fatalf("reports: %+v", reports)
+	}
+	if f := reports[0].Findings[0]; f.Check != audit.CheckRetainedNamespaceOverdue ||
+		f.Problem != "le namespace d'un tenant supprimé est conservé depuis le 2026-10-05, plus longtemps que les 720h0m0s de la politique" {
+		t.Errorf("the finding: %+v", f)
 	}
 }

@@ -71,6 +71,8 @@ const (
 	CheckRoleBindingUnmanaged   Check = "RoleBindingUnmanaged"
 	CheckAccess                 Check = "AccessReview"
 	CheckExcludedFromBackup     Check = "ExcludedFromBackup"
+	// CheckRetainedNamespaceOverdue is of the cell's view (EvaluateRetained), not of a tenant's.
+	CheckRetainedNamespaceOverdue Check = "RetainedNamespaceOverdue"
 )
 
 // Finding is one result of the audit. Args fill the check's sentences, by the names of fields.go.

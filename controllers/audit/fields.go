@@ -32,6 +32,8 @@ var checkFields = map[Check][]string{
 	CheckRoleBindingUnmanaged: {"Role"},
 	CheckAccess:               {"Subject", "Role"},
 	CheckExcludedFromBackup:   nil,
+	// Since is empty when the namespace was kept before mutualis recorded the date
+	CheckRetainedNamespaceOverdue: {"Since", "ReviewAfter"},
 }
 
 // Checks are every check of the audit, sorted by name.

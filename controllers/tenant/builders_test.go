@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -107,7 +108,9 @@ func TestNamespace(t *testing.T) {
 		policy     v1alpha1.TenancyPolicySpec
 		wantLevel  string
 		wantOrphan bool
-		wantKind   string
+		// wantOrphanedAt is the orphaned-at annotation, the only one a kept namespace has
+		wantOrphanedAt string
+		wantKind       string
 	}{
 		{name: "retain commune", wantLevel: "restricted", wantKind: "commune"},
 		{name: "not even a delete commune is owned", mutate: func(r *Resolved) { r.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete },
@@ -116,6 +119,9 @@ func TestNamespace(t *testing.T) {
 			r.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 			r.Orphaned = true
 		}, wantOrphan: true, wantLevel: "restricted", wantKind: "commune"},
+		{name: "orphaned tenant says when", mutate: func(r *Resolved) {
+			r.Orphaned, r.OrphanedAt = true, time.Date(2026, 12, 5, 9, 30, 0, 0, time.FixedZone("CET", 3600))
+		}, wantOrphan: true, wantOrphanedAt: "2026-12-05T08:30:00Z", wantLevel: "restricted", wantKind: "commune"},
 		{name: "baseline cpas", mutate: func(r *Resolved) { r.Kind = v1alpha1.KindCPAS; r.Namespace = "cpas-liege" },
 			policy: v1alpha1.TenancyPolicySpec{PodSecurity: "baseline"}, wantLevel: "baseline", wantKind: "cpas"},
 	}
@@ -132,8 +138,12 @@ func TestNamespace(t *testing.T) {
 			}
 			// what the admission policy reads, unless the namespace is orphaned
 			if tt.wantOrphan {
-				if len(ns.Annotations) != 0 {
-					t.Errorf("an orphaned namespace keeps no admission data: %v", ns.Annotations)
+				want := map[string]string{}
+				if tt.wantOrphanedAt != "" {
+					want[v1alpha1.AnnotationOrphanedAt] = tt.wantOrphanedAt
+				}
+				if len(ns.Annotations) != len(want) || ns.Annotations[v1alpha1.AnnotationOrphanedAt] != tt.wantOrphanedAt {
+					t.Errorf("an orphaned namespace keeps no admission data, only when it was orphaned: %v", ns.Annotations)
 				}
 			} else if ns.Annotations[v1alpha1.AnnotationDomains] != "liege.be,*.liege.be" || ns.Annotations[v1alpha1.AnnotationServiceTypes] != "ClusterIP" {
 				t.Errorf("admission annotations %v", ns.Annotations)

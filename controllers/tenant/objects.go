@@ -3,6 +3,7 @@ package tenant
 import (
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -55,8 +56,10 @@ type Resolved struct {
 	// Applications are the catalogue entries the tenant uses, by subscription or through synergy:
 	// its people may read those SharedApplications (their data protection, for the GDPR record).
 	Applications []string
-	// Orphaned marks a Retain tenant being deleted: its namespace is kept, labelled as orphaned.
-	Orphaned bool
+	// Orphaned marks a Retain tenant being deleted: its namespace is kept, labelled as orphaned;
+	// OrphanedAt is when the tenant's deletion began.
+	Orphaned   bool
+	OrphanedAt time.Time
 }
 
 // SharedAccess is a tenant's way to one shared instance: its namespace and exposed ports.
@@ -116,6 +119,9 @@ func Namespace(t *Resolved, policy v1alpha1.TenancyPolicySpec) *corev1ac.Namespa
 		}
 	}
 	ns := corev1ac.Namespace(t.Namespace).WithLabels(labels)
+	if t.Orphaned && !t.OrphanedAt.IsZero() {
+		ns.WithAnnotations(map[string]string{v1alpha1.AnnotationOrphanedAt: t.OrphanedAt.UTC().Format(time.RFC3339)})
+	}
 	if !t.Orphaned {
 		// what the admission policy reads of the tenant; an orphaned namespace loses them, and with
 		// them every Ingress host, ExternalName Service and Service type but ClusterIP

@@ -187,6 +187,9 @@ func EffectivePolicy(p *v1alpha1.TenancyPolicy) v1alpha1.TenancyPolicySpec {
 	if spec.Backup.Retention == nil {
 		spec.Backup.Retention = &metav1.Duration{Duration: 30 * 24 * time.Hour}
 	}
+	if spec.RetainedNamespaces.ReviewAfter == nil {
+		spec.RetainedNamespaces.ReviewAfter = &metav1.Duration{Duration: 90 * 24 * time.Hour}
+	}
 	if spec.NISRegistry == "" {
 		spec.NISRegistry = v1alpha1.NISRegistryEmbedded
 	}
