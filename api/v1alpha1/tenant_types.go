@@ -7,18 +7,18 @@ import (
 
 // Labels, annotations and the finalizer that mutualis puts on, or reads from, the objects it manages.
 const (
-	LabelManagedBy  = "app.kubernetes.io/managed-by"
-	ManagedByValue  = "mutualis"
-	LabelTenant     = "mutualis.crtpl.be/tenant"
-	LabelKind       = "mutualis.crtpl.be/kind"
-	LabelNIS        = "mutualis.crtpl.be/nis"
-	LabelTier       = "mutualis.crtpl.be/tier"
-	LabelOrphaned   = "mutualis.crtpl.be/orphaned"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedByValue = "mutualis"
+	LabelTenant    = "mutualis.crtpl.be/tenant"
+	LabelKind      = "mutualis.crtpl.be/kind"
+	LabelNIS       = "mutualis.crtpl.be/nis"
+	LabelTier      = "mutualis.crtpl.be/tier"
+	LabelOrphaned  = "mutualis.crtpl.be/orphaned"
 	// AnnotationOrphanedAt is when the tenant of a kept (orphaned) namespace was deleted, RFC 3339:
 	// the cell reviews a namespace kept longer than the policy's retainedNamespaces.reviewAfter.
 	AnnotationOrphanedAt = "mutualis.crtpl.be/orphaned-at"
-	LabelPartOf     = "app.kubernetes.io/part-of"
-	AnnotationAdopt = "mutualis.crtpl.be/adopt"
+	LabelPartOf          = "app.kubernetes.io/part-of"
+	AnnotationAdopt      = "mutualis.crtpl.be/adopt"
 	// AnnotationDomains, AnnotationPartner and AnnotationServiceTypes publish on a tenant namespace
 	// what the admission policy needs to know of its tenant: the domains its Ingresses may use
 	// (comma-separated), the namespace of its partner tenant, the Service types the policy allows.
