@@ -77,7 +77,7 @@ func startVelero(t *testing.T) *veleroStack {
 			"provider": "velero.io/aws", "default": true,
 			"objectStorage": map[string]any{"bucket": veleroBucket},
 			"config": map[string]any{"region": "us-east-1", "s3ForcePathStyle": "true", "s3Url": "http://" + v.s3Addr,
-				// the gateway checks the payload's SHA-256; the SDK's newer CRC checksums are left out
+				// no extra object checksum: the plugin's advice for S3-compatible stores other than AWS
 				"checksumAlgorithm": ""},
 		},
 	}}
