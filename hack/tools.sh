@@ -52,12 +52,17 @@ link_all() {
   done
 }
 
-# publish <out> marks a finished build complete, moves it into place and links it into bin/. A build
-# cut off half-way leaves only <out>.tmp, which the next run starts again.
-publish() {
+# complete <out> marks a finished build complete and moves it into place. A build cut off half-way
+# leaves only <out>.tmp, which the next run starts again.
+complete() {
   touch "$1.tmp/.complete"
   rm -rf "$1"
   mv "$1.tmp" "$1"
+}
+
+# publish <out> completes a build and links its binaries into bin/.
+publish() {
+  complete "$1"
   link_all "$1"
 }
 
@@ -173,8 +178,7 @@ velero_crds() {
     # Velero's server refuses to start without every CRD of its group, v2alpha1's included
     cp "${dir}"/config/crd/v1/bases/*.yaml "${dir}"/config/crd/v2alpha1/bases/*.yaml "${out}.tmp/"
     chmod 644 "${out}.tmp"/*.yaml
-    touch "${out}.tmp/.complete"
-    rm -rf "${out}"; mv "${out}.tmp" "${out}"
+    complete "${out}"
   fi
   ln -sfn "${out}" "${BIN}/velero-crds"
 }
@@ -205,8 +209,7 @@ build_velero_plugin() {
     log "building Velero's plugin for AWS ${VELERO_AWS_VERSION} (first time only)"
     rm -rf "${out}.tmp"; mkdir -p "${out}.tmp/plugins"
     GOBIN="${out}.tmp/plugins" go install "github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@${VELERO_AWS_VERSION}"
-    touch "${out}.tmp/.complete"
-    rm -rf "${out}"; mv "${out}.tmp" "${out}"
+    complete "${out}"
   fi
   ln -sfn "${out}/plugins" "${BIN}/velero-plugins"
 }

@@ -31,7 +31,7 @@ func TestRetainedNamespacesPastTheirReviewAreFindings(t *testing.T) {
 		kept("commune-ouffet", ""),                      // before mutualis recorded the date
 		live, foreign,
 	})
-	if len(retained) != 3 || retained[0].Namespace != "commune-amay" || retained[1].Since.IsZero() != false || !retained[2].Since.IsZero() {
+	if len(retained) != 3 || retained[0].Namespace != "commune-amay" || retained[1].Since.IsZero() || !retained[2].Since.IsZero() {
 		t.Fatalf("kept namespaces: %+v", retained)
 	}
 	got := EvaluateRetained(retained, 90*24*time.Hour, now)
