@@ -264,8 +264,9 @@ type PolicyBackup struct {
 type PolicyRetainedNamespaces struct {
 	// reviewAfter is how long a kept namespace may stay before the cell is told to review it
 	// (keep it on purpose, export it, or delete it): the metric
-	// mutualis_retained_namespaces_overdue counts those past it, and kubectl mutualis audit names
-	// each one, so that no commune's data is kept for ever by accident. Defaults to 2160h (90 days).
+	// mutualis_retained_namespaces_overdue counts those past it, and the cell's kubectl mutualis
+	// audit of every tenant (not of named tenants) names each one, so that no commune's data is
+	// kept for ever by accident. Defaults to 2160h (90 days).
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
