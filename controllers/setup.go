@@ -236,8 +236,10 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	if err := registerStateMetrics(mgr.GetCache()); err != nil {
 		return err
 	}
+	drills := &DrillSlots{}
 	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
 		r := &TenantReconciler{
+			Drills:        drills,
 			Client:        c,
 			APIReader:     mgr.GetAPIReader(),
 			Recorder:      mgr.GetEventRecorder("mutualis"),

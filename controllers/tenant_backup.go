@@ -50,7 +50,7 @@ func (r *TenantReconciler) watchVelero() error {
 	if r.veleroWatched == nil {
 		r.veleroWatched = map[string]bool{}
 	}
-	for _, kind := range []string{backup.ScheduleGVK.Kind, backup.BackupGVK.Kind} {
+	for _, kind := range []string{backup.ScheduleGVK.Kind, backup.BackupGVK.Kind, backup.RestoreGVK.Kind} {
 		if r.veleroWatched[kind] {
 			continue
 		}
@@ -120,7 +120,12 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, s *scope) error 
 		return nil
 	}
 	obs := backup.Observe(list.Items, interval, t.GetCreationTimestamp().Time, time.Now())
+	if old := t.TenantStatus().Backup; old != nil {
+		// the restore drills' record is the drill step's, kept from one reconcile to the next
+		obs.Status.LastVerifiedRestore, obs.Status.LastRestoreDrill = old.LastVerifiedRestore, old.LastRestoreDrill
+	}
 	s.Backup = &obs.Status
+	s.backups = list.Items
 	switch {
 	case settings.Disabled:
 		s.Observe(part, true, v1alpha1.ReasonBackupsDisabled, "spec.backup.disabled is true: this tenant has no scheduled backups")

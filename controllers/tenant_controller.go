@@ -61,6 +61,10 @@ type TenantReconciler struct {
 	cache         cache.Cache
 	veleroMu      sync.Mutex
 	veleroWatched map[string]bool
+
+	// Drills bounds the restore drills running at once; Setup gives both kinds the same.
+	Drills    *DrillSlots
+	drillOnce sync.Once
 }
 
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas,verbs=get;list;watch;update;patch
@@ -82,6 +86,7 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=velero.io,resources=schedules,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=velero.io,resources=backups,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=velero.io,resources=restores,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
@@ -169,6 +174,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		{"network", r.reconcileNetwork},
 		{"applications", r.reconcileApplications},
 		{"backup", r.reconcileBackup},
+		{"restore drill", r.reconcileRestoreDrill},
 	} {
 		if err := step.run(ctx, s); err != nil {
 			reconcileErrors.WithLabelValues(r.Kind.Kind(), step.name).Inc()
@@ -387,6 +393,10 @@ func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result,
 	}
 	log := ctrl.LoggerFrom(ctx)
 	nsName := t.TenantNamespace()
+	// a drill under way ends with its tenant: its scratch namespace holds a copy of the data
+	if err := r.dropScratch(ctx, nsName); err != nil {
+		return ctrl.Result{}, err
+	}
 	live, err := r.liveNamespace(ctx, nsName)
 	if err != nil {
 		return ctrl.Result{}, err

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -41,6 +42,9 @@ type scope struct {
 	withdrawn []string
 	// changes are what the appliers of this reconcile created, configured, pruned or left as it was.
 	changes apply.ChangeSet
+
+	// backups are the tenant's Velero Backups, as the backup step listed them.
+	backups []unstructured.Unstructured
 
 	requeue time.Duration
 	// released is set once the finalizer is gone: the object may no longer exist.

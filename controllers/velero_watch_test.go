@@ -41,7 +41,7 @@ func TestVeleroWatchIsRetriedAfterAFailure(t *testing.T) {
 	if err := r.watchVelero(); err != nil {
 		t.Fatal(err)
 	}
-	if c.added != 2 {
-		t.Fatalf("watches added: %d, want one for Schedules and one for Backups", c.added)
+	if c.added != 3 {
+		t.Fatalf("watches added: %d, want one each for Schedules, Backups and Restores", c.added)
 	}
 }

@@ -149,6 +149,9 @@ func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.O
 	if obj.GetObjectKind().GroupVersionKind().Group != backup.BackupGVK.Group && !apply.AppliedByMutualis(obj) {
 		return nil
 	}
+	if drilled, isScratch := obj.GetLabels()[v1alpha1.LabelRestoreDrill]; isScratch && obj.GetNamespace() == "" {
+		return r.wokenByScratch(obj, drilled)
+	}
 	ns := obj.GetLabels()[v1alpha1.LabelTenant]
 	prefix := v1alpha1.NamespacePrefixCom
 	if r.Kind == v1alpha1.KindCPAS {
@@ -244,6 +247,26 @@ func (r *TenantReconciler) domainRivals(ctx context.Context, changed v1alpha1.Te
 			out = append(out, requests(r.listTenants(ctx, client.MatchingFields{indexDomain: key}), func(t v1alpha1.Tenant) bool {
 				return t.TenantKind() != changed.TenantKind() || t.GetName() != changed.GetName()
 			})...)
+		}
+	}
+	return out
+}
+
+// wokenByScratch maps a drill's scratch namespace to the tenant it drills and, once the namespace
+// is going, to the tenants of the reconciler's kind that wait longest for a drill slot (a few, as
+// a drill may end while others end too).
+func (r *TenantReconciler) wokenByScratch(obj client.Object, drilled string) []reconcile.Request {
+	var out []reconcile.Request
+	prefix := v1alpha1.NamespacePrefixCom
+	if r.Kind == v1alpha1.KindCPAS {
+		prefix = v1alpha1.NamespacePrefixCPAS
+	}
+	if name, ok := strings.CutPrefix(drilled, prefix); ok && name != "" {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+	}
+	if obj.GetDeletionTimestamp() != nil {
+		for _, name := range r.drillSlots().waiters(r.Kind, 4) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
 		}
 	}
 	return out

@@ -17,6 +17,10 @@ const (
 	// ConditionAuditClean is True when the latest security audit found nothing of high severity.
 	// It is informative: it never makes the tenant not Ready.
 	ConditionAuditClean = "AuditClean"
+	// ConditionRestoreVerified is True when the latest restore drill restored the tenant's latest
+	// backup and found in it what the tenant held. It is informative: it never makes the tenant not
+	// Ready.
+	ConditionRestoreVerified = "RestoreVerified"
 )
 
 // Condition types of a SharedApplication and of a LicencePool (besides Ready).
@@ -97,6 +101,15 @@ const (
 	ReasonBackupRequested   = "BackupRequested"   // event: an on-demand backup was requested by annotation
 	ReasonAccessRevoked     = "AccessRevoked"     // event: a RoleBinding naming someone the spec no longer names was deleted
 	ReasonWithdrawn         = "Withdrawn"         // event: an Ingress for a lost domain, or a Service towards a namespace no longer reachable, was deleted
+
+	// RestoreVerified, and the events of restore drills.
+	ReasonRestoreDrillPassed  = "RestoreDrillPassed"    // the latest drill found the tenant's objects in the restore
+	ReasonRestoreDrillFailed  = "RestoreDrillFailed"    // the latest drill's restore failed, timed out or missed objects
+	ReasonRestoreDrillPending = "RestoreDrillPending"   // no drill yet: the first is due in the policy's period
+	ReasonRestoreDrillRunning = "RestoreDrillRunning"   // a drill's restore is under way, or waits for a free slot
+	ReasonRestoreDrillStarted = "RestoreDrillStarted"   // event: a drill began
+	ReasonRestoreDrillsOff    = "RestoreDrillsOff"      // backups are disabled or Velero is not installed: nothing to drill
+	ReasonRestoreDrillCleaned = "RestoreDrillCleanedUp" // event: the scratch namespace of a drill was deleted
 
 	// AuditClean.
 	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity

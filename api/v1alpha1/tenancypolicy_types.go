@@ -258,6 +258,39 @@ type PolicyBackup struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
 	Retention *metav1.Duration `json:"retention,omitempty"`
+	// restoreDrills prove that each tenant's backups restore: once per period, the operator
+	// restores the tenant's latest completed backup into a scratch namespace of its own, checks
+	// that what the tenant held before that backup is there, records the outcome in the tenant's
+	// status (RestoreVerified, status.backup.lastRestoreDrill) and deletes the scratch namespace.
+	// +optional
+	RestoreDrills PolicyRestoreDrills `json:"restoreDrills,omitempty"`
+}
+
+// PolicyRestoreDrills governs the restore drills of every tenant.
+type PolicyRestoreDrills struct {
+	// disabled stops the scheduled drills; a drill asked for with the annotation
+	// mutualis.crtpl.be/restore-drill-now still runs.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+	// period is how often each tenant is drilled. Each tenant has its own moment in the period
+	// (from a hash of its namespace), so that the drills of all tenants are spread over it rather
+	// than run together. Defaults to 720h (30 days).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	Period *metav1.Duration `json:"period,omitempty"`
+	// concurrency is how many drills may run at once across the cell: each one restores a
+	// tenant's objects into the cluster for a few minutes. Defaults to 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	Concurrency int32 `json:"concurrency,omitempty"`
+	// timeout is how long a drill's Velero Restore may run before the drill counts as failed and
+	// its scratch namespace is deleted. Defaults to 1h.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // PolicyRetainedNamespaces governs the namespaces kept after their Retain tenant was deleted.

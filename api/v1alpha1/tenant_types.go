@@ -46,6 +46,12 @@ const (
 	NamespacePrefixCPAS       = "cpas-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
+	// NamespacePrefixRestoreDrill prefixes the scratch namespace a restore drill restores a
+	// tenant's backup into; LabelRestoreDrill on it, and on the drill's Velero Restore, names the
+	// tenant namespace drilled. A scratch namespace carries no tenant label: no tenant's network
+	// policy, admission rule or role reaches it.
+	NamespacePrefixRestoreDrill = "mutualis-drill-"
+	LabelRestoreDrill           = "mutualis.crtpl.be/restore-drill"
 	// LabelPrefixInstanceSubscriber, followed by a Shared application's name, labels the namespace
 	// of each tenant that subscribes to its instance (value "true"): the instance's network policy
 	// admits the namespaces that carry it, so that policy stays the same size and is not rewritten
@@ -323,6 +329,51 @@ type BackupStatus struct {
 	// lastBackup is the name of the latest Velero Backup.
 	// +optional
 	LastBackup string `json:"lastBackup,omitempty"`
+	// lastVerifiedRestore is when a restore drill last proved that this tenant's backups restore.
+	// +optional
+	LastVerifiedRestore *metav1.Time `json:"lastVerifiedRestore,omitempty"`
+	// lastRestoreDrill is the outcome of the latest restore drill, passed or failed.
+	// +optional
+	LastRestoreDrill *RestoreDrillStatus `json:"lastRestoreDrill,omitempty"`
+}
+
+// RestoreDrillResult is the outcome of a restore drill.
+// +kubebuilder:validation:Enum=Passed;Failed
+type RestoreDrillResult string
+
+const (
+	RestoreDrillPassed RestoreDrillResult = "Passed"
+	RestoreDrillFailed RestoreDrillResult = "Failed"
+)
+
+// RestoreDrillStatus records one restore drill of a tenant.
+type RestoreDrillStatus struct {
+	// restore is the Velero Restore of the drill, kept in Velero's namespace until the next drill
+	// (velero restore describe <restore> --details).
+	// +required
+	Restore string `json:"restore"`
+	// backup is the Velero Backup it restored.
+	// +required
+	Backup string `json:"backup"`
+	// startTime is when the drill began, completionTime when its outcome was recorded.
+	// +required
+	StartTime metav1.Time `json:"startTime"`
+	// +required
+	CompletionTime metav1.Time `json:"completionTime"`
+	// result is Passed or Failed.
+	// +required
+	Result RestoreDrillResult `json:"result"`
+	// message says what was checked, or what was missing and what to do.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// objects is how many of the tenant's ConfigMaps, Secrets and PersistentVolumeClaims older than
+	// the backup were looked for in the restore.
+	// +optional
+	Objects int32 `json:"objects,omitempty"`
+	// token is the value of the mutualis.crtpl.be/restore-drill-now annotation that asked for the
+	// drill, when one did: the same value never asks twice.
+	// +optional
+	Token string `json:"token,omitempty"`
 }
 
 // AuditSummary counts the findings of a tenant's latest security audit by severity.

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/backup"
 	"github.com/crtpl/mutualis/controllers/licence"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
@@ -251,7 +252,7 @@ func checkBackups(out *findings, in Inputs) {
 }
 
 // LabelExcludeFromBackup is Velero's label that leaves an object out of every backup.
-const LabelExcludeFromBackup = "velero.io/exclude-from-backup"
+const LabelExcludeFromBackup = backup.LabelExcludeFromBackup
 
 // checkLicences: a pool the tenant holds seats of ends within 30 days, or has ended.
 func checkLicences(out *findings, in Inputs) {

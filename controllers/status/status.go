@@ -41,7 +41,7 @@ var Parts = []Part{
 }
 
 // Informative are the conditions outside the tenant contract's parts; they never change Ready.
-var Informative = []string{v1alpha1.ConditionNISCurrent, v1alpha1.ConditionAuditClean}
+var Informative = []string{v1alpha1.ConditionNISCurrent, v1alpha1.ConditionAuditClean, v1alpha1.ConditionRestoreVerified}
 
 // Observations are what one reconcile read, decided and observed of a tenant.
 type Observations struct {
@@ -69,6 +69,8 @@ type Observations struct {
 	Audit        *v1alpha1.AuditSummary
 	AuditFailure string
 	Suspended    bool
+	// RestoreVerified is what the restore drill step found, when it ran.
+	RestoreVerified *metav1.Condition
 }
 
 // NewObservations is an empty record.
@@ -198,6 +200,9 @@ func Compute(t v1alpha1.Tenant, o *Observations) {
 	}
 	if o.NIS != nil {
 		set(o.NIS)
+	}
+	if o.RestoreVerified != nil {
+		set(o.RestoreVerified)
 	}
 	if o.Audit != nil {
 		st.Audit = o.Audit
