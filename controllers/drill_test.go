@@ -115,6 +115,8 @@ func TestRestoreDrillsAreIsolatedOneAtATimeAndTimeOut(t *testing.T) {
 		}
 	}
 	eventually(t, wait, conditionIs(a, v1alpha1.ConditionRestoreVerified, metav1.ConditionUnknown, v1alpha1.ReasonRestoreDrillRunning))
+	eventually(t, wait, metricAtLeast("mutualis_restore_drills_running", nil, 1))
+	failedBefore, _ := metricValue("mutualis_restore_drills_total", map[string]string{"kind": "Commune", "result": "Failed"})
 
 	// one slot: the second tenant's drill waits while the first one's scratch namespace exists
 	patch(t, b, func() { b.Annotations[AnnotationRestoreDrillNow] = "one" })
@@ -142,6 +144,7 @@ func TestRestoreDrillsAreIsolatedOneAtATimeAndTimeOut(t *testing.T) {
 	}
 	eventually(t, wait, conditionIs(a, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, warningEvent(a.Name, v1alpha1.ReasonRestoreDrillFailed))
+	eventually(t, wait, metricAtLeast("mutualis_restore_drills_total", map[string]string{"kind": "Commune", "result": "Failed"}, failedBefore+1))
 	eventually(t, wait, deleting(scratchA, scratch))
 	finalizeNamespace(t, scratch) // envtest runs no namespace controller
 	eventually(t, wait, absent(scratch))

@@ -41,6 +41,10 @@ var (
 		[]string{"kind", "name", "severity"}, nil)
 	descLastBackup = prometheus.NewDesc("mutualis_tenant_last_backup_timestamp_seconds",
 		"When each tenant's last backup succeeded, as Unix time; time() minus it is the backup's age.", []string{"kind", "name"}, nil)
+	descLastVerifiedRestore = prometheus.NewDesc("mutualis_tenant_last_verified_restore_timestamp_seconds",
+		"When a restore drill last proved each tenant's backups, as Unix time; time() minus it is how long they have gone unproven.", []string{"kind", "name"}, nil)
+	descDrillsRunning = prometheus.NewDesc("mutualis_restore_drills_running",
+		"Scratch namespaces of restore drills that exist now (the TenancyPolicy's restoreDrills.concurrency bounds them).", nil, nil)
 	descRetainedSince = prometheus.NewDesc("mutualis_retained_namespace_orphaned_timestamp_seconds",
 		"When the Retain tenant of each kept namespace was deleted, as Unix time (none when mutualis did not record it).",
 		[]string{"namespace", "kind"}, nil)
@@ -63,7 +67,7 @@ func registerStateMetrics(c client.Reader) error {
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descAudit, descRetainedSince, descRetainedOverdue} {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descLastVerifiedRestore, descDrillsRunning, descAudit, descRetainedSince, descRetainedOverdue} {
 		ch <- d
 	}
 }
@@ -104,6 +108,9 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if b := st.Backup; b != nil && b.LastSuccessfulTime != nil {
 			ch <- prometheus.MustNewConstMetric(descLastBackup, prometheus.GaugeValue, float64(b.LastSuccessfulTime.Unix()), kind, t.GetName())
 		}
+		if b := st.Backup; b != nil && b.LastVerifiedRestore != nil {
+			ch <- prometheus.MustNewConstMetric(descLastVerifiedRestore, prometheus.GaugeValue, float64(b.LastVerifiedRestore.Unix()), kind, t.GetName())
+		}
 	}
 	for k, n := range conditions {
 		ch <- prometheus.MustNewConstMetric(descTenants, prometheus.GaugeValue, float64(n), k.kind, k.condition, k.status)
@@ -113,6 +120,12 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[1]), app, "ready")
 	}
 	s.collectRetained(ctx, ch)
+	scratch := &corev1.NamespaceList{}
+	if err := s.c.List(ctx, scratch, client.HasLabels{v1alpha1.LabelRestoreDrill}, client.UnsafeDisableDeepCopy); err != nil {
+		ch <- prometheus.NewInvalidMetric(descDrillsRunning, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(descDrillsRunning, prometheus.GaugeValue, float64(len(scratch.Items)))
+	}
 	pools := &v1alpha1.LicencePoolList{}
 	if err := s.c.List(ctx, pools, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(descSeats, err)

@@ -71,6 +71,8 @@ const (
 	CheckRoleBindingUnmanaged   Check = "RoleBindingUnmanaged"
 	CheckAccess                 Check = "AccessReview"
 	CheckExcludedFromBackup     Check = "ExcludedFromBackup"
+	CheckRestoreDrillFailed     Check = "RestoreDrillFailed"
+	CheckRestoreNotVerified     Check = "RestoreNotVerified"
 	// CheckRetainedNamespaceOverdue is of the cell's view (EvaluateRetained), not of a tenant's.
 	CheckRetainedNamespaceOverdue Check = "RetainedNamespaceOverdue"
 )

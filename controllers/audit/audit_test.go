@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,7 @@ func clean(t *testing.T) Inputs {
 			Subjects:   []rbacv1.Subject{{Kind: "Group", Name: "liege-it"}},
 		}},
 		BackupReady: &metav1.Condition{Type: v1alpha1.ConditionBackupReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBackupSucceeded},
+		Backup:      &v1alpha1.BackupStatus{LastVerifiedRestore: ptr.To(metav1.NewTime(now.AddDate(0, 0, -10)))},
 		Pools:       []v1alpha1.LicencePool{{ObjectMeta: metav1.ObjectMeta{Name: "delib"}, Spec: v1alpha1.LicencePoolSpec{Application: "ia-delib", Seats: 10, ValidUntil: ptr.To(metav1.NewTime(now.AddDate(1, 0, 0)))}}},
 		Now:         now,
 	}
@@ -299,8 +301,8 @@ func TestAWorkloadIsReportedOnce(t *testing.T) {
 // Every check names its fields, for the catalogues' sentences (the plugin's i18n tests check that
 // each check has its sentences in each language).
 func TestEveryCheckNamesItsFields(t *testing.T) {
-	if n := len(Checks()); n != 26 {
-		t.Errorf("%d checks name their fields; the audit has 26", n)
+	if n := len(Checks()); n != 28 {
+		t.Errorf("%d checks name their fields; the audit has 28", n)
 	}
 }
 
@@ -464,5 +466,53 @@ func TestAnUnreadInputLeavesOutItsChecksOnly(t *testing.T) {
 		if len(Unchecked([]Input{input})) == 0 {
 			t.Errorf("input %s leaves out no check: nothing would say it was not read", input)
 		}
+	}
+}
+
+// A failed drill is a high finding; backups unproven for longer than the policy's period (and a
+// tenth) a medium one; neither for a tenant without backups (BackupMissing says that already) or
+// when the cell switched scheduled drills off.
+func TestRestoreDrillFindings(t *testing.T) {
+	failed := &v1alpha1.RestoreDrillStatus{Restore: "drill-x", Result: v1alpha1.RestoreDrillFailed, Message: "the backup b1 restores without ConfigMap/social-files"}
+	for _, tc := range []struct {
+		name   string
+		change func(*Inputs)
+		want   []Check
+	}{
+		{"drilled ten days ago", func(*Inputs) {}, nil},
+		{"last drill failed", func(in *Inputs) { in.Backup.LastRestoreDrill = failed }, []Check{CheckRestoreDrillFailed}},
+		{"drilled forty days ago", func(in *Inputs) {
+			in.Backup.LastVerifiedRestore = ptr.To(metav1.NewTime(now.AddDate(0, 0, -40)))
+		}, []Check{CheckRestoreNotVerified}},
+		{"never drilled, two months old", func(in *Inputs) { in.Backup.LastVerifiedRestore = nil }, []Check{CheckRestoreNotVerified}},
+		{"never drilled, ten days old", func(in *Inputs) {
+			in.Backup.LastVerifiedRestore, in.Subject.Created = nil, now.AddDate(0, 0, -10)
+		}, nil},
+		{"a period of a year", func(in *Inputs) {
+			in.Backup.LastVerifiedRestore = ptr.To(metav1.NewTime(now.AddDate(0, 0, -40)))
+			in.Policy.Backup.RestoreDrills.Period = &metav1.Duration{Duration: 365 * 24 * time.Hour}
+		}, nil},
+		{"drills switched off", func(in *Inputs) {
+			in.Backup.LastVerifiedRestore = nil
+			in.Policy.Backup.RestoreDrills.Disabled = true
+		}, nil},
+		{"backups disabled", func(in *Inputs) {
+			in.Backup.LastVerifiedRestore, in.Backup.LastRestoreDrill = nil, failed
+			in.BackupReady = &metav1.Condition{Type: v1alpha1.ConditionBackupReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonBackupsDisabled}
+		}, []Check{CheckBackupMissing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := clean(t)
+			tc.change(&in)
+			var got []Check
+			for _, f := range Evaluate(in) {
+				if f.Check != CheckAccess {
+					got = append(got, f.Check)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("findings %v; want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -236,6 +236,7 @@ func checkBackups(out *findings, in Inputs) {
 	if in.Backup != nil && in.Backup.LastSuccessfulTime != nil {
 		last = in.Backup.LastSuccessfulTime.UTC().Format(time.RFC3339)
 	}
+	checkRestoreDrills(out, in, obj)
 	switch c.Reason {
 	case v1alpha1.ReasonBackupFailed:
 		out.add(CheckBackupFailing, High, obj, "status.backup", c.Message)
@@ -249,6 +250,33 @@ func checkBackups(out *findings, in Inputs) {
 			out.add(CheckBackupMissing, High, obj, "status.conditions[BackupReady]", c.Message)
 		}
 	}
+}
+
+// checkRestoreDrills: the latest restore drill failed, or no drill has proven the backups within
+// the policy's period (and a tenth); a tenant without backups is BackupMissing already.
+func checkRestoreDrills(out *findings, in Inputs, obj string) {
+	switch in.BackupReady.Reason {
+	case v1alpha1.ReasonBackupsDisabled, v1alpha1.ReasonVeleroNotInstalled, v1alpha1.ReasonInvalidSchedule:
+		return
+	}
+	var last *time.Time
+	if in.Backup != nil {
+		if d := in.Backup.LastRestoreDrill; d != nil && d.Result == v1alpha1.RestoreDrillFailed {
+			out.add(CheckRestoreDrillFailed, High, obj, "status.backup.lastRestoreDrill", d.Message)
+		}
+		if in.Backup.LastVerifiedRestore != nil {
+			last = &in.Backup.LastVerifiedRestore.Time
+		}
+	}
+	drills := backup.EffectiveDrills(in.Policy.Backup.RestoreDrills)
+	if drills.Disabled || !backup.Overdue(last, in.Subject.Created, drills.Period, in.Now) {
+		return
+	}
+	lastSaid := ""
+	if last != nil {
+		lastSaid = last.UTC().Format(time.RFC3339)
+	}
+	out.add(CheckRestoreNotVerified, Medium, obj, "status.backup.lastVerifiedRestore", lastSaid, drills.Period.String())
 }
 
 // LabelExcludeFromBackup is Velero's label that leaves an object out of every backup.

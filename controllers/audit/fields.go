@@ -32,6 +32,9 @@ var checkFields = map[Check][]string{
 	CheckRoleBindingUnmanaged: {"Role"},
 	CheckAccess:               {"Subject", "Role"},
 	CheckExcludedFromBackup:   nil,
+	CheckRestoreDrillFailed:   {"Message"},
+	// Last is empty when no drill ever passed
+	CheckRestoreNotVerified: {"Last", "Period"},
 	// Since is empty when the namespace was kept before mutualis recorded the date
 	CheckRetainedNamespaceOverdue: {"Since", "ReviewAfter"},
 }

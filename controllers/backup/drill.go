@@ -2,9 +2,9 @@ package backup
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -91,9 +91,10 @@ const DrillModifiersName = "mutualis-restore-drill"
 // drillPhase is where in the period a tenant is drilled: a hash of its namespace, so that the
 // drills of a cell's tenants are spread evenly over the period instead of starting together.
 func drillPhase(tenantNamespace string, period time.Duration) time.Duration {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(tenantNamespace))
-	return time.Duration(h.Sum64() % uint64(period))
+	// a cryptographic hash: names that differ in one digit (commune-25072, commune-25084) must land
+	// far apart, which FNV does not ensure
+	sum := sha256.Sum256([]byte(tenantNamespace))
+	return time.Duration(binary.BigEndian.Uint64(sum[:8]) % uint64(period))
 }
 
 // DrillWindow is the start of the current period of a tenant's drills: the latest moment, not

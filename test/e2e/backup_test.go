@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,6 +74,7 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	c.Spec.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 	c.Spec.Backup.Schedule = "* * * * *"
 	c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "council-portal"}}
+	c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "nivelles-it", APIGroup: rbacv1.GroupName}}
 	if err := k8s.Patch(ctx, c, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +110,8 @@ func TestBackupsWithVeleroAndAnOperatorKilledMidDelete(t *testing.T) {
 	if row := kubectl(t, "get", "commune", "nivelles", "--no-headers"); strings.Contains(row, "<unknown>") {
 		t.Errorf("kubectl get communes shows no last backup: %s", row)
 	}
+
+	restoreDrills(t, v, c, minutes)
 
 	// Velero's server is down when the tenant is deleted, and the operator is killed meanwhile:
 	// the final backup waits, and so does the namespace
@@ -203,4 +208,125 @@ func TestBackupsFailWhenTheObjectStoreIsDown(t *testing.T) {
 	eventually(t, 2*time.Minute, backupPhase(final, "Completed"))
 	eventually(t, 2*time.Minute, gone(ns))
 	eventually(t, time.Minute, gone(c))
+}
+
+// restoreDrills runs two restore drills of a tenant with the real Velero. The first is asked while
+// Velero's server is down and the operator is killed once the drill's Restore exists, so that the
+// scratch namespace can be looked at after Velero restored into it and before the operator judges
+// and removes it: the data is there, the objects no longer say they are the tenant's, nothing runs
+// and the tenant's people cannot enter. The operator, back, finds every object and records the
+// drill as passed. The second drill follows a backup taken after the tenant admin labelled a
+// ConfigMap out of the backups: it fails, and says which object and why.
+func restoreDrills(t *testing.T, v *veleroStack, c *v1alpha1.Commune, minutes *corev1.ConfigMap) {
+	ctx := context.Background()
+	tenantNS := c.TenantNamespace()
+	scratch := backup.ScratchNamespaceName(tenantNS)
+	drillRestore := func() (string, error) {
+		l := &unstructured.UnstructuredList{}
+		l.SetAPIVersion("velero.io/v1")
+		l.SetKind("RestoreList")
+		if err := k8s.List(ctx, l, client.InNamespace("velero"), client.MatchingLabels{v1alpha1.LabelRestoreDrill: tenantNS}); err != nil {
+			return "", err
+		}
+		if len(l.Items) != 1 {
+			return "", fmt.Errorf("%d drill restores of %s", len(l.Items), tenantNS)
+		}
+		return l.Items[0].GetName(), nil
+	}
+
+	v.stopServer()
+	annotate(t, c, "mutualis.crtpl.be/restore-drill-now", "first")
+	eventually(t, time.Minute, func() error { _, err := drillRestore(); return err })
+	killOperator()
+	v.startServer(t)
+	name, _ := drillRestore()
+	eventually(t, 2*time.Minute, func() error {
+		got, err := veleroGet("Restore", name)
+		if err != nil {
+			return err
+		}
+		if phase, _, _ := unstructured.NestedString(got.Object, "status", "phase"); phase != "Completed" {
+			return fmt.Errorf("drill restore %s is %q: %v", name, phase, got.Object["status"])
+		}
+		return nil
+	})
+	restored := &corev1.ConfigMap{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: scratch, Name: minutes.Name}, restored); err != nil || restored.Data["2026-11-30.txt"] != minutes.Data["2026-11-30.txt"] {
+		t.Errorf("the council's minutes in the drill's scratch namespace: %v %q", err, restored.Data)
+	}
+	portal := &appsv1.Deployment{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: scratch, Name: "council-portal"}, portal); err != nil {
+		t.Errorf("the application's Deployment in the scratch namespace: %v", err)
+	} else if l := portal.Labels; l[v1alpha1.LabelTenant] != "" || l[v1alpha1.LabelManagedBy] != "" {
+		t.Errorf("the restored Deployment still says it is the tenant's: labels %v", l)
+	}
+	for _, list := range []client.ObjectList{&rbacv1.RoleBindingList{}, &corev1.ServiceList{}, &corev1.PodList{}} {
+		if err := k8s.List(ctx, list, client.InNamespace(scratch)); err != nil {
+			t.Fatal(err)
+		}
+		if n := meta.LenList(list); n != 0 {
+			t.Errorf("%T in the scratch namespace: %d, want none", list, n)
+		}
+	}
+	if out, _ := kubectlAs("someone@nivelles.be", "nivelles-it", "auth", "can-i", "get", "configmaps", "-n", tenantNS); out != "yes" {
+		t.Fatalf("the tenant admin cannot read its own namespace (%q): the next check would prove nothing", out)
+	}
+	for _, q := range [][]string{{"get", "configmaps"}, {"list", "secrets"}, {"create", "rolebindings"}} {
+		if out, _ := kubectlAs("someone@nivelles.be", "nivelles-it", append([]string{"auth", "can-i"}, append(q, "-n", scratch)...)...); out != "no" {
+			t.Errorf("the tenant admin may %v in the drill's scratch namespace: %s", q, out)
+		}
+	}
+
+	restartedAndReconciled(t)
+	eventually(t, time.Minute, hasCondition(c, v1alpha1.ConditionRestoreVerified, metav1.ConditionTrue, v1alpha1.ReasonRestoreDrillPassed, ""))
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status.Backup; st.LastVerifiedRestore == nil || st.LastRestoreDrill == nil || st.LastRestoreDrill.Restore != name || st.LastRestoreDrill.Objects < 3 {
+		t.Errorf("status.backup after a passed drill: %+v %+v", st.LastVerifiedRestore, st.LastRestoreDrill)
+	}
+	t.Logf("the drill says: %s", meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionRestoreVerified).Message)
+	eventually(t, time.Minute, gone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scratch}}))
+	eventually(t, time.Minute, ready(c))
+
+	// a tenant admin labels the social files out of the backups; the next backup leaves them out,
+	// and the next drill finds them missing
+	social := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "social-files", Namespace: tenantNS,
+		Labels: map[string]string{"velero.io/exclude-from-backup": "true"}}, Data: map[string]string{"dossier": "aide sociale"}}
+	create(t, social)
+	labelled := time.Now()
+	eventually(t, 3*time.Minute, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		st := c.Status.Backup
+		if st == nil || st.LastSuccessfulTime == nil || st.LastSuccessfulTime.Time.Before(labelled.Add(time.Second)) {
+			return fmt.Errorf("no backup completed since the label: %+v", st)
+		}
+		return nil
+	})
+	annotate(t, c, "mutualis.crtpl.be/restore-drill-now", "second")
+	eventually(t, 2*time.Minute, hasCondition(c, v1alpha1.ConditionRestoreVerified, metav1.ConditionFalse, v1alpha1.ReasonRestoreDrillFailed,
+		"ConfigMap/social-files (labelled velero.io/exclude-from-backup=true)"))
+	t.Logf("the drill says: %s", meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionRestoreVerified).Message)
+	if err := hasCondition(c, v1alpha1.ConditionReady, metav1.ConditionTrue, "", "")(); err != nil {
+		t.Errorf("a failed drill changed Ready: %v", err)
+	}
+	eventually(t, time.Minute, gone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scratch}}))
+}
+
+// annotate sets one annotation of a tenant.
+func annotate(t *testing.T, c *v1alpha1.Commune, key, value string) {
+	t.Helper()
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(c), c); err != nil {
+		t.Fatal(err)
+	}
+	base := c.DeepCopy()
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[key] = value
+	if err := k8s.Patch(context.Background(), c, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
 }
