@@ -271,8 +271,8 @@ type TenantStatus struct {
 
 	// conditions: Ready, Reconciling and Stalled (the kstatus set that GitOps tools read), and one
 	// per part of the tenant: NamespaceReady, QuotaReady, NetworkReady, AccessReady,
-	// ApplicationsReady, LicencesReady, BackupReady; plus NISCurrent for a Commune and AuditClean,
-	// which does not count towards Ready.
+	// ApplicationsReady, LicencesReady, BackupReady; plus NISCurrent for a Commune, AuditClean and
+	// RestoreVerified (the latest restore drill), which do not count towards Ready.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -1,6 +1,7 @@
-// Package backup builds the Velero objects of a tenant (its Schedule, on-demand and final Backups)
-// and reads the tenant's backup status from Velero's Backup objects. Velero objects are
-// unstructured: mutualis does not import Velero's Go packages, only its API shape.
+// Package backup builds the Velero objects of a tenant (its Schedule, its on-demand and final
+// Backups, the Restores of its restore drills with their scratch namespace) and reads the tenant's
+// backup status from Velero's Backup objects. Velero objects are unstructured: mutualis does not
+// import Velero's Go packages, only its API shape.
 package backup
 
 import (
