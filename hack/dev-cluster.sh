@@ -55,6 +55,18 @@ componentsPatches:
   extraArgs:
   - {key: kube-api-qps, value: "200"}
   - {key: kube-api-burst, value: "400"}
+---
+# the nodes run no container, so no program writes a log: kwok answers for the export container of
+# a Shared application's data hook (kubectl mutualis offboard keeps that log in the export) with
+# the lines of hack/kwok/data-hook.log (in the container runtime's log format, as a kubelet reads them)
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: data-hooks
+spec:
+  logs:
+  - containers: [export]
+    logsFile: ${ROOT}/hack/kwok/data-hook.log
 EOF
   # a stale cluster of the same name (an interrupted run) goes first
   kwokctl delete cluster --kubeconfig "${kubeconfig}" >/dev/null 2>&1 || true

@@ -21,6 +21,9 @@ const (
 	// backup and found in it what the tenant held. It is informative: it never makes the tenant not
 	// Ready.
 	ConditionRestoreVerified = "RestoreVerified"
+	// ConditionOffboarding is True while kubectl mutualis offboard takes the tenant out of the cell
+	// (the annotation mutualis.crtpl.be/offboarding), with the step as its reason. Informative.
+	ConditionOffboarding = "Offboarding"
 )
 
 // Condition types of a SharedApplication and of a LicencePool (besides Ready).
@@ -110,6 +113,11 @@ const (
 	ReasonRestoreDrillStarted = "RestoreDrillStarted"   // event: a drill began
 	ReasonRestoreDrillsOff    = "RestoreDrillsOff"      // backups are disabled or Velero is not installed: nothing to drill
 	ReasonRestoreDrillCleaned = "RestoreDrillCleanedUp" // event: the scratch namespace of a drill was deleted
+
+	// Offboarding (its reason is the step kubectl mutualis offboard is at).
+	ReasonOffboardingExport = "Exporting"
+	ReasonOffboardingPurge  = "Purging"
+	ReasonOffboardingDelete = "Deleting"
 
 	// AuditClean.
 	ReasonNoHighFinding = "NoHighFinding" // the audit found nothing of high severity

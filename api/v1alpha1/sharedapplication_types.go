@@ -163,6 +163,46 @@ type SharedApplicationSpec struct {
 	// sharedInstance sizes and places the instance of a Shared application.
 	// +optional
 	SharedInstance SharedInstanceSpec `json:"sharedInstance,omitempty"`
+
+	// dataHooks are the programs that export and delete one tenant's records in the instance of a
+	// Shared application (an organisation of a shared Decidim, a publisher of a shared CKAN):
+	// unsubscribing never touches them, and kubectl mutualis offboard runs these hooks, in the
+	// instance's namespace, for a commune or CPAS that leaves the cell.
+	// +optional
+	DataHooks *DataHooks `json:"dataHooks,omitempty"`
+}
+
+// DataHooks export and purge one tenant's records in a Shared application's instance. Each runs
+// as a Job in the instance's namespace, at the restricted Pod Security level, with the tenant's
+// identity in its environment: MUTUALIS_TENANT_KIND (commune or cpas), MUTUALIS_TENANT_NAME,
+// MUTUALIS_TENANT_NAMESPACE and MUTUALIS_NIS.
+// +kubebuilder:validation:XValidation:rule="!has(self.purge) || has(self.export)",message="a purge hook needs an export hook: a commune's records are deleted only once they were exported"
+type DataHooks struct {
+	// export writes the tenant's records on its standard output, which kubectl mutualis offboard
+	// keeps in the tenant's export archive; it exits non-zero when it cannot.
+	// +optional
+	Export *DataHook `json:"export,omitempty"`
+	// purge deletes the tenant's records from the instance, and exits zero only once they are gone.
+	// +optional
+	Purge *DataHook `json:"purge,omitempty"`
+}
+
+// DataHook is one program of a DataHooks.
+type DataHook struct {
+	// image of the program, by tag and digest preferably.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+	// command and args of its container.
+	// +optional
+	Command []string `json:"command,omitempty"`
+	// +optional
+	Args []string `json:"args,omitempty"`
+	// timeout is how long it may run. Defaults to 10m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // TierSize holds the patches of one tier.
@@ -398,6 +438,7 @@ type SharedApplicationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=sapp,categories=mutualis
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.dataHooks) || (has(self.spec.instance) && self.spec.instance == 'Shared')",message="spec.dataHooks belong to a Shared application: a PerTenant one keeps its data in the tenant's namespace, which kubectl mutualis export holds whole"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.instance) || self.spec.instance != 'Shared' || (self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 50)",message="a Shared application's name must be a DNS label of at most 50 characters: its instance runs in the namespace mutualis-app-<name>"
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Licence",type=string,JSONPath=`.spec.licence.model`

@@ -40,10 +40,14 @@ const (
 	// AnnotationPriorityClasses lists the PriorityClasses the tenant's pods may name: the policy's
 	// allowedPriorityClasses.
 	AnnotationPriorityClasses = "mutualis.crtpl.be/priority-classes"
-	Finalizer                 = "mutualis.crtpl.be/finalizer"
-	FieldOwner                = "mutualis"
-	NamespacePrefixCom        = "commune-"
-	NamespacePrefixCPAS       = "cpas-"
+	// AnnotationOffboarding is set by kubectl mutualis offboard on a tenant that leaves the cell,
+	// with the step under way (export, purge, delete); the operator shows it as the condition
+	// Offboarding.
+	AnnotationOffboarding = "mutualis.crtpl.be/offboarding"
+	Finalizer             = "mutualis.crtpl.be/finalizer"
+	FieldOwner            = "mutualis"
+	NamespacePrefixCom    = "commune-"
+	NamespacePrefixCPAS   = "cpas-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
 	// NamespacePrefixRestoreDrill prefixes the scratch namespace a restore drill restores a

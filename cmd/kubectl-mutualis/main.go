@@ -92,6 +92,8 @@ own rights; the cell's platform engineers run them on every tenant. new and vali
 		newStatusCommand(o),
 		newReportCommand(o),
 		newAuditCommand(o),
+		newExportCommand(o),
+		newOffboardCommand(o),
 		newVersionCommand(o),
 	)
 	// a flag error names the flag and the command's help, without the whole usage

@@ -92,9 +92,9 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 	}
 	// the objects labelled out of Velero's backups, by their metadata only (a Secret's data is
 	// not the audit's to read)
-	excluded := make([]metav1.PartialObjectMetadataList, len(excludableKinds))
+	excluded := make([]metav1.PartialObjectMetadataList, len(ExcludableKinds))
 	var secretsRefused bool
-	for i, gvk := range excludableKinds {
+	for i, gvk := range ExcludableKinds {
 		excluded[i].SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		g.Go(func() error {
 			err := live.List(gctx, &excluded[i], client.InNamespace(in.Subject.Namespace), client.MatchingLabels{LabelExcludeFromBackup: "true"})
@@ -129,7 +129,7 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 	if ns.Labels[LabelExcludeFromBackup] == "true" {
 		in.ExcludedFromBackup = append(in.ExcludedFromBackup, "Namespace/"+ns.Name)
 	}
-	for i, gvk := range excludableKinds {
+	for i, gvk := range ExcludableKinds {
 		for _, item := range excluded[i].Items {
 			in.ExcludedFromBackup = append(in.ExcludedFromBackup, gvk.Kind+"/"+item.Name)
 		}
@@ -161,9 +161,9 @@ func Gather(ctx context.Context, live client.Reader, t v1alpha1.Tenant, partner 
 	return in, nil
 }
 
-// excludableKinds are the kinds whose objects the audit looks for among those labelled out of
+// ExcludableKinds are the kinds whose objects the audit (and kubectl mutualis export) looks for among those labelled out of
 // Velero's backups: the tenant's data and what runs it (a Pod is rebuilt by its workload).
-var excludableKinds = []schema.GroupVersionKind{
+var ExcludableKinds = []schema.GroupVersionKind{
 	{Version: "v1", Kind: "ConfigMap"},
 	{Version: "v1", Kind: "Secret"},
 	{Version: "v1", Kind: "PersistentVolumeClaim"},

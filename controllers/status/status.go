@@ -41,7 +41,7 @@ var Parts = []Part{
 }
 
 // Informative are the conditions outside the tenant contract's parts; they never change Ready.
-var Informative = []string{v1alpha1.ConditionNISCurrent, v1alpha1.ConditionAuditClean, v1alpha1.ConditionRestoreVerified}
+var Informative = []string{v1alpha1.ConditionNISCurrent, v1alpha1.ConditionAuditClean, v1alpha1.ConditionRestoreVerified, v1alpha1.ConditionOffboarding}
 
 // Observations are what one reconcile read, decided and observed of a tenant.
 type Observations struct {
@@ -204,6 +204,11 @@ func Compute(t v1alpha1.Tenant, o *Observations) {
 	if o.RestoreVerified != nil {
 		set(o.RestoreVerified)
 	}
+	if c := offboarding(t.GetAnnotations()[v1alpha1.AnnotationOffboarding]); c != nil {
+		set(c)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionOffboarding)
+	}
 	if o.Audit != nil {
 		st.Audit = o.Audit
 	}
@@ -305,4 +310,19 @@ func Kstatus(ready metav1.Condition, configurationError bool) (reconciling, stal
 		reconciling.Status, reconciling.Reason, reconciling.Message = metav1.ConditionTrue, ready.Reason, ready.Message
 	}
 	return reconciling, stalled
+}
+
+// offboarding is the condition Offboarding of a tenant whose annotation says that kubectl
+// mutualis offboard takes it out of the cell, nil when it does not.
+func offboarding(stepName string) *metav1.Condition {
+	reason, ok := map[string]string{"export": v1alpha1.ReasonOffboardingExport, "purge": v1alpha1.ReasonOffboardingPurge, "delete": v1alpha1.ReasonOffboardingDelete}[stepName]
+	if stepName == "" {
+		return nil
+	}
+	if !ok {
+		return Condition(v1alpha1.ConditionOffboarding, metav1.ConditionTrue, v1alpha1.ReasonProgressing,
+			"the annotation %s names no step of kubectl mutualis offboard (%q): export, purge or delete", v1alpha1.AnnotationOffboarding, stepName)
+	}
+	return Condition(v1alpha1.ConditionOffboarding, metav1.ConditionTrue, reason,
+		"kubectl mutualis offboard is taking this tenant out of the cell, at step %s: its export, then the purge of its records in the shared instances, then its deletion", stepName)
 }

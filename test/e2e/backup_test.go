@@ -1,8 +1,20 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,6 +301,8 @@ func restoreDrills(t *testing.T, v *veleroStack, c *v1alpha1.Commune, minutes *c
 	eventually(t, time.Minute, gone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scratch}}))
 	eventually(t, time.Minute, ready(c))
 
+	exportTenant(t, c, minutes)
+
 	// a tenant admin labels the social files out of the backups; the next backup leaves them out,
 	// and the next drill finds them missing
 	social := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "social-files", Namespace: tenantNS,
@@ -313,6 +327,85 @@ func restoreDrills(t *testing.T, v *veleroStack, c *v1alpha1.Commune, minutes *c
 		t.Errorf("a failed drill changed Ready: %v", err)
 	}
 	eventually(t, time.Minute, gone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scratch}}))
+
+	// an export would leave the social files out as well: it refuses, and says which and why
+	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "export", "--kubeconfig", kubeconfig, "commune/"+c.Name, "-f", filepath.Join(t.TempDir(), "refused.tar")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "ConfigMap/social-files") || !strings.Contains(string(out), "--allow-excluded") {
+		t.Errorf("an export with an object labelled out of the backups: %v\n%s", err, out)
+	}
+}
+
+// exportTenant exports the tenant with the plugin, as the cell would for a commune that leaves,
+// and reads the archive: its manifest names a Completed backup and counts the objects, and the
+// namespace's contents hold the council's minutes with their data.
+func exportTenant(t *testing.T, c *v1alpha1.Commune, minutes *corev1.ConfigMap) {
+	withPlugin(t)
+	file := filepath.Join(t.TempDir(), "nivelles.tar")
+	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "export", "--kubeconfig", kubeconfig, "commune/"+c.Name, "-f", file, "--timeout", "3m").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl mutualis export: %v\n%s", err, out)
+	}
+	t.Logf("kubectl mutualis export says: %s", out)
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries := map[string][]byte{}
+	r := tar.NewReader(f)
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		entries[h.Name] = data
+	}
+	var m struct {
+		Backup  string
+		Objects map[string]int
+		Files   map[string]string
+	}
+	if err := json.Unmarshal(entries["MANIFEST.json"], &m); err != nil {
+		t.Fatalf("MANIFEST.json: %v (entries %v)", err, slices.Collect(maps.Keys(entries)))
+	}
+	if err := backupPhase(m.Backup, "Completed")(); err != nil {
+		t.Errorf("the export's backup: %v", err)
+	}
+	if m.Objects["configmaps"] < 1 || m.Objects["secrets"] < 1 || m.Objects["persistentvolumeclaims"] < 1 || m.Objects["deployments.apps"] < 1 {
+		t.Errorf("the manifest counts %v; want the tenant's ConfigMaps, Secrets, claims and the application's Deployment", m.Objects)
+	}
+	sum := sha256.Sum256(entries["namespace.tar.gz"])
+	if m.Files["namespace.tar.gz"] != hex.EncodeToString(sum[:]) {
+		t.Errorf("the manifest's SHA-256 of namespace.tar.gz is %s, the file's %x", m.Files["namespace.tar.gz"], sum)
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(entries["namespace.tar.gz"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := tar.NewReader(gz)
+	want := "resources/configmaps/namespaces/" + c.TenantNamespace() + "/" + minutes.Name + ".json"
+	for {
+		h, err := inner.Next()
+		if err == io.EOF {
+			t.Fatalf("%s is not in the export", want)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(h.Name, "./") != want {
+			continue
+		}
+		got := &corev1.ConfigMap{}
+		data, _ := io.ReadAll(inner)
+		if err := json.Unmarshal(data, got); err != nil || got.Data["2026-11-30.txt"] != minutes.Data["2026-11-30.txt"] {
+			t.Errorf("the council's minutes in the export: %v %q", err, got.Data)
+		}
+		return
+	}
 }
 
 // annotate sets one annotation of a tenant.
