@@ -254,3 +254,27 @@ func TestSharedInstanceBadInput(t *testing.T) {
 		return k8s.Get(ctx, client.ObjectKey{Namespace: "mutualis-app-agora", Name: "agora"}, &appsv1.Deployment{})
 	})
 }
+
+// The API refuses data hooks that could lose a commune's records: a purge without an export, and
+// hooks on a PerTenant application (its data are in the tenant's namespace, which the export holds).
+func TestDataHooksThatCouldLoseDataAreRefused(t *testing.T) {
+	hook := &v1alpha1.DataHook{Image: "tools:1"}
+	purgeOnly := sharedApp("forum")
+	purgeOnly.Spec.DataHooks = &v1alpha1.DataHooks{Purge: hook}
+	perTenant := webApp("agenda", "nginxinc/nginx-unprivileged:1.26")
+	perTenant.Spec.DataHooks = &v1alpha1.DataHooks{Export: hook}
+	for app, want := range map[*v1alpha1.SharedApplication]string{
+		purgeOnly: "a purge hook needs an export hook",
+		perTenant: "spec.dataHooks belong to a Shared application",
+	} {
+		err := k8s.Create(context.Background(), app, client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want it refused: %s", app.Name, err, want)
+		}
+	}
+	both := sharedApp("forum")
+	both.Spec.DataHooks = &v1alpha1.DataHooks{Export: hook, Purge: hook}
+	if err := k8s.Create(context.Background(), both, client.DryRunAll); err != nil {
+		t.Errorf("export and purge hooks on a Shared application: %v", err)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 )
 
 // The plugin keeps kubectl's manners: help on stdout with exit 0, help <command>, flags after the
@@ -102,5 +105,25 @@ func TestNewIntoATreeListsTheFileInItsKustomizations(t *testing.T) {
 	}
 	if code, _, errOut := plugin(t, "new", "commune", "arlon", "--into", tenants); code != 1 || !strings.Contains(errOut, "already declares Commune arlon") {
 		t.Errorf("a second arlon: exit %d: %s", code, errOut)
+	}
+}
+
+// The certificate of an offboarding speaks the commune's language, and says what the cell did by
+// hand where the catalogue declares no hook.
+func TestOffboardingCertificate(t *testing.T) {
+	day := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	expiry := day.AddDate(0, 0, 30)
+	rec := &offboardRecord{Kind: "Commune", Name: "amel", NIS: "63001", Namespace: "commune-amel", Started: day, Finished: day, Deleted: day,
+		Export: "commune-amel-export.tar", ExportSHA: "abc123", ExportFrom: "mutualis-commune-amel-export-1", Objects: map[string]int{"configmaps": 2},
+		Instances:   []instanceExit{{Application: "participation", Exported: &day, ExportFile: "instances/participation.export", Purged: &day}, {Application: "visio"}},
+		FinalBackup: "mutualis-commune-amel-final-0a1b", LastExpiry: &expiry, Backups: 3}
+	de := certificate(rec, i18n.For(i18n.German))
+	for _, want := range []string{"Bescheinigung über das Ende des Dienstes", "die Gemeinde amel (NIS 63001)", "abc123", "am 2026-12-05 gelöscht", "läuft am 2027-01-04 ab", "von Hand"} {
+		if !strings.Contains(de, want) {
+			t.Errorf("the German certificate does not say %q:\n%s", want, de)
+		}
+	}
+	if fr := certificate(rec, i18n.For(i18n.French)); !strings.Contains(fr, "la dernière expire le 2027-01-04") || !strings.Contains(fr, "à la main") {
+		t.Errorf("the French certificate:\n%s", fr)
 	}
 }

@@ -386,29 +386,29 @@ func certificate(rec *offboardRecord, p *i18n.Printer) string {
 	var b strings.Builder
 	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
 	line := func(key, value string) {
-		b.WriteString(p.T("offboard.line", map[string]string{"Label": p.T("offboard." + key), "Value": value}) + "\n")
+		b.WriteString(p.Say("offboard.line", map[string]string{"Label": p.T("offboard." + key), "Value": value}) + "\n")
 	}
 	fmt.Fprintf(&b, "# %s\n\n", p.T("offboard.title"))
-	b.WriteString(p.T("offboard.intro", map[string]string{"Kind": p.T("offboard.kind." + rec.Kind), "Name": rec.Name, "NIS": rec.NIS}) + "\n\n")
+	b.WriteString(p.Say("offboard.intro", map[string]string{"Kind": p.T("offboard.kind." + rec.Kind), "Name": rec.Name, "NIS": rec.NIS}) + "\n\n")
 	line("period", day(rec.Started)+" – "+day(rec.Finished))
-	line("export", p.T("offboard.exportText", map[string]string{"File": rec.Export, "SHA": rec.ExportSHA, "Backup": rec.ExportFrom, "Objects": backup.Summary(rec.Objects)}))
+	line("export", p.Say("offboard.exportText", map[string]string{"File": rec.Export, "SHA": rec.ExportSHA, "Backup": rec.ExportFrom, "Objects": backup.Summary(rec.Objects)}))
 	for _, in := range rec.Instances {
 		var done []string
 		if in.Exported != nil {
-			done = append(done, p.T("offboard.instanceExported", map[string]string{"File": in.ExportFile, "Date": day(*in.Exported)}))
+			done = append(done, p.Say("offboard.instanceExported", map[string]string{"File": in.ExportFile, "Date": day(*in.Exported)}))
 		}
 		if in.Purged != nil {
-			done = append(done, p.T("offboard.instancePurged", map[string]string{"Date": day(*in.Purged)}))
+			done = append(done, p.Say("offboard.instancePurged", map[string]string{"Date": day(*in.Purged)}))
 		}
 		if in.Exported == nil || in.Purged == nil {
 			done = append(done, p.T("offboard.instanceByHand"))
 		}
 		line("instance", in.Application+" : "+strings.Join(done, " ; "))
 	}
-	line("deleted", p.T("offboard.deletedText", map[string]string{"Namespace": rec.Namespace, "Date": day(rec.Deleted), "Backup": rec.FinalBackup}))
+	line("deleted", p.Say("offboard.deletedText", map[string]string{"Namespace": rec.Namespace, "Date": day(rec.Deleted), "Backup": rec.FinalBackup}))
 	expiry := p.T("offboard.noBackup")
 	if rec.LastExpiry != nil {
-		expiry = p.T("offboard.expiryText", map[string]string{"Date": day(*rec.LastExpiry), "N": fmt.Sprint(rec.Backups)})
+		expiry = p.Say("offboard.expiryText", map[string]string{"Date": day(*rec.LastExpiry), "N": fmt.Sprint(rec.Backups)})
 	}
 	line("backups", expiry)
 	b.WriteString("\n" + p.T("offboard.closing") + "\n")

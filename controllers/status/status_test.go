@@ -216,3 +216,29 @@ func TestComputeFields(t *testing.T) {
 		t.Fatalf("a CPAS's NIS %q", cpas.Status.NIS)
 	}
 }
+
+// The offboarding annotation shows as the informative condition Offboarding, with the step as its
+// reason; a failed restore drill is informative too; without the annotation the condition goes.
+func TestOffboardingAndRestoreVerifiedInform(t *testing.T) {
+	o := allPartsOK()
+	o.RestoreVerified = Condition(v1alpha1.ConditionRestoreVerified, metav1.ConditionFalse, v1alpha1.ReasonRestoreDrillFailed, "missing ConfigMap/x")
+	c := commune()
+	c.Annotations = map[string]string{v1alpha1.AnnotationOffboarding: "purge"}
+	Compute(c, o)
+	if off := cond(t, c, v1alpha1.ConditionOffboarding); off.Status != metav1.ConditionTrue || off.Reason != v1alpha1.ReasonOffboardingPurge {
+		t.Fatalf("Offboarding %+v", off)
+	}
+	if r := cond(t, c, v1alpha1.ConditionReady); r.Status != metav1.ConditionTrue {
+		t.Fatalf("Ready %+v; a failed drill and an offboarding under way never change it", r)
+	}
+	c.Annotations = map[string]string{v1alpha1.AnnotationOffboarding: "shred"}
+	Compute(c, o)
+	if off := cond(t, c, v1alpha1.ConditionOffboarding); off.Reason != v1alpha1.ReasonProgressing || !strings.Contains(off.Message, "export, purge or delete") {
+		t.Fatalf("an unknown step: %+v", off)
+	}
+	c.Annotations = nil
+	Compute(c, o)
+	if off := meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionOffboarding); off != nil {
+		t.Fatalf("Offboarding %+v without the annotation", off)
+	}
+}

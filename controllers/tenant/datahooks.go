@@ -59,7 +59,8 @@ func DataHookJob(action HookAction, hook v1alpha1.DataHook, application, instanc
 		LabelDataHook:           string(action),
 		LabelDataHookFor:        who.Namespace,
 	}
-	resources := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("512Mi"), corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}
+	requests := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"), corev1.ResourceEphemeralStorage: resource.MustParse("256Mi")}
+	limits := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("512Mi"), corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}
 	return &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{Name: DataHookJobName(action, who.Namespace), Namespace: instanceNamespace, Labels: labels},
@@ -85,7 +86,7 @@ func DataHookJob(action HookAction, hook v1alpha1.DataHook, application, instanc
 							{Name: "MUTUALIS_TENANT_NAMESPACE", Value: who.Namespace},
 							{Name: "MUTUALIS_NIS", Value: who.NIS},
 						},
-						Resources: corev1.ResourceRequirements{Requests: resources, Limits: resources},
+						Resources: corev1.ResourceRequirements{Requests: requests, Limits: limits},
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: ptr.To(false),
 							ReadOnlyRootFilesystem:   ptr.To(true),
