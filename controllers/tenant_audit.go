@@ -58,6 +58,12 @@ func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
 	}
 	findings := audit.Evaluate(in)
 	s.Audit = audit.Summary(findings, now, t.GetGeneration())
+	s.findings = []string{}
+	for _, f := range findings {
+		if f.Severity != audit.Info {
+			s.findings = append(s.findings, string(f.Check)+" "+f.Object+" "+f.Field)
+		}
+	}
 	r.lastAudit.Store(t.GetUID(), lastAudit{summary: s.Audit, ready: ready})
 	log.FromContext(ctx).V(1).Info("audited", "high", s.Audit.High, "medium", s.Audit.Medium, "low", s.Audit.Low,
 		"info", s.Audit.Info, "peers", len(in.Peers), "networkPolicies", len(in.NetworkPolicies), "findings", findings)

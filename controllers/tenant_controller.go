@@ -62,6 +62,9 @@ type TenantReconciler struct {
 	veleroMu      sync.Mutex
 	veleroWatched map[string]bool
 
+	// histories are the records of service this process wrote last, by tenant UID.
+	histories sync.Map
+
 	// Drills bounds the restore drills running at once; Setup gives both kinds the same.
 	Drills    *DrillSlots
 	drillOnce sync.Once
@@ -118,6 +121,10 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		r.reportChanges(ctx, s)
 		if perr := r.writeStatus(ctx, s); perr != nil && err == nil {
 			err = perr
+		}
+		// the record of service reads the status just computed
+		if herr := r.recordHistory(ctx, s); herr != nil && err == nil {
+			err = herr
 		}
 	}()
 
@@ -388,6 +395,7 @@ func (r *TenantReconciler) applyOwned(ctx context.Context, s *scope, part string
 func (r *TenantReconciler) finalize(ctx context.Context, s *scope) (ctrl.Result, error) {
 	t := s.tenant
 	r.lastAudit.Delete(t.GetUID())
+	r.histories.Delete(t.GetUID())
 	if !controllerutil.ContainsFinalizer(t, v1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -45,6 +45,9 @@ type scope struct {
 
 	// backups are the tenant's Velero Backups, as the backup step listed them.
 	backups []unstructured.Unstructured
+	// findings are the keys of the audit's findings (info aside), when the audit was evaluated in
+	// this reconcile; nil when it was not.
+	findings []string
 
 	requeue time.Duration
 	// released is set once the finalizer is gone: the object may no longer exist.
