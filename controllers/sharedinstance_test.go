@@ -259,7 +259,7 @@ func TestSharedInstanceBadInput(t *testing.T) {
 // hooks on a PerTenant application (its data are in the tenant's namespace, which the export holds).
 func TestDataHooksThatCouldLoseDataAreRefused(t *testing.T) {
 	hook := &v1alpha1.DataHook{Image: "tools:1"}
-	purgeOnly := sharedApp("forum")
+	purgeOnly := sharedApp("hooked-forum")
 	purgeOnly.Spec.DataHooks = &v1alpha1.DataHooks{Purge: hook}
 	perTenant := webApp("agenda", "nginxinc/nginx-unprivileged:1.26")
 	perTenant.Spec.DataHooks = &v1alpha1.DataHooks{Export: hook}
@@ -272,7 +272,7 @@ func TestDataHooksThatCouldLoseDataAreRefused(t *testing.T) {
 			t.Errorf("%s: %v; want it refused: %s", app.Name, err, want)
 		}
 	}
-	both := sharedApp("forum")
+	both := sharedApp("hooked-forum")
 	both.Spec.DataHooks = &v1alpha1.DataHooks{Export: hook, Purge: hook}
 	if err := k8s.Create(context.Background(), both, client.DryRunAll); err != nil {
 		t.Errorf("export and purge hooks on a Shared application: %v", err)

@@ -455,8 +455,17 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 		return nil
 	})
 	time.Sleep(time.Second)
-	if got := operatorWrites.Load() - before; got != 0 {
-		t.Fatalf("a reconcile that found nothing to change made %d writes: %v", got, writesSince(before))
+	// the event broadcaster finishes the series of other tenants' events on its own clock (client-go
+	// patches a series six minutes after its last event): those writes are no reconcile's
+	var writes []string
+	for _, w := range writesSince(before) {
+		if strings.Contains(w, "/events/") && !strings.Contains(w, "/events/durbuy.") && !strings.Contains(w, "/events/bulletin.") {
+			continue
+		}
+		writes = append(writes, w)
+	}
+	if len(writes) != 0 {
+		t.Fatalf("a reconcile that found nothing to change made %d writes: %v", len(writes), writes)
 	}
 }
 

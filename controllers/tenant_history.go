@@ -26,8 +26,8 @@ import (
 // hold thousands of them: the operator keeps the record it last wrote in memory, and reads it
 // from the API server once per tenant after a restart.
 const (
-	HistoryConfigMap = "mutualis-service-history"
-	HistoryKey       = "history.json"
+	HistoryConfigMap = history.ConfigMapName
+	HistoryKey       = history.Key
 )
 
 // recordHistory folds what this reconcile saw into the tenant's record of service, and writes it

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
+	"github.com/crtpl/mutualis/controllers/history"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The plugin keeps kubectl's manners: help on stdout with exit 0, help <command>, flags after the
@@ -125,5 +129,36 @@ func TestOffboardingCertificate(t *testing.T) {
 	}
 	if fr := certificate(rec, i18n.For(i18n.French)); !strings.Contains(fr, "la dernière expire le 2027-01-04") || !strings.Contains(fr, "à la main") {
 		t.Errorf("the French certificate:\n%s", fr)
+	}
+}
+
+// A month's account of service speaks the tenant's language, says why the tenant was not Ready in
+// the reader's words, and gives a day per row in CSV.
+func TestMonthOfServiceIsWrittenInTheTenantsLanguage(t *testing.T) {
+	var h history.History
+	day := time.Date(2026, 11, 10, 2, 0, 0, 0, history.Brussels)
+	h.Observe(history.Observation{Now: day, Ready: false, ReadyReason: v1alpha1.ReasonApplicationsProgressing, ReadySince: day})
+	h.Observe(history.Observation{Now: day.Add(30 * time.Minute), Ready: true, ReadySince: day.Add(30 * time.Minute),
+		Backups: []history.Backup{{Ended: day}}, Findings: []string{"a"}, High: 1, Applications: 2, Seats: 3})
+	m, err := history.MonthOf(h, "2026-11", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amel := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "amel"}, Spec: v1alpha1.CommuneSpec{NIS: "63001"}}
+	var de, csvOut bytes.Buffer
+	if err := writeService(&de, "markdown", amel, m, i18n.For(i18n.German)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Bericht über den Dienst für die Gemeinde amel, 2026-11", "vom 2026-11-10", "Sicherungen: 1 gelungen, 0 fehlgeschlagen", "30m0s", "ApplicationsProgressing", "1 Befunde eröffnet"} {
+		if !strings.Contains(de.String(), want) {
+			t.Errorf("the German account does not say %q:\n%s", want, de.String())
+		}
+	}
+	if err := writeService(&csvOut, "csv", amel, m, i18n.For(i18n.French)); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(csvOut.String()), "\n")
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "jour,secondes_hors_service") || !strings.HasPrefix(rows[1], "2026-11-10,1800,") {
+		t.Errorf("the French CSV:\n%s", csvOut.String())
 	}
 }

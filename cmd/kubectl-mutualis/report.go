@@ -53,7 +53,7 @@ reads every tenant and the policy.`,
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
-	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o))
+	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o), newServiceCommand(o))
 	return cmd
 }
 

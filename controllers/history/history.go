@@ -14,6 +14,12 @@ import (
 	_ "time/tzdata" // the days are Brussels days, on any machine
 )
 
+// ConfigMapName is the ConfigMap of a tenant's namespace that holds its record, as JSON under Key.
+const (
+	ConfigMapName = "mutualis-service-history"
+	Key           = "history.json"
+)
+
 // MaxDays is how many days a History keeps: two months, so that last month is whole all through
 // this one. Older days are dropped: the record never grows with time.
 const MaxDays = 62

@@ -30,6 +30,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/history"
 )
 
 func veleroGet(kind, name string) (*unstructured.Unstructured, error) {
@@ -327,6 +328,24 @@ func restoreDrills(t *testing.T, v *veleroStack, c *v1alpha1.Commune, minutes *c
 		t.Errorf("a failed drill changed Ready: %v", err)
 	}
 	eventually(t, time.Minute, gone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: scratch}}))
+
+	// the commune's IT person reads this month's account of service with their own rights: the
+	// scheduled backups, the drill that passed and the one that failed
+	eventually(t, time.Minute, func() error {
+		out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "report", "service", "--kubeconfig", kubeconfig,
+			"--as", "someone@nivelles.be", "--as-group", "nivelles-it", "commune/"+c.Name, "--month", history.DateOf(time.Now())[:7], "-o", "json").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kubectl mutualis report service: %v\n%s", err, out)
+		}
+		var m history.Month
+		if err := json.Unmarshal(out, &m); err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		if m.BackupsCompleted < 2 || m.DrillsPassed != 1 || m.DrillsFailed != 1 {
+			return fmt.Errorf("this month's account: %d backups completed, drills %d passed and %d failed; want two or more, 1 and 1", m.BackupsCompleted, m.DrillsPassed, m.DrillsFailed)
+		}
+		return nil
+	})
 
 	// an export would leave the social files out as well: it refuses, and says which and why
 	out, err := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "export", "--kubeconfig", kubeconfig, "commune/"+c.Name, "-f", filepath.Join(t.TempDir(), "refused.tar")).CombinedOutput()
