@@ -561,4 +561,30 @@ func TestHelmChart(t *testing.T) {
 	if plain := helm("template", "mutualis", chart, "--kube-version", "1.37.2"); strings.Contains(plain, "kind: ServiceMonitor") || strings.Contains(plain, "kind: PrometheusRule") {
 		t.Error("the monitoring objects are on by default")
 	}
+	// values.schema.json and the templates refuse what would install something else than asked
+	for _, bad := range []struct {
+		set  []string
+		says string
+	}{
+		{[]string{"replicas=two"}, "/replicas"},
+		{[]string{"resources.limit.memory=1Gi"}, "'limit' not allowed"},
+		{[]string{"image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
+		{[]string{"replicaCount=3"}, "'replicaCount' not allowed"},
+		{[]string{"leaderElection=false"}, "at '/replicas': maximum: got 2, want 1"},
+	} {
+		args := []string{"lint", "--strict", "--kube-version", "1.37.2", chart}
+		for _, s := range bad.set {
+			args = append(args, "--set", s)
+		}
+		out, err := exec.Command(filepath.Join(root, "bin", "helm"), args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), bad.says) {
+			t.Errorf("helm lint --set %v: %v; want it refused, saying %q:\n%s", bad.set, err, bad.says, out)
+		}
+	}
+	helm("lint", "--strict", "--kube-version", "1.37.2", chart, "--set", "leaderElection=false", "--set", "replicas=1")
+	// helm template, which installs, fails on the same values with a sentence that says why
+	if out, err := exec.Command(filepath.Join(root, "bin", "helm"), "template", "mutualis", chart, "--kube-version", "1.37.2",
+		"--skip-schema-validation", "--set", "leaderElection=false").CombinedOutput(); err == nil || !strings.Contains(string(out), "leaderElection=false with 2 replicas") {
+		t.Errorf("helm template with leaderElection=false and two replicas: %v\n%s", err, out)
+	}
 }
