@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/internal/build"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/history"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,7 +49,7 @@ func TestTheCLIKeepsKubectlsManners(t *testing.T) {
 		}
 	}
 	code, out, _ = plugin(t, "version", "-o", "json")
-	var b buildInfo
+	var b build.Info
 	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.Version == "" || b.GoVersion == "" {
 		t.Errorf("version -o json: exit %d, %q", code, out)
 	}

@@ -2,45 +2,18 @@ package main
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/crtpl/mutualis/cmd/internal/build"
 )
 
 // version is set at build time (-ldflags "-X main.version=v0.2.0"); a build without it reports
 // the module version and commit that Go recorded.
 var version = ""
 
-// buildInfo is what version prints.
-type buildInfo struct {
-	Version   string `json:"version"`
-	Commit    string `json:"commit,omitempty"`
-	Modified  bool   `json:"modified,omitempty"`
-	GoVersion string `json:"goVersion"`
-	Platform  string `json:"platform"`
-}
-
-func currentBuild() buildInfo {
-	b := buildInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if b.Version == "" {
-			b.Version = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				b.Commit = s.Value
-			case "vcs.modified":
-				b.Modified = s.Value == "true"
-			}
-		}
-	}
-	if b.Version == "" {
-		b.Version = "(devel)"
-	}
-	return b
-}
+// currentBuild is what version prints.
+func currentBuild() build.Info { return build.Current(version) }
 
 func newVersionCommand(o *options) *cobra.Command {
 	var out *output

@@ -15,12 +15,18 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/internal/build"
 	"github.com/crtpl/mutualis/controllers"
 	"github.com/crtpl/mutualis/controllers/audit"
 )
+
+// version is set at build time (-ldflags "-X main.version=v0.2.0"); a build without it reports
+// the module version and commit that Go recorded (mutualis_build_info).
+var version = ""
 
 func main() {
 	var (
@@ -77,9 +83,11 @@ func main() {
 		log.Error(err, "setting up the reconcilers")
 		os.Exit(1)
 	}
+	running := build.Current(version)
+	utilruntime.Must(build.Register(metrics.Registry, running))
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
-	log.Info("starting mutualis")
+	log.Info("starting mutualis", "version", running.Version, "commit", running.Commit)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "running the manager")
 		os.Exit(1)
