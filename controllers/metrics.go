@@ -32,10 +32,17 @@ var (
 		"Tenants by kind and by the status of each of their conditions.", []string{"kind", "condition", "status"}, nil)
 	descStalled = prometheus.NewDesc("mutualis_tenant_stalled",
 		"1 for each tenant stalled on a configuration error, with the condition's reason.", []string{"kind", "name", "reason"}, nil)
+	// a whole and its parts are never series of one metric: sum() over a metric adds like to like
 	descSubscriptions = prometheus.NewDesc("mutualis_application_subscriptions",
-		"Subscriptions to each application (its own or through synergy), in all and ready.", []string{"application", "state"}, nil)
-	descSeats = prometheus.NewDesc("mutualis_licence_seats",
-		"Seats of each LicencePool: bought (total), granted to tenants, and still available.", []string{"pool", "application", "state"}, nil)
+		"Subscriptions to each application (its own or through synergy).", []string{"application"}, nil)
+	descSubscriptionsReady = prometheus.NewDesc("mutualis_application_subscriptions_ready",
+		"Subscriptions to each application whose objects are all available.", []string{"application"}, nil)
+	descSeats = prometheus.NewDesc("mutualis_licence_pool_seats",
+		"Seats each LicencePool holds (spec.seats).", []string{"pool", "application"}, nil)
+	descSeatsGranted = prometheus.NewDesc("mutualis_licence_pool_seats_granted",
+		"Seats of each LicencePool granted to tenants.", []string{"pool", "application"}, nil)
+	descSeatsAvailable = prometheus.NewDesc("mutualis_licence_pool_seats_available",
+		"Seats of each LicencePool still free.", []string{"pool", "application"}, nil)
 	descAudit = prometheus.NewDesc("mutualis_audit_findings",
 		"Findings of each tenant's latest security audit, by severity (kubectl mutualis audit lists them).",
 		[]string{"kind", "name", "severity"}, nil)
@@ -67,7 +74,7 @@ func registerStateMetrics(c client.Reader) error {
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSeats, descLastBackup, descLastVerifiedRestore, descDrillsRunning, descAudit, descRetainedSince, descRetainedOverdue} {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSubscriptionsReady, descSeats, descSeatsGranted, descSeatsAvailable, descLastBackup, descLastVerifiedRestore, descDrillsRunning, descAudit, descRetainedSince, descRetainedOverdue} {
 		ch <- d
 	}
 }
@@ -116,8 +123,8 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descTenants, prometheus.GaugeValue, float64(n), k.kind, k.condition, k.status)
 	}
 	for app, n := range subscriptions {
-		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[0]), app, "total")
-		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[1]), app, "ready")
+		ch <- prometheus.MustNewConstMetric(descSubscriptions, prometheus.GaugeValue, float64(n[0]), app)
+		ch <- prometheus.MustNewConstMetric(descSubscriptionsReady, prometheus.GaugeValue, float64(n[1]), app)
 	}
 	s.collectRetained(ctx, ch)
 	scratch := &corev1.NamespaceList{}
@@ -132,9 +139,9 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, p := range pools.Items {
-		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Spec.Seats), p.Name, p.Spec.Application, "total")
-		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application, "granted")
-		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application, "available")
+		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Spec.Seats), p.Name, p.Spec.Application)
+		ch <- prometheus.MustNewConstMetric(descSeatsGranted, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application)
+		ch <- prometheus.MustNewConstMetric(descSeatsAvailable, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application)
 	}
 }
 

@@ -83,15 +83,15 @@ func TestMetricsShowTheCellsState(t *testing.T) {
 
 	eventually(t, wait, metricAtLeast("mutualis_tenants", map[string]string{"kind": "Commune", "condition": "Ready", "status": "True"}, 1))
 	eventually(t, wait, metricAtLeast("mutualis_tenant_stalled", map[string]string{"kind": "Commune", "name": "metrics-brussels", "reason": v1alpha1.ReasonUnknownNIS}, 1))
-	eventually(t, wait, metricAtLeast("mutualis_application_subscriptions", map[string]string{"application": "metrics-sign", "state": "ready"}, 1))
+	eventually(t, wait, metricAtLeast("mutualis_application_subscriptions_ready", map[string]string{"application": "metrics-sign"}, 1))
 	eventually(t, wait, func() error {
-		for state, want := range map[string]float64{"total": 10, "granted": 4, "available": 6} {
-			v, err := metricValue("mutualis_licence_seats", map[string]string{"pool": "metrics-sign-2026", "state": state})
+		for metric, want := range map[string]float64{"mutualis_licence_pool_seats": 10, "mutualis_licence_pool_seats_granted": 4, "mutualis_licence_pool_seats_available": 6} {
+			v, err := metricValue(metric, map[string]string{"pool": "metrics-sign-2026"})
 			if err != nil {
 				return err
 			}
 			if v != want {
-				return fmt.Errorf("seats %s = %v, want %v", state, v, want)
+				return fmt.Errorf("%s = %v, want %v", metric, v, want)
 			}
 		}
 		return nil
