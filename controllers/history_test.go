@@ -18,11 +18,11 @@ import (
 // todayOf reads today's point of a tenant's record of service.
 func todayOf(namespace string) (history.Day, *corev1.ConfigMap, error) {
 	cm := &corev1.ConfigMap{}
-	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: HistoryConfigMap}, cm); err != nil {
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: history.ConfigMapName}, cm); err != nil {
 		return history.Day{}, nil, err
 	}
 	var h history.History
-	if err := json.Unmarshal([]byte(cm.Data[HistoryKey]), &h); err != nil {
+	if err := json.Unmarshal([]byte(cm.Data[history.Key]), &h); err != nil {
 		return history.Day{}, nil, err
 	}
 	for _, d := range h.Days {
@@ -30,7 +30,7 @@ func todayOf(namespace string) (history.Day, *corev1.ConfigMap, error) {
 			return d, cm, nil
 		}
 	}
-	return history.Day{}, cm, fmt.Errorf("no point for today in %s", cm.Data[HistoryKey])
+	return history.Day{}, cm, fmt.Errorf("no point for today in %s", cm.Data[history.Key])
 }
 
 // The operator keeps each tenant's record of service in its namespace: the backups Velero
@@ -68,8 +68,8 @@ func TestTheRecordOfServiceFollowsTheTenant(t *testing.T) {
 
 	admin := asUser(t, "it@aiseau.be", "aiseau-it")
 	got := &corev1.ConfigMap{}
-	accepted(t, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: HistoryConfigMap}, got))
-	got.Data[HistoryKey] = `{"days":[]}`
+	accepted(t, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: history.ConfigMapName}, got))
+	got.Data[history.Key] = `{"days":[]}`
 	refused(t, admin.Update(ctx, got, client.DryRunAll), "belong to the cell")
 	refused(t, admin.Delete(ctx, got, client.DryRunAll), "belong to the cell")
 	accepted(t, admin.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "agenda", Namespace: ns}}, client.DryRunAll))

@@ -62,7 +62,7 @@ type TenantReconciler struct {
 	veleroMu      sync.Mutex
 	veleroWatched map[string]bool
 
-	// histories are the records of service this process wrote last, by tenant UID.
+	// histories are the JSON of the records of service this process wrote last, by tenant UID.
 	histories sync.Map
 
 	// Drills bounds the restore drills running at once; Setup gives both kinds the same.

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -268,8 +267,8 @@ func (r *TenantReconciler) judgeDrill(ctx context.Context, s *scope, current *un
 	} else {
 		var backupStarted time.Time
 		for i := range s.backups {
-			if s.backups[i].GetName() == backupName {
-				_, backupStarted = backup.LatestCompleted(s.backups[i : i+1])
+			if phase, _, _ := backup.Phase(&s.backups[i]); s.backups[i].GetName() == backupName && phase == backup.PhaseCompleted {
+				backupStarted = backup.Started(&s.backups[i])
 			}
 		}
 		if backupStarted.IsZero() {
@@ -383,13 +382,5 @@ func newest(items []unstructured.Unstructured) *unstructured.Unstructured {
 	if len(items) == 0 {
 		return nil
 	}
-	sorted := append([]unstructured.Unstructured(nil), items...)
-	sort.Slice(sorted, func(i, j int) bool {
-		a, b := sorted[i].GetCreationTimestamp(), sorted[j].GetCreationTimestamp()
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return sorted[i].GetName() < sorted[j].GetName()
-	})
-	return &sorted[len(sorted)-1]
+	return &backup.ByCreation(items)[len(items)-1]
 }

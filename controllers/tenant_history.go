@@ -19,16 +19,12 @@ import (
 	"github.com/crtpl/mutualis/controllers/history"
 )
 
-// HistoryConfigMap is the ConfigMap of a tenant's namespace that holds its record of service
-// (history.History, as JSON under HistoryKey), which kubectl mutualis report service renders. It
+// The record of service lives in the ConfigMap history.ConfigMapName of the tenant's namespace
+// (history.History as JSON under history.Key), which kubectl mutualis report service renders. It
 // is named mutualis-*: the admission policy lets only the cell write it. It carries no
 // managed-by label, so that the operator's cache, which holds only labelled objects, does not
-// hold thousands of them: the operator keeps the record it last wrote in memory, and reads it
-// from the API server once per tenant after a restart.
-const (
-	HistoryConfigMap = history.ConfigMapName
-	HistoryKey       = history.Key
-)
+// hold thousands of them: the operator keeps the JSON it last wrote of each tenant in memory, and
+// reads it from the API server once per tenant after a restart.
 
 // recordHistory folds what this reconcile saw into the tenant's record of service, and writes it
 // when it changed: a few times a day for a tenant that runs quietly (its backups, its audits, a
@@ -38,13 +34,13 @@ func (r *TenantReconciler) recordHistory(ctx context.Context, s *scope) error {
 	if s.released || !t.GetDeletionTimestamp().IsZero() || !s.PartReady(v1alpha1.ConditionNamespaceReady) {
 		return nil
 	}
-	h, err := r.loadHistory(ctx, t)
+	before, err := r.lastHistory(ctx, t)
 	if err != nil {
 		return err
 	}
-	before, err := json.Marshal(h)
-	if err != nil {
-		return err
+	var h history.History
+	if len(before) > 0 && json.Unmarshal(before, &h) != nil {
+		h = history.History{} // a record the cell can no longer read starts again rather than stops the tenant
 	}
 	h.Observe(observationOf(s, time.Now()))
 	after, err := json.Marshal(h)
@@ -54,44 +50,30 @@ func (r *TenantReconciler) recordHistory(ctx context.Context, s *scope) error {
 	if string(before) == string(after) {
 		return nil
 	}
-	cm := corev1ac.ConfigMap(HistoryConfigMap, t.TenantNamespace()).
+	cm := corev1ac.ConfigMap(history.ConfigMapName, t.TenantNamespace()).
 		WithLabels(map[string]string{v1alpha1.LabelTenant: t.TenantNamespace()}).
-		WithData(map[string]string{HistoryKey: string(after)})
+		WithData(map[string]string{history.Key: string(after)})
 	if err := r.Apply(ctx, cm, apply.Options...); err != nil {
-		return fmt.Errorf("writing the record of service %s/%s: %w", t.TenantNamespace(), HistoryConfigMap, err)
+		return fmt.Errorf("writing the record of service %s/%s: %w", t.TenantNamespace(), history.ConfigMapName, err)
 	}
-	r.histories.Store(t.GetUID(), h)
+	r.histories.Store(t.GetUID(), after)
 	return nil
 }
 
-// loadHistory is the record this process wrote last, or the one in the namespace.
-func (r *TenantReconciler) loadHistory(ctx context.Context, t v1alpha1.Tenant) (history.History, error) {
-	if h, ok := r.histories.Load(t.GetUID()); ok {
-		return cloneHistory(h.(history.History))
+// lastHistory is the JSON of the record this process wrote last, or of the one in the namespace
+// (empty when there is none).
+func (r *TenantReconciler) lastHistory(ctx context.Context, t v1alpha1.Tenant) ([]byte, error) {
+	if last, ok := r.histories.Load(t.GetUID()); ok {
+		return last.([]byte), nil
 	}
 	cm := &corev1.ConfigMap{}
-	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.TenantNamespace(), Name: HistoryConfigMap}, cm); {
+	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.TenantNamespace(), Name: history.ConfigMapName}, cm); {
 	case apierrors.IsNotFound(err):
-		return history.History{}, nil
+		return nil, nil
 	case err != nil:
-		return history.History{}, err
+		return nil, err
 	}
-	var h history.History
-	if err := json.Unmarshal([]byte(cm.Data[HistoryKey]), &h); err != nil {
-		// a record the cell can no longer read starts again rather than stops the tenant
-		return history.History{}, nil
-	}
-	return h, nil
-}
-
-// cloneHistory copies a record, so that the one in memory changes only once written.
-func cloneHistory(h history.History) (history.History, error) {
-	data, err := json.Marshal(h)
-	if err != nil {
-		return h, err
-	}
-	var out history.History
-	return out, json.Unmarshal(data, &out)
+	return []byte(cm.Data[history.Key]), nil
 }
 
 // observationOf is what the record keeps of this reconcile.

@@ -27,10 +27,6 @@ import (
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
-// AnnotationOffboarding is set on a tenant by kubectl mutualis offboard, with the step under way;
-// the operator shows it as the condition Offboarding.
-const AnnotationOffboarding = v1alpha1.AnnotationOffboarding
-
 // offboardRecord is what an offboarding did, in offboarding.json and in the certificate.
 type offboardRecord struct {
 	Kind      string    `json:"kind"`
@@ -250,7 +246,7 @@ func step(ctx context.Context, c client.Client, t v1alpha1.Tenant, name, format 
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[AnnotationOffboarding] = name
+	a[v1alpha1.AnnotationOffboarding] = name
 	t.SetAnnotations(a)
 	_ = c.Patch(ctx, t, patch)
 	event(ctx, c, t, corev1.EventTypeNormal, "Offboarding", "step %s: "+format, append([]any{name}, args...)...)

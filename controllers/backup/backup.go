@@ -188,14 +188,7 @@ type Observation struct {
 // Observe reads a tenant's backups: the latest one failed, or none succeeded within twice the
 // schedule's interval, makes BackupReady false. A tenant younger than that waits for its first.
 func Observe(backups []unstructured.Unstructured, interval time.Duration, tenantCreated, now time.Time) Observation {
-	sorted := append([]unstructured.Unstructured(nil), backups...)
-	sort.Slice(sorted, func(i, j int) bool {
-		a, b := sorted[i].GetCreationTimestamp(), sorted[j].GetCreationTimestamp()
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return sorted[i].GetName() < sorted[j].GetName()
-	})
+	sorted := ByCreation(backups)
 	var o Observation
 	var lastSuccess time.Time
 	for i := range sorted {
@@ -232,6 +225,19 @@ func Observe(backups []unstructured.Unstructured, interval time.Duration, tenant
 		o.Reason, o.Message = v1alpha1.ReasonBackupStale, fmt.Sprintf("the last successful backup is from %s, more than %s ago: check that Velero runs the Schedule", lastSuccess.UTC().Format(time.RFC3339), window)
 	}
 	return o
+}
+
+// ByCreation is a copy of Velero objects, oldest first (by name when created in the same second).
+func ByCreation(items []unstructured.Unstructured) []unstructured.Unstructured {
+	sorted := append([]unstructured.Unstructured(nil), items...)
+	sort.Slice(sorted, func(i, j int) bool {
+		a, b := sorted[i].GetCreationTimestamp(), sorted[j].GetCreationTimestamp()
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return sorted[i].GetName() < sorted[j].GetName()
+	})
+	return sorted
 }
 
 func orUnknown(s string) string {

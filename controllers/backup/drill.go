@@ -389,14 +389,18 @@ func LatestCompleted(backups []unstructured.Unstructured) (*unstructured.Unstruc
 		if phase, _, _ := Phase(&backups[i]); phase != PhaseCompleted {
 			continue
 		}
-		started, _, _ := unstructured.NestedString(backups[i].Object, "status", "startTimestamp")
-		t, err := time.Parse(time.RFC3339, started)
-		if err != nil {
-			t = backups[i].GetCreationTimestamp().Time
-		}
-		if latest == nil || t.After(latestStart) {
+		if t := Started(&backups[i]); latest == nil || t.After(latestStart) {
 			latest, latestStart = &backups[i], t
 		}
 	}
 	return latest, latestStart
+}
+
+// Started is when Velero began a Backup (its creation, when Velero has not said).
+func Started(b *unstructured.Unstructured) time.Time {
+	started, _, _ := unstructured.NestedString(b.Object, "status", "startTimestamp")
+	if t, err := time.Parse(time.RFC3339, started); err == nil {
+		return t
+	}
+	return b.GetCreationTimestamp().Time
 }

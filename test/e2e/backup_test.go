@@ -370,19 +370,7 @@ func exportTenant(t *testing.T, c *v1alpha1.Commune, minutes *corev1.ConfigMap) 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	entries := map[string][]byte{}
-	r := tar.NewReader(f)
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(r)
-		entries[h.Name] = data
-	}
+	entries := tarEntries(t, f)
 	var m struct {
 		Backup  string
 		Objects map[string]int
@@ -424,6 +412,27 @@ func exportTenant(t *testing.T, c *v1alpha1.Commune, minutes *corev1.ConfigMap) 
 			t.Errorf("the council's minutes in the export: %v %q", err, got.Data)
 		}
 		return
+	}
+}
+
+// tarEntries reads the files of a tar archive by their names.
+func tarEntries(t *testing.T, archive io.Reader) map[string][]byte {
+	t.Helper()
+	entries := map[string][]byte{}
+	r := tar.NewReader(archive)
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			return entries
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[h.Name] = data
 	}
 }
 

@@ -1,12 +1,11 @@
 package e2e
 
 import (
-	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,20 +87,8 @@ func TestACommuneLeavesTheCell(t *testing.T) {
 	if sum := sha256.Sum256(archive); hex.EncodeToString(sum[:]) != rec.ExportSHA256 {
 		t.Errorf("the archive's SHA-256 is %x, the record says %s", sum, rec.ExportSHA256)
 	}
-	entries := map[string]string{}
-	r := tar.NewReader(strings.NewReader(string(archive)))
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r)
-		entries[h.Name] = string(b)
-	}
-	if !strings.Contains(entries["instances/participation.export"], "simulated") || entries["namespace.tar.gz"] == "" {
+	entries := tarEntries(t, bytes.NewReader(archive))
+	if !strings.Contains(string(entries["instances/participation.export"]), "simulated") || len(entries["namespace.tar.gz"]) == 0 {
 		t.Errorf("the archive's entries: %d bytes of namespace, instance export %q", len(entries["namespace.tar.gz"]), entries["instances/participation.export"])
 	}
 
