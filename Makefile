@@ -8,6 +8,9 @@ KWOKCTL := $(BIN)/kwokctl
 DEV_CLUSTER ?= mutualis-dev
 DEV_KUBECONFIG ?= $(CURDIR)/.kube/$(DEV_CLUSTER).yaml
 export GOTOOLCHAIN := local
+# the one version of everything (binaries, image, chart, plugin release), from the VERSION file
+VERSION := $(shell cat VERSION)
+LDFLAGS := -X github.com/crtpl/mutualis/cmd/internal/build.version=v$(VERSION)
 export KUBEBUILDER_ASSETS := $(BIN)
 # install and run talk to $$KUBECONFIG when set, else to the local cluster of make dev-cluster.
 export KUBECONFIG ?= $(DEV_KUBECONFIG)
@@ -16,7 +19,7 @@ export KUBECONFIG ?= $(DEV_KUBECONFIG)
 all: build
 
 .PHONY: tools
-tools: ## Build the toolchain into bin/ (cached per version; cold build about 12 minutes)
+tools: ## Build the toolchain into bin/ (cached per version; see docs/development.md for a cold build's time)
 	@hack/tools.sh
 
 .PHONY: generate
@@ -28,11 +31,20 @@ manifests: tools ## Generate CRDs and RBAC into config/, and the chart's CRDs an
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=mutualis-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac/generated
 	hack/chart.sh
+	hack/version.sh
 
 .PHONY: build
 build: generate ## Build the operator and the kubectl plugin (bin/manager, bin/kubectl-mutualis)
-	go build -o $(BIN)/manager ./cmd/manager
-	go build -o $(BIN)/kubectl-mutualis ./cmd/kubectl-mutualis
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-mutualis ./cmd/kubectl-mutualis
+
+.PHONY: image
+image: ## The operator's image (linux/amd64, linux/arm64) as an OCI layout in dist/image, no container engine needed
+	go run ./hack/release image -out dist/image
+
+.PHONY: release
+release: ## The plugin's archives, SHA256SUMS and krew manifest in dist/plugin
+	go run ./hack/release plugin -out dist/plugin
 
 .PHONY: lint
 lint: ## gofmt and go vet

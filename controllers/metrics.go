@@ -43,6 +43,8 @@ var (
 		"Seats of each LicencePool granted to tenants.", []string{"pool", "application"}, nil)
 	descSeatsAvailable = prometheus.NewDesc("mutualis_licence_pool_seats_available",
 		"Seats of each LicencePool still free.", []string{"pool", "application"}, nil)
+	descPoolValidUntil = prometheus.NewDesc("mutualis_licence_pool_valid_until_timestamp_seconds",
+		"When each LicencePool's contract ends (spec.validUntil), as Unix time; absent for a pool without an end.", []string{"pool", "application"}, nil)
 	descAudit = prometheus.NewDesc("mutualis_audit_findings",
 		"Findings of each tenant's latest security audit, by severity (kubectl mutualis audit lists them).",
 		[]string{"kind", "name", "severity"}, nil)
@@ -60,12 +62,20 @@ var (
 		nil, nil)
 )
 
-// stateCollector reads the tenants and pools from the operator's cache at each scrape.
-type stateCollector struct{ c client.Reader }
+// stateCollector reads the tenants and pools from the operator's cache at each scrape, on the
+// leader only. Every replica fills its caches, so each could export the same cell state; with
+// three replicas each alert would fire three times and a cell of 5,000 tenants would cost three
+// times its series. A standby replica exports its own process's metrics (and controller-runtime's
+// leader_election_master_status, 0), none of the cell's.
+type stateCollector struct {
+	c       client.Reader
+	elected <-chan struct{}
+}
 
-// registerStateMetrics adds the collector once per process (the tests start several managers).
-func registerStateMetrics(c client.Reader) error {
-	err := metrics.Registry.Register(&stateCollector{c})
+// registerStateMetrics adds the collector once per process (the tests start several managers);
+// elected is closed once this replica leads (at once without leader election).
+func registerStateMetrics(c client.Reader, elected <-chan struct{}) error {
+	err := metrics.Registry.Register(&stateCollector{c: c, elected: elected})
 	var already prometheus.AlreadyRegisteredError
 	if errors.As(err, &already) {
 		return nil
@@ -74,12 +84,17 @@ func registerStateMetrics(c client.Reader) error {
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSubscriptionsReady, descSeats, descSeatsGranted, descSeatsAvailable, descLastBackup, descLastVerifiedRestore, descDrillsRunning, descAudit, descRetainedSince, descRetainedOverdue} {
+	for _, d := range []*prometheus.Desc{descTenants, descStalled, descSubscriptions, descSubscriptionsReady, descSeats, descSeatsGranted, descSeatsAvailable, descPoolValidUntil, descLastBackup, descLastVerifiedRestore, descDrillsRunning, descAudit, descRetainedSince, descRetainedOverdue} {
 		ch <- d
 	}
 }
 
 func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	select {
+	case <-s.elected:
+	default:
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tenants, err := v1alpha1.ListTenants(ctx, s.c, client.UnsafeDisableDeepCopy)
@@ -108,8 +123,13 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			subscriptions[a.Name] = n
 		}
 		if a := st.Audit; a != nil {
+			// severities without findings export no series: most tenants have few findings, and
+			// four series per tenant would be most of the cardinality at 5,000 tenants (an alert on
+			// "> 0" sees an absent series as none)
 			for sev, n := range map[string]int32{"high": a.High, "medium": a.Medium, "low": a.Low, "info": a.Info} {
-				ch <- prometheus.MustNewConstMetric(descAudit, prometheus.GaugeValue, float64(n), kind, t.GetName(), sev)
+				if n > 0 {
+					ch <- prometheus.MustNewConstMetric(descAudit, prometheus.GaugeValue, float64(n), kind, t.GetName(), sev)
+				}
 			}
 		}
 		if b := st.Backup; b != nil && b.LastSuccessfulTime != nil {
@@ -142,6 +162,9 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSeats, prometheus.GaugeValue, float64(p.Spec.Seats), p.Name, p.Spec.Application)
 		ch <- prometheus.MustNewConstMetric(descSeatsGranted, prometheus.GaugeValue, float64(p.Status.AllocatedSeats), p.Name, p.Spec.Application)
 		ch <- prometheus.MustNewConstMetric(descSeatsAvailable, prometheus.GaugeValue, float64(p.Status.AvailableSeats), p.Name, p.Spec.Application)
+		if p.Spec.ValidUntil != nil {
+			ch <- prometheus.MustNewConstMetric(descPoolValidUntil, prometheus.GaugeValue, float64(p.Spec.ValidUntil.Unix()), p.Name, p.Spec.Application)
+		}
 	}
 }
 

@@ -178,6 +178,11 @@ type Config struct {
 // DefaultTenantWorkers is the default of Config.TenantWorkers.
 const DefaultTenantWorkers = 8
 
+// The metrics served over HTTPS (--metrics-secure) ask the API server who scrapes and whether it
+// may get /metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // Setup registers the field indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	c, err := newTypedReads(mgr.GetClient())
@@ -233,7 +238,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			return err
 		}
 	}
-	if err := registerStateMetrics(mgr.GetCache()); err != nil {
+	if err := registerStateMetrics(mgr.GetCache(), mgr.Elected()); err != nil {
 		return err
 	}
 	drills := &DrillSlots{}

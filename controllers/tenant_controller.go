@@ -91,7 +91,6 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=velero.io,resources=backups,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=velero.io,resources=restores,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
 // Writes are server-side applies (patch, and create for a new object); update only where the
 // admission policy of the cell's objects asks for it (communes) and where a status is written whole.

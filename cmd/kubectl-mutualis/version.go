@@ -8,13 +8,6 @@ import (
 	"github.com/crtpl/mutualis/cmd/internal/build"
 )
 
-// version is set at build time (-ldflags "-X main.version=v0.2.0"); a build without it reports
-// the module version and commit that Go recorded.
-var version = ""
-
-// currentBuild is what version prints.
-func currentBuild() build.Info { return build.Current(version) }
-
 func newVersionCommand(o *options) *cobra.Command {
 	var out *output
 	cmd := &cobra.Command{
@@ -26,7 +19,7 @@ func newVersionCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b := currentBuild()
+			b := build.Running()
 			if done, err := writeStructured(o.streams.Out, format, b); done {
 				return err
 			}

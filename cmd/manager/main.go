@@ -3,6 +3,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
@@ -24,27 +27,32 @@ import (
 	"github.com/crtpl/mutualis/controllers/audit"
 )
 
-// version is set at build time (-ldflags "-X main.version=v0.2.0"); a build without it reports
-// the module version and commit that Go recorded (mutualis_build_info).
-var version = ""
-
 func main() {
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace string
-		leaderElect                                        bool
+		metricsCertDir                                     string
+		leaderElect, printVersion, metricsSecure           bool
 		tenantWorkers                                      int
 		auditInterval                                      time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
+	flag.BoolVar(&metricsSecure, "metrics-secure", false, "serve the metrics over HTTPS to clients whose token may get the /metrics URL (a TokenReview and a SubjectAccessReview per scrape, as kube-state-metrics behind its proxy does); they name tenants and count their findings")
+	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "folder of tls.crt and tls.key for the HTTPS metrics (reloaded when they change); empty: a self-signed certificate made at start")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the Go profiler's endpoints (/debug/pprof/); empty, the default, turns it off")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; defaults to the pod's namespace")
 	flag.IntVar(&tenantWorkers, "tenant-workers", controllers.DefaultTenantWorkers, "how many Communes, and how many CPAS, are reconciled at once")
 	flag.DurationVar(&auditInterval, "audit-interval", audit.DefaultInterval, "how often a tenant that did not change is audited (it is also audited whenever it becomes Ready)")
+	flag.BoolVar(&printVersion, "version", false, "print the build (version, commit, Go version, platform) as JSON and exit")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if printVersion {
+		// the image's test and a cell checking what it pulled read this, without a cluster
+		utilruntime.Must(json.NewEncoder(os.Stdout).Encode(build.Running()))
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 	// in a container, the Go runtime learns the memory limit and collects before reaching it, rather
@@ -65,7 +73,7 @@ func main() {
 		Scheme:                  scheme,
 		Cache:                   controllers.CacheOptions(),
 		Client:                  controllers.ClientOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, metricsSecure, metricsCertDir),
 		HealthProbeBindAddress:  probeAddr,
 		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
@@ -83,7 +91,7 @@ func main() {
 		log.Error(err, "setting up the reconcilers")
 		os.Exit(1)
 	}
-	running := build.Current(version)
+	running := build.Running()
 	utilruntime.Must(build.Register(metrics.Registry, running))
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
@@ -92,4 +100,18 @@ func main() {
 		log.Error(err, "running the manager")
 		os.Exit(1)
 	}
+}
+
+// metricsOptions serves the metrics over plain HTTP (make run, the tests) or, with secure, over
+// HTTPS behind the API server's authentication and authorisation. HTTP/2 is off: its stream
+// resets let one client exhaust the server (CVE-2023-44487), and a scrape needs none of it.
+func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: addr}
+	if secure {
+		opts.SecureServing = true
+		opts.CertDir = certDir
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		opts.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
+	}
+	return opts
 }

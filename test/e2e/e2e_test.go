@@ -86,8 +86,15 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// the operator of every test is the binary of the image that make image builds, as a cell
+	// would run it (the local cluster has no container runtime to run the image itself)
+	imageLayout = filepath.Join(work, "image")
+	if err := step("go", "run", "./hack/release", "image", "-out", imageLayout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	managerBin := filepath.Join(work, "manager")
-	if err := step("go", "build", "-o", managerBin, "./cmd/manager"); err != nil {
+	if imageDigest, err = extractManager(imageLayout, managerBin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -148,13 +155,18 @@ func startOperator(bin string) error {
 
 // launchOperator starts one operator process with leader election, its output appended to a log.
 func launchOperator(log string, extraArgs ...string) (*process, error) {
+	args := append([]string{"--leader-elect=true", "--leader-election-namespace=mutualis-system", "--health-probe-bind-address=0"}, extraArgs...)
+	return launchWith(kubeconfig, log, args...)
+}
+
+// launchWith starts the operator with exactly these arguments, as the identity of a kubeconfig.
+func launchWith(kubeconfigPath, log string, args ...string) (*process, error) {
 	logFile, err := os.OpenFile(log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"--leader-elect=true", "--leader-election-namespace=mutualis-system", "--health-probe-bind-address=0"}, extraArgs...)
 	cmd := exec.Command(managerPath, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -530,8 +542,9 @@ func TestHelmChart(t *testing.T) {
 	chart := filepath.Join(root, "charts", "mutualis")
 	ha := filepath.Join(chart, "values-ha.yaml")
 	for _, values := range [][]string{nil, {"-f", ha}} {
-		helm(append([]string{"lint", "--strict", "--kube-version", "1.37.2", chart}, values...)...)
-		rendered := helm(append([]string{"template", "mutualis", chart, "--namespace", "mutualis-system", "--kube-version", "1.37.2", "--include-crds"}, values...)...)
+		// no --kube-version: the project's helm is built as a release is, and knows Kubernetes 1.37
+		helm(append([]string{"lint", "--strict", chart}, values...)...)
+		rendered := helm(append([]string{"template", "mutualis", chart, "--namespace", "mutualis-system"}, values...)...)
 		file := filepath.Join(t.TempDir(), "chart.yaml")
 		if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
 			t.Fatal(err)
@@ -551,14 +564,14 @@ func TestHelmChart(t *testing.T) {
 	// the Prometheus Operator's objects, off by default; the local cluster has no CRDs for them, so
 	// they are linted and rendered, not dry-run
 	monitoring := []string{"--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true"}
-	helm(append([]string{"lint", "--strict", "--kube-version", "1.37.2", chart}, monitoring...)...)
-	rendered := helm(append([]string{"template", "mutualis", chart, "--kube-version", "1.37.2"}, monitoring...)...)
+	helm(append([]string{"lint", "--strict", chart}, monitoring...)...)
+	rendered := helm(append([]string{"template", "mutualis", chart}, monitoring...)...)
 	for _, want := range []string{"kind: ServiceMonitor", "kind: PrometheusRule", "alert: MutualisBackupStale", "alert: MutualisTenantStalled", "alert: MutualisPoolExhausted"} {
 		if !strings.Contains(rendered, want) {
 			t.Errorf("monitoring enabled: the chart lacks %s", want)
 		}
 	}
-	if plain := helm("template", "mutualis", chart, "--kube-version", "1.37.2"); strings.Contains(plain, "kind: ServiceMonitor") || strings.Contains(plain, "kind: PrometheusRule") {
+	if plain := helm("template", "mutualis", chart); strings.Contains(plain, "kind: ServiceMonitor") || strings.Contains(plain, "kind: PrometheusRule") {
 		t.Error("the monitoring objects are on by default")
 	}
 	// values.schema.json and the templates refuse what would install something else than asked
@@ -571,8 +584,12 @@ func TestHelmChart(t *testing.T) {
 		{[]string{"image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
 		{[]string{"replicaCount=3"}, "'replicaCount' not allowed"},
 		{[]string{"leaderElection=false"}, "at '/replicas': maximum: got 2, want 1"},
+		{[]string{"image.digest=latest"}, "/image/digest"},
+		{[]string{"logLevel=verbose"}, "/logLevel"},
+		{[]string{"extraArgs={tenant-workers=4}"}, "/extraArgs/0"},
+		{[]string{"crds.keep=no"}, "/crds/keep"},
 	} {
-		args := []string{"lint", "--strict", "--kube-version", "1.37.2", chart}
+		args := []string{"lint", "--strict", chart}
 		for _, s := range bad.set {
 			args = append(args, "--set", s)
 		}
@@ -581,9 +598,31 @@ func TestHelmChart(t *testing.T) {
 			t.Errorf("helm lint --set %v: %v; want it refused, saying %q:\n%s", bad.set, err, bad.says, out)
 		}
 	}
-	helm("lint", "--strict", "--kube-version", "1.37.2", chart, "--set", "leaderElection=false", "--set", "replicas=1")
+	helm("lint", "--strict", chart, "--set", "leaderElection=false", "--set", "replicas=1")
+	// the knobs every operator chart has reach the Deployment
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	rendered = helm("template", "mutualis", chart, "--set", "image.digest="+digest, "--set", "logLevel=debug", "--set", "tenantWorkers=16",
+		"--set", "auditInterval=2h", "--set", "extraArgs={--zap-stacktrace-level=panic}", "--set", "env[0].name=GOMEMLIMIT", "--set", "env[0].value=140MiB",
+		"--set", "podAnnotations.team=cellule", "--set", "priorityClassName=cell-critical", "--set", "imagePullSecrets[0].name=regcred",
+		"--set", "serviceAccount.annotations.owner=cellule", "--set", "crds.keep=false")
+	for _, want := range []string{`image: "ghcr.io/crtpl/mutualis:v` + strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION"))) + "@" + digest + `"`,
+		"--zap-log-level=debug", "--tenant-workers=16", "--audit-interval=2h", `- "--zap-stacktrace-level=panic"`, "name: GOMEMLIMIT",
+		"team: cellule", "priorityClassName: cell-critical", "- name: regcred", "owner: cellule", "--metrics-secure", "kind: Role\n"} {
+		if !strings.Contains(rendered, want) {
+			t.Errorf("the chart's values do not reach the objects: no %q", want)
+		}
+	}
+	if strings.Contains(rendered, "helm.sh/resource-policy: keep") {
+		t.Error("crds.keep=false still keeps the CRDs on uninstall")
+	}
+	if plain := helm("template", "mutualis", chart); strings.Count(plain, "helm.sh/resource-policy: keep") != 5 {
+		t.Error("by default the five CRDs are templates of the chart, kept on uninstall")
+	}
+	if none := helm("template", "mutualis", chart, "--set", "crds.enabled=false"); strings.Contains(none, "kind: CustomResourceDefinition") {
+		t.Error("crds.enabled=false still renders the CRDs")
+	}
 	// helm template, which installs, fails on the same values with a sentence that says why
-	if out, err := exec.Command(filepath.Join(root, "bin", "helm"), "template", "mutualis", chart, "--kube-version", "1.37.2",
+	if out, err := exec.Command(filepath.Join(root, "bin", "helm"), "template", "mutualis", chart,
 		"--skip-schema-validation", "--set", "leaderElection=false").CombinedOutput(); err == nil || !strings.Contains(string(out), "leaderElection=false with 2 replicas") {
 		t.Errorf("helm template with leaderElection=false and two replicas: %v\n%s", err, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -415,8 +416,13 @@ func reconciledOnce(metricsAddr string) (map[string]int, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	return reconcileTotals(resp.Body)
+}
+
+// reconcileTotals reads controller-runtime's reconcile counters of a metrics page, by controller.
+func reconcileTotals(page io.Reader) (map[string]int, error) {
 	out := map[string]int{}
-	scan := bufio.NewScanner(resp.Body)
+	scan := bufio.NewScanner(page)
 	scan.Buffer(make([]byte, 1024*1024), 1024*1024)
 	for scan.Scan() {
 		line := scan.Text()

@@ -19,8 +19,16 @@ type Info struct {
 	Platform  string `json:"platform"`
 }
 
-// Current is this build; version is what the build set with -ldflags -X (empty: the module
-// version Go recorded, or "(devel)").
+// version is the release this binary was built as, from the repository's VERSION file: the
+// Makefile and hack/release set it with
+// -ldflags "-X github.com/crtpl/mutualis/cmd/internal/build.version=v0.1.0", for the operator and
+// the plugin alike. A plain go build leaves it empty.
+var version = ""
+
+// Running is the build of this process.
+func Running() Info { return Current(version) }
+
+// Current is a build of the given version (empty: the module version Go recorded, or "(devel)").
 func Current(version string) Info {
 	b := Info{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if info, ok := debug.ReadBuildInfo(); ok {
