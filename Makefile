@@ -57,7 +57,12 @@ verify: generate manifests ## Regenerate and fail when generated files differ fr
 	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
 
 .PHONY: test
-test: tools verify lint test-unit test-fuzz test-integration test-e2e ## Every test layer
+test: tools verify lint test-rules test-unit test-fuzz test-integration test-e2e ## Every test layer
+
+.PHONY: test-rules
+test-rules: tools ## The alerts of config/prometheus, checked and tested by Prometheus's promtool
+	$(BIN)/promtool check rules config/prometheus/rules.yaml
+	cd config/prometheus && $(BIN)/promtool test rules rules_test.yaml
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no control plane), with the race detector (cgo: gcc is on every machine)

@@ -338,3 +338,29 @@ func TestTenantAdminDeletesItsOwnCollections(t *testing.T) {
 		t.Error("the admin lost its own access with its collection")
 	}
 }
+
+// The Helm chart installs the tenant ClusterRoles too, and Helm labels what it installs
+// app.kubernetes.io/managed-by=Helm: a tenant still finds them and becomes Ready.
+func TestTenantRolesInstalledByHelmAreFound(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{tenant.AdminRoleName, tenant.ViewerRoleName} {
+		role := &rbacv1.ClusterRole{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: name}, role); err != nil {
+			t.Fatal(err)
+		}
+		before := role.Labels[v1alpha1.LabelManagedBy]
+		relabel := func(value string) {
+			p := client.MergeFrom(role.DeepCopy())
+			role.Labels[v1alpha1.LabelManagedBy] = value
+			if err := k8s.Patch(ctx, role, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		relabel("Helm")
+		t.Cleanup(func() { relabel(before) })
+	}
+	c := newCommune("ohey", "92097")
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionAccessReady, metav1.ConditionTrue, ""))
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
+}

@@ -63,6 +63,10 @@ func CacheOptions() cache.Options {
 			&v1alpha1.Commune{}: everything, &v1alpha1.CPAS{}: everything,
 			&v1alpha1.SharedApplication{}: everything, &v1alpha1.LicencePool{}: everything,
 			&v1alpha1.TenancyPolicy{}: everything,
+			// the tenant ClusterRoles are installed by config/ or by the Helm chart, and Helm labels
+			// what it installs managed-by=Helm: the cache holds every ClusterRole (a few hundred in a
+			// cluster, stubs but for mutualis's own) so that the access step finds them either way
+			&rbacv1.ClusterRole{}: {Label: labels.Everything()},
 		},
 	}
 }

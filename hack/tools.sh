@@ -38,6 +38,9 @@ FLUX_KUSTOMIZE_VERSION=v1.9.6
 # krew and its manifest validator, to check the plugin's release (make release) as krew's index
 # would
 KREW_VERSION=v0.4.3
+# promtool, Prometheus's own rule tester, for the alerts of config/prometheus (module versions
+# v0.3xx.y are Prometheus 3.xx.y)
+PROMETHEUS_VERSION=v0.316.0
 
 # No debug information (-dwarf=false for the compiler, -s for the linker, which implies -w): these
 # binaries are run, never debugged, and dropping it takes about a tenth off a cold build. Flags in
@@ -138,7 +141,7 @@ GO
 }
 
 build_kubernetes() {
-  local out; out=$(cached kubernetes "${KUBERNETES_VERSION}")
+  local out; out=$(cached kubernetes "${KUBERNETES_VERSION}-release")
   if [ -f "${out}/.complete" ]; then link_all "${out}"; return; fi
   log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ${KUBERNETES_VERSION} (first time only, the long one)"
   local work="${CACHE}/work-kubernetes"
@@ -167,9 +170,19 @@ GO
   (cd "${work}" && go mod tidy -e >/dev/null 2>&1 || true)
   mkdir -p "${out}.tmp"
   local cmd
+  # the version a release stamps (hack/lib/version.sh of Kubernetes): without it the API server says
+  # v0.0.0-master, and helm refuses to install a chart whose kubeVersion asks for 1.31 or later
+  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="-s"
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X ${pkg}.gitVersion=${KUBERNETES_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean"
+  done
   for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     log "  ${cmd}"
-    (cd "${work}" && go build -tags tools -o "${out}.tmp/${cmd}" "k8s.io/kubernetes/cmd/${cmd}")
+    # compiled with debug information, unlike the other tools: a machine that built this version
+    # before they lost it keeps its compiled packages and only links (see docs/development.md)
+    (cd "${work}" && GOFLAGS=-buildvcs=false go build -tags tools -ldflags="${ldflags}" -o "${out}.tmp/${cmd}" "k8s.io/kubernetes/cmd/${cmd}")
   done
   rm -rf "${work}"
   publish "${out}"
@@ -197,6 +210,17 @@ build_helm() {
   rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
   (cd "${work}" && GOBIN="${out}.tmp" go install -ldflags="${ldflags}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}")
   rm -rf "${work}"
+  publish "${out}"
+}
+
+# build_promtool builds promtool without Prometheus's service discoveries (its remove_all_sd build
+# tag): rule tests need none of them, and the cloud SDKs they bring would be most of its build.
+build_promtool() {
+  local out; out=$(cached promtool "${PROMETHEUS_VERSION}")
+  if [ -f "${out}/.complete" ]; then link_all "${out}"; return; fi
+  log "building promtool ${PROMETHEUS_VERSION} (first time only)"
+  rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+  GOBIN="${out}.tmp" go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_VERSION}"
   publish "${out}"
 }
 
@@ -279,6 +303,7 @@ build_flux() {
   build_simple kwok "${KWOK_VERSION}" sigs.k8s.io/kwok cmd/kwok cmd/kwokctl
   build_helm
   build_simple krew "${KREW_VERSION}" sigs.k8s.io/krew cmd/krew cmd/validate-krew-manifest
+  build_promtool
 ) &
 control_plane=$!
 (
