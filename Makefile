@@ -42,6 +42,10 @@ build: generate ## Build the operator and the kubectl plugin (bin/manager, bin/k
 image: ## The operator's image (linux/amd64, linux/arm64) as an OCI layout in dist/image, no container engine needed
 	go run ./hack/release image -out dist/image
 
+.PHONY: run-image
+run-image: image ## Install the chart on the local cluster with the built image, and run the operator it holds as the chart's ServiceAccount
+	hack/run-image.sh up $(DEV_KUBECONFIG)
+
 .PHONY: release
 release: ## The plugin's archives, SHA256SUMS and krew manifest in dist/plugin
 	go run ./hack/release plugin -out dist/plugin
@@ -53,8 +57,8 @@ lint: ## gofmt and go vet
 
 .PHONY: verify
 verify: generate manifests ## Regenerate and fail when generated files differ from git
-	@git diff --exit-code -- api config charts || { echo "generated files are out of date: run make generate manifests and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config charts)" || { git status --porcelain -- api config charts; echo "untracked generated files"; exit 1; }
+	@git diff --exit-code -- api config charts test/chart || { echo "generated files are out of date: run make generate manifests and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts test/chart)" || { git status --porcelain -- api config charts test/chart; echo "untracked generated files"; exit 1; }
 
 .PHONY: test
 test: tools verify lint test-rules test-unit test-fuzz test-integration test-e2e ## Every test layer

@@ -101,9 +101,14 @@ func TestImage(t *testing.T) {
 			t.Errorf("%s: the binary is for %s", desc.Platform, machine)
 		}
 		if desc.Platform.Architecture == runtime.GOARCH {
+			// what the local cluster's tests and hack/run-image.sh run: the image's own binary
 			bin := filepath.Join(t.TempDir(), "manager")
-			if err := os.WriteFile(bin, files["manager"], 0o755); err != nil {
-				t.Fatal(err)
+			extracted, err := extractEntrypoint(dir, *desc.Platform, bin)
+			if err != nil || extracted != digest {
+				t.Fatalf("extract: %v, index %s, want %s", err, extracted, digest)
+			}
+			if data, err := os.ReadFile(bin); err != nil || !bytes.Equal(data, files["manager"]) {
+				t.Fatalf("the extracted binary is not the image's /manager (%v)", err)
 			}
 			out, err := exec.Command(bin, "--version").Output()
 			if err != nil {

@@ -94,10 +94,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	managerBin := filepath.Join(work, "manager")
-	if imageDigest, err = extractManager(imageLayout, managerBin); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	extract := exec.Command("go", "run", "./hack/release", "extract", "-from", imageLayout, "-out", managerBin)
+	extract.Dir = root
+	extract.Stderr = os.Stderr
+	digest, err := extract.Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "extracting the operator from its image:", err)
 		return 1
 	}
+	imageDigest = strings.TrimSpace(string(digest))
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {

@@ -1,22 +1,17 @@
 package e2e
 
 import (
-	"archive/tar"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -27,88 +22,8 @@ import (
 var (
 	// imageLayout is the OCI layout that hack/release wrote for this run, imageDigest its index.
 	imageLayout string
-	imageDigest v1.Hash
+	imageDigest string
 )
-
-// extractManager copies the operator's binary for this machine's platform out of the image
-// layout, and returns the digest of the image's index.
-func extractManager(dir, to string) (v1.Hash, error) {
-	top, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	manifest, err := top.IndexManifest()
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	if len(manifest.Manifests) != 1 {
-		return v1.Hash{}, fmt.Errorf("%s: want one image index, found %d", dir, len(manifest.Manifests))
-	}
-	digest := manifest.Manifests[0].Digest
-	index, err := top.ImageIndex(digest)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	platforms, err := index.IndexManifest()
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	for _, desc := range platforms.Manifests {
-		if desc.Platform == nil || desc.Platform.OS != "linux" || desc.Platform.Architecture != runtime.GOARCH {
-			continue
-		}
-		img, err := index.Image(desc.Digest)
-		if err != nil {
-			return v1.Hash{}, err
-		}
-		config, err := img.ConfigFile()
-		if err != nil {
-			return v1.Hash{}, err
-		}
-		entrypoint := strings.TrimPrefix(strings.Join(config.Config.Entrypoint, " "), "/")
-		layers, err := img.Layers()
-		if err != nil {
-			return v1.Hash{}, err
-		}
-		for _, layer := range layers {
-			if found, err := copyFromLayer(layer, entrypoint, to); err != nil || found {
-				return digest, err
-			}
-		}
-		return v1.Hash{}, fmt.Errorf("the image for linux/%s has no %s", runtime.GOARCH, entrypoint)
-	}
-	return v1.Hash{}, fmt.Errorf("the image has no linux/%s", runtime.GOARCH)
-}
-
-func copyFromLayer(layer v1.Layer, name, to string) (bool, error) {
-	rc, err := layer.Uncompressed()
-	if err != nil {
-		return false, err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if h.Name != name {
-			continue
-		}
-		f, err := os.OpenFile(to, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
-		if err != nil {
-			return false, err
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			f.Close()
-			return false, err
-		}
-		return true, f.Close()
-	}
-}
 
 // The chart installs the image that make image built, pinned by its digest, and the binary that
 // image holds runs with nothing but the chart's ServiceAccount and RBAC: two replicas, one leads
@@ -125,9 +40,9 @@ func TestTheChartRunsTheBuiltImage(t *testing.T) {
 		kubectl(t, "label", "--overwrite", "-f", path, "app.kubernetes.io/managed-by=Helm")
 	}
 	helmRun(t, "install", release, chart, "--namespace", ns, "--create-namespace", "--kubeconfig", kubeconfig,
-		"--set", "crds.enabled=false", "--set", "image.repository=registry.crtpl.be/mutualis", "--set", "image.digest="+imageDigest.String(),
+		"--set", "crds.enabled=false", "--set", "image.repository=registry.crtpl.be/mutualis", "--set", "image.digest="+imageDigest,
 		"--wait", "--timeout", "2m")
-	wantImage := "registry.crtpl.be/mutualis:v" + strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION"))) + "@" + imageDigest.String()
+	wantImage := "registry.crtpl.be/mutualis:v" + strings.TrimSpace(readFile(t, filepath.Join(root, "VERSION"))) + "@" + imageDigest
 	if got := kubectl(t, "get", "deployment", "-n", ns, release, "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != wantImage {
 		t.Fatalf("the chart deployed %q, want the built image %q", got, wantImage)
 	}
