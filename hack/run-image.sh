@@ -35,8 +35,9 @@ up)
   "${BIN}/helm" upgrade --install mutualis "${ROOT}/charts/mutualis" --namespace "${NS}" --create-namespace \
     --set image.digest="${digest}" --set replicas=1 --wait --timeout 3m
   # a kubeconfig of the chart's ServiceAccount: the API server of the current one, a token of a day
-  server=$("${BIN}/kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
-  "${BIN}/kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"${STATE}/ca.crt"
+  server=$("${BIN}/kubectl" config view --raw --minify --flatten -o jsonpath='{.clusters[0].cluster.server}')
+  "${BIN}/kubectl" config view --raw --minify --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"${STATE}/ca.crt"
+  [ -s "${STATE}/ca.crt" ] || { echo "the current kubeconfig names no CA of its cluster" >&2; exit 1; }
   token=$("${BIN}/kubectl" create token mutualis --namespace "${NS}" --duration=24h)
   sa="${STATE}/kubeconfig"
   rm -f "${sa}"

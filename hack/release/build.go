@@ -86,7 +86,13 @@ func git(root string, args ...string) (string, error) {
 // goBuild cross-compiles one of the repository's commands into a static binary for a platform:
 // no cgo, no local paths (-trimpath), no symbol table, the release's version set.
 func goBuild(root string, rel release, pkg, goos, goarch, out string) error {
-	cmd := exec.Command("go", "build", "-trimpath",
+	// the commit goes into the binary too (its version command and mutualis_build_info say it),
+	// whatever GOFLAGS this machine sets; outside a Git checkout there is none to record
+	vcs := "-buildvcs=false"
+	if rel.Commit != "" {
+		vcs = "-buildvcs=true"
+	}
+	cmd := exec.Command("go", "build", "-trimpath", vcs,
 		"-ldflags", "-s -w -X "+versionPackage+"="+rel.Tag(),
 		"-o", out, pkg)
 	cmd.Dir = root

@@ -114,9 +114,9 @@ func TestImage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s --version: %v", bin, err)
 			}
-			var info struct{ Version, Platform string }
-			if err := json.Unmarshal(out, &info); err != nil || info.Version != rel.Tag() || info.Platform != "linux/"+runtime.GOARCH {
-				t.Errorf("the image's binary says %s (%v), want version %s", out, err, rel.Tag())
+			var info struct{ Version, Platform, Commit string }
+			if err := json.Unmarshal(out, &info); err != nil || info.Version != rel.Tag() || info.Platform != "linux/"+runtime.GOARCH || info.Commit != rel.Commit {
+				t.Errorf("the image's binary says %s (%v), want version %s and commit %s", out, err, rel.Tag(), rel.Commit)
 			}
 		}
 	}
