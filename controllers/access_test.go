@@ -364,3 +364,25 @@ func TestTenantRolesInstalledByHelmAreFound(t *testing.T) {
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionAccessReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 }
+
+// A tenant's people read the cell's TenancyPolicy by name (their record of processing activities
+// says where their data lives from it), and list no policy.
+func TestTenantPeopleReadTheCellsPolicy(t *testing.T) {
+	ctx := context.Background()
+	c := newCommune("gedinne", "91054", func(c *v1alpha1.Commune) {
+		c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "gedinne-it", APIGroup: rbacv1.GroupName}}
+	})
+	create(t, c)
+	eventually(t, wait, conditionIs(c, v1alpha1.ConditionAccessReady, metav1.ConditionTrue, ""))
+	admin := asUser(t, "it@gedinne.be", "gedinne-it")
+	eventually(t, wait, func() error {
+		err := admin.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, &v1alpha1.TenancyPolicy{})
+		if err == nil || apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("the tenant's admin reads the TenancyPolicy: %w", err)
+	})
+	if err := admin.List(ctx, &v1alpha1.TenancyPolicyList{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the tenant's admin lists TenancyPolicies: %v, want forbidden", err)
+	}
+}

@@ -52,6 +52,14 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		{name: "cron schedule with four fields", obj: newCommune("adm-cron", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.Backup.Schedule = "0 2 * *"
 		}), want: "spec.backup.schedule"},
+		{name: "contact without an address", obj: newCommune("adm-contact", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Contacts = &v1alpha1.TenantContacts{DPO: &v1alpha1.Contact{Name: "DPO", Email: "dpo at liege.be"}}
+		}), want: "spec.contacts.dpo.email"},
+		{name: "contact language other than French or German", obj: newCommune("adm-lang", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Contacts = &v1alpha1.TenantContacts{Language: "nl"}
+		}), want: "spec.contacts.language"},
+		{name: "hosting country that is not ISO 3166", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{Hosting: &v1alpha1.HostingSpec{Operator: "CRTPL", Country: "Belgium"}}}, want: "spec.hosting.country"},
 		{name: "unknown deletion policy", obj: newCommune("adm-delete", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.DeletionPolicy = "Purge"
 		}), want: "spec.deletionPolicy"},

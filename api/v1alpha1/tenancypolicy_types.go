@@ -127,6 +127,42 @@ type TenancyPolicySpec struct {
 	// report sums per tenant. The operator does not read it.
 	// +optional
 	Pricing *PricingSpec `json:"pricing,omitempty"`
+
+	// hosting says where the tenants' data lives and under which law, for their records of
+	// processing activities (kubectl mutualis report gdpr) and the cell's own. The operator does
+	// not read it.
+	// +optional
+	Hosting *HostingSpec `json:"hosting,omitempty"`
+}
+
+// HostingSpec is where the cell runs its cluster and keeps its backups.
+type HostingSpec struct {
+	// operator is who runs the data centre (the cell itself, a regional body, a provider).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Operator string `json:"operator"`
+	// country of the cluster's sites and of the law that governs them, as ISO 3166-1 alpha-2 (BE).
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Z]{2}$`
+	Country string `json:"country"`
+	// sites are the data centres of the cluster (Namur, Liège).
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=atomic
+	Sites []string `json:"sites,omitempty"`
+	// backupSites are where the backups' object store keeps them; a site outside the cluster's
+	// country is a transfer that the record says.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=atomic
+	BackupSites []string `json:"backupSites,omitempty"`
+	// backupCountry is the country of the backup sites, when not the cluster's.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[A-Z]{2}$`
+	BackupCountry string `json:"backupCountry,omitempty"`
 }
 
 // Amount is a sum of money in the pricing's currency, with at most two decimals, such as 1250 or

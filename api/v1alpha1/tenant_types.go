@@ -162,6 +162,50 @@ type TenantSpec struct {
 	// suspend stops applying changes to the tenant and scales its workloads to zero; data is kept.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// contacts are the tenant's people the cell writes to: its record of processing activities
+	// (kubectl mutualis report gdpr) names them as the controller's contacts.
+	// +optional
+	Contacts *TenantContacts `json:"contacts,omitempty"`
+}
+
+// TenantContacts are the people of a commune or CPAS whom the cell addresses.
+type TenantContacts struct {
+	// it is the tenant's IT contact: the cell's counterpart for the service.
+	// +optional
+	IT *Contact `json:"it,omitempty"`
+	// dpo is the tenant's data protection officer (GDPR art. 37): the record names them, and the
+	// cell tells them of an incident that touches the tenant's data.
+	// +optional
+	DPO *Contact `json:"dpo,omitempty"`
+	// directorGeneral is the commune's or CPAS's director general (directeur général), who signs
+	// for the controller.
+	// +optional
+	DirectorGeneral *Contact `json:"directorGeneral,omitempty"`
+	// language is the language the tenant is written to in, and of its reports when --lang is not
+	// given: fr or de (the communes of the German-speaking Community and their ÖSHZ).
+	// +optional
+	// +kubebuilder:validation:Enum=fr;de
+	Language string `json:"language,omitempty"`
+}
+
+// Contact is one person, or one function's shared address.
+type Contact struct {
+	// name of the person or of the function (Service informatique).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+	// email address.
+	// +required
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+\.[^@\s]+$`
+	Email string `json:"email"`
+	// phone number, as people dial it (+32 81 24 60 00).
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^\+?[0-9 ./()-]{6,32}$`
+	Phone string `json:"phone,omitempty"`
 }
 
 // ApplicationSubscription subscribes a tenant to one SharedApplication of the catalogue.

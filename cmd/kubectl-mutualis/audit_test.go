@@ -116,7 +116,31 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		TenantSpec: v1alpha1.TenantSpec{DisplayName: "CPAS de Liège", Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}, {Name: "dossiers-sociaux"}}},
 		Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
 	cpas.Status.NIS = "62063"
-	policy := tenant.EffectivePolicy(nil)
+	// without the cell's hosting and the tenant's DPO, the record says what is missing
+	bare, warnings, err := buildRecord(context.Background(), c, cpas, tenant.EffectivePolicy(nil), i18n.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 3 || !strings.Contains(warnings[0], "spec.hosting") || !strings.Contains(warnings[1], "spec.contacts.dpo") {
+		t.Errorf("warnings without hosting and DPO: %q", warnings)
+	}
+	var out bytes.Buffer
+	if err := writeRecord(&out, bare); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**Délégué à la protection des données** : non désigné dans le tenant (spec.contacts.dpo)",
+		"**Localisation des données** : non déclarée par la cellule (TenancyPolicy spec.hosting)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the record without hosting and DPO lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	cpas.Spec.Contacts = &v1alpha1.TenantContacts{
+		DPO:             &v1alpha1.Contact{Name: "Marie Dupont", Email: "dpo@cpasliege.be", Phone: "+32 4 220 58 11"},
+		DirectorGeneral: &v1alpha1.Contact{Name: "Jean Lambert", Email: "dg@cpasliege.be"},
+	}
+	policy := tenant.EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{Hosting: &v1alpha1.HostingSpec{
+		Operator: "CRTPL", Country: "BE", Sites: []string{"Namur", "Liège"}, BackupSites: []string{"Charleroi"}}}})
 	rec, warnings, err := buildRecord(context.Background(), c, cpas, policy, i18n.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +148,7 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "dossiers-sociaux is not in the catalogue") {
 		t.Errorf("warnings %q", warnings)
 	}
-	var out bytes.Buffer
+	out.Reset()
 	if err := writeRecord(&out, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +165,11 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		"## Traitement : dossiers-sociaux (dossiers-sociaux)",
 		"Le catalogue ne décrit pas ce traitement",
 		"Pod Security « restricted »",
+		"**Directeur général** : Jean Lambert <dg@cpasliege.be>",
+		"**Délégué à la protection des données** : Marie Dupont <dpo@cpasliege.be>, +32 4 220 58 11",
+		"**Localisation des données** : hébergement par CRTPL, pays BE, sites : Namur ; Liège ; sauvegardes : Charleroi (pays BE)",
+		"**Analyse d'impact (art. 35)** : requise : des catégories particulières de données sont traitées",
+		"**Analyse d'impact (art. 35)** : non requise par les catégories traitées",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the record lacks %q:\n%s", want, md)
@@ -162,6 +191,9 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		"## Verarbeitung: iA.Delib (iadelib 4.2)",
 		"rechtliche Verpflichtung (Art. 6 Abs. 1 Buchst. c), Aufgabe im öffentlichen Interesse (Art. 6 Abs. 1 Buchst. e)",
 		"**Besondere Kategorien (Art. 9)**: ja",
+		"**Datenschutzbeauftragter**: Marie Dupont <dpo@cpasliege.be>, +32 4 220 58 11",
+		"**Ort der Daten**: gehostet von CRTPL, Land BE, Standorte: Namur ; Liège; Sicherungen: Charleroi (Land BE)",
+		"**Datenschutz-Folgenabschätzung (Art. 35)**: erforderlich",
 		"Der Katalog beschreibt diese Verarbeitung nicht",
 	} {
 		if !strings.Contains(out.String(), want) {

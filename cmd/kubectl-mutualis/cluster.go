@@ -265,9 +265,18 @@ func (l *language) of(tenants ...v1alpha1.Tenant) i18n.Lang {
 		return i18n.French
 	}
 	for _, t := range tenants {
-		if i18n.OfCommune(v1alpha1.NISOf(t)) != i18n.German {
+		if tenantLanguage(t) != i18n.German {
 			return i18n.French
 		}
 	}
 	return i18n.German
+}
+
+// tenantLanguage is the language a tenant asked to be written to in (spec.contacts.language), else
+// its commune's by the registry (German in the German-speaking Community).
+func tenantLanguage(t v1alpha1.Tenant) i18n.Lang {
+	if c := t.TenantSpec().Contacts; c != nil && c.Language != "" {
+		return i18n.Lang(c.Language)
+	}
+	return i18n.OfCommune(v1alpha1.NISOf(t))
 }

@@ -23,6 +23,8 @@ type record struct {
 	Controller  recordController `json:"controller"`
 	Processings []processing     `json:"processings"`
 	Backups     recordBackups    `json:"backups"`
+	// Hosting is where the data lives, from the TenancyPolicy (nil: the cell has not said).
+	Hosting *v1alpha1.HostingSpec `json:"hosting,omitempty"`
 	// PodSecurity is the Pod Security level the cell enforces in the tenant's namespace.
 	PodSecurity string    `json:"podSecurity"`
 	Language    i18n.Lang `json:"language"`
@@ -30,12 +32,13 @@ type record struct {
 }
 
 type recordController struct {
-	Kind             string `json:"kind"`
-	Name             string `json:"name"`
-	DisplayName      string `json:"displayName"`
-	NIS              string `json:"nis,omitempty"`
-	EnterpriseNumber string `json:"enterpriseNumber,omitempty"`
-	Namespace        string `json:"namespace"`
+	Kind             string                   `json:"kind"`
+	Name             string                   `json:"name"`
+	DisplayName      string                   `json:"displayName"`
+	NIS              string                   `json:"nis,omitempty"`
+	EnterpriseNumber string                   `json:"enterpriseNumber,omitempty"`
+	Namespace        string                   `json:"namespace"`
+	Contacts         *v1alpha1.TenantContacts `json:"contacts,omitempty"`
 }
 
 type processing struct {
@@ -45,6 +48,9 @@ type processing struct {
 	// Via is "subscription", or "synergy" for an application of the commune that a CPAS uses.
 	Via            string                   `json:"via"`
 	DataProtection *v1alpha1.DataProtection `json:"dataProtection,omitempty"`
+	// DPIARequired is true where special categories are processed (GDPR art. 35(3)(b), and the
+	// Belgian authority's list): the controller owes a data protection impact assessment.
+	DPIARequired bool `json:"dpiaRequired"`
 }
 
 type recordBackups struct {
@@ -105,7 +111,8 @@ communes of the German-speaking Community and their ÖSHZ, or in the language --
 func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang i18n.Lang, now time.Time) (*record, []string, error) {
 	rec := &record{Language: lang, Generated: now.UTC().Truncate(time.Second), PodSecurity: string(policy.PodSecurity),
 		Controller: recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t, v1alpha1.NISOf(t)),
-			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace()}}
+			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace(), Contacts: t.TenantSpec().Contacts},
+		Hosting: policy.Hosting}
 	rec.Controller.NIS = v1alpha1.NISOf(t)
 	uses := []struct{ name, via string }{}
 	for _, a := range t.TenantSpec().Applications {
@@ -117,6 +124,12 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 		}
 	}
 	var warnings []string
+	if rec.Hosting == nil {
+		warnings = append(warnings, "the TenancyPolicy says nothing of where the data lives (spec.hosting): the record cannot say it")
+	}
+	if c := rec.Controller.Contacts; c == nil || c.DPO == nil {
+		warnings = append(warnings, fmt.Sprintf("%s %s names no data protection officer (spec.contacts.dpo)", t.TenantKind().Kind(), t.GetName()))
+	}
 	for _, u := range uses {
 		app := &v1alpha1.SharedApplication{}
 		p := processing{Application: u.name, DisplayName: u.name, Via: u.via}
@@ -131,6 +144,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 			}
 			p.Version = app.Spec.Version
 			p.DataProtection = app.Spec.DataProtection
+			p.DPIARequired = p.DataProtection != nil && p.DataProtection.SpecialCategories
 			if p.DataProtection == nil {
 				warnings = append(warnings, fmt.Sprintf("SharedApplication %s declares no spec.dataProtection: its entry of the record is empty", u.name))
 			}
@@ -153,6 +167,15 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 		rec.Backups.Enabled = false
 	}
 	return rec, warnings, nil
+}
+
+// contactText is a contact as a letter's reader reads it: name, address, phone.
+func contactText(c *v1alpha1.Contact) string {
+	text := fmt.Sprintf("%s <%s>", c.Name, c.Email)
+	if c.Phone != "" {
+		text += ", " + c.Phone
+	}
+	return text
 }
 
 func joinOr(items []string, none string) string {
@@ -178,7 +201,30 @@ func writeRecord(w io.Writer, rec *record) error {
 		controller += fmt.Sprintf(", %s %s", p.T("gdpr.bce"), c.EnterpriseNumber)
 	}
 	line("controller", controller)
+	if contacts := c.Contacts; contacts != nil {
+		for _, who := range []struct {
+			label   string
+			contact *v1alpha1.Contact
+		}{{"directorGeneral", contacts.DirectorGeneral}, {"dpo", contacts.DPO}, {"itContact", contacts.IT}} {
+			if who.contact != nil {
+				line(who.label, contactText(who.contact))
+			}
+		}
+	}
+	if c.Contacts == nil || c.Contacts.DPO == nil {
+		line("dpo", p.T("gdpr.dpoMissing"))
+	}
 	line("processor", p.T("gdpr.processorText"))
+	hosting := p.T("gdpr.hostingMissing")
+	if h := rec.Hosting; h != nil {
+		hosting = p.T("gdpr.hostingText", "Operator", h.Operator, "Country", h.Country, "Sites", joinOr(h.Sites, none))
+		backupCountry := h.BackupCountry
+		if backupCountry == "" {
+			backupCountry = h.Country
+		}
+		hosting += p.T("gdpr.backupSitesText", "Sites", joinOr(h.BackupSites, none), "Country", backupCountry)
+	}
+	line("hosting", hosting)
 	line("namespace", "`"+c.Namespace+"`")
 	line("generated", rec.Generated.Format(time.DateOnly))
 	backups := p.T("gdpr.backupsOff")
@@ -219,6 +265,11 @@ func writeRecord(w io.Writer, rec *record) error {
 		line("subjects", joinOr(dp.DataSubjects, none))
 		line("categories", joinOr(dp.Categories, none))
 		line("special", special)
+		dpia := p.T("gdpr.dpiaNo")
+		if proc.DPIARequired {
+			dpia = p.T("gdpr.dpiaYes")
+		}
+		line("dpia", dpia)
 		line("retention", dp.Retention)
 		line("recipients", joinOr(dp.Recipients, none))
 		line("processors", joinOr(dp.Processors, none))

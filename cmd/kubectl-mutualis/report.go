@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -38,11 +40,15 @@ reads every tenant and the policy.`,
 			if err != nil {
 				return err
 			}
-			set, err := readTenants(cmd.Context(), c, nil)
+			// a tenant's people may read the policy (their record cites it), not every tenant
+			tenants, err := v1alpha1.ListTenants(cmd.Context(), c)
+			if apierrors.IsForbidden(err) {
+				return fmt.Errorf("your rights do not let you list every tenant: the report is the cell's")
+			}
 			if err != nil {
 				return err
 			}
-			rep, err := bill(p, set.tenants)
+			rep, err := bill(p, tenants)
 			if err != nil {
 				return err
 			}

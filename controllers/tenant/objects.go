@@ -193,8 +193,10 @@ func RoleBindings(t *Resolved) []*rbacv1ac.RoleBindingApplyConfiguration {
 
 // AccessClusterRole lets the tenant's people get, by name, what of the cluster's scope is theirs:
 // their own Commune or CPAS object, their namespace (its labels show the Pod Security level and
-// the partner) and the catalogue entries they use. Nothing else, and no list: a list cannot be
-// narrowed to names, and would show every other tenant.
+// the partner), the catalogue entries they use, and the cell's TenancyPolicy (where their data
+// lives, their backups' defaults and the price list, which their record of processing activities
+// and their reports cite). Nothing else, and no list: a list cannot be narrowed to names, and
+// would show every other tenant.
 func AccessClusterRole(t *Resolved) *rbacv1ac.ClusterRoleApplyConfiguration {
 	resource := t.Kind.Resource()
 	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
@@ -207,6 +209,11 @@ func AccessClusterRole(t *Resolved) *rbacv1ac.ClusterRoleApplyConfiguration {
 			WithAPIGroups(corev1.GroupName).
 			WithResources("namespaces").
 			WithResourceNames(t.Namespace).
+			WithVerbs("get"),
+		rbacv1ac.PolicyRule().
+			WithAPIGroups(v1alpha1.GroupVersion.Group).
+			WithResources("tenancypolicies").
+			WithResourceNames(v1alpha1.TenancyPolicyName).
 			WithVerbs("get"),
 	}
 	// a rule without names would grant every entry: none at all when the tenant uses none

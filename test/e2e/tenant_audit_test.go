@@ -51,7 +51,8 @@ func TestAuditOnTheCluster(t *testing.T) {
 	kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 	_ = k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}})
 	policy := &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.TenancyPolicyName},
-		Spec: v1alpha1.TenancyPolicySpec{AllowedRegistries: []string{"docker.io/nginxinc", "registry.k8s.io"}}}
+		Spec: v1alpha1.TenancyPolicySpec{AllowedRegistries: []string{"docker.io/nginxinc", "registry.k8s.io"},
+			Hosting: &v1alpha1.HostingSpec{Operator: "CRTPL", Country: "BE", Sites: []string{"Namur"}, BackupSites: []string{"Liège"}}}}
 	create(t, policy)
 	t.Cleanup(func() { _ = k8s.Delete(ctx, policy) })
 
@@ -206,6 +207,13 @@ func TestAuditOnTheCluster(t *testing.T) {
 	record := kubectl(t, "mutualis", "report", "gdpr", "commune/braine-le-chateau")
 	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de braine-le-chateau (Commune/braine-le-chateau), INS 25015") {
 		t.Errorf("the record of processing activities:\n%s", record)
+	}
+	// the commune's own people write the same record, with where their data lives from the cell's
+	// policy, which their rights let them read by name
+	record, errOut, err := kubectlSplit("mutualis", "report", "gdpr", "commune/braine-le-chateau", "--as=it@braine-le-chateau.be", "--as-group=braine-le-chateau-it")
+	if err != nil || !strings.Contains(record, "**Localisation des données** : hébergement par CRTPL, pays BE, sites : Namur ; sauvegardes : Liège (pays BE)") ||
+		strings.Contains(errOut, "TenancyPolicy") || !strings.Contains(errOut, "spec.contacts.dpo") {
+		t.Errorf("the tenant admin's record of processing activities: %v\n%s%s", err, record, errOut)
 	}
 	unknown := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "audit", "nowhere")
 	unknown.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
