@@ -369,12 +369,12 @@ func TestTenantRolesInstalledByHelmAreFound(t *testing.T) {
 // says where their data lives from it), and list no policy.
 func TestTenantPeopleReadTheCellsPolicy(t *testing.T) {
 	ctx := context.Background()
-	c := newCommune("gedinne", "91054", func(c *v1alpha1.Commune) {
-		c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "gedinne-it", APIGroup: rbacv1.GroupName}}
+	c := newCommune("bievre", "91015", func(c *v1alpha1.Commune) {
+		c.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "bievre-it", APIGroup: rbacv1.GroupName}}
 	})
 	create(t, c)
 	eventually(t, wait, conditionIs(c, v1alpha1.ConditionAccessReady, metav1.ConditionTrue, ""))
-	admin := asUser(t, "it@gedinne.be", "gedinne-it")
+	admin := asUser(t, "it@bievre.be", "bievre-it")
 	eventually(t, wait, func() error {
 		err := admin.Get(ctx, client.ObjectKey{Name: v1alpha1.TenancyPolicyName}, &v1alpha1.TenancyPolicy{})
 		if err == nil || apierrors.IsNotFound(err) {

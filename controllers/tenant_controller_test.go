@@ -178,8 +178,10 @@ func TestCommuneBecomesReadyWithTheTenantContract(t *testing.T) {
 	}
 	access := &rbacv1.ClusterRole{}
 	get(t, "mutualis-tenant-commune-liege", access)
-	// its own Commune and its namespace, each by name; no catalogue entry, since it uses none
-	if len(access.Rules) != 2 || access.Rules[0].ResourceNames[0] != "liege" || access.Rules[1].ResourceNames[0] != "commune-liege" {
+	// its own Commune, its namespace and the cell's policy, each by name; no catalogue entry, since
+	// it uses none
+	if len(access.Rules) != 3 || access.Rules[0].ResourceNames[0] != "liege" || access.Rules[1].ResourceNames[0] != "commune-liege" ||
+		access.Rules[2].Resources[0] != "tenancypolicies" || access.Rules[2].ResourceNames[0] != v1alpha1.TenancyPolicyName {
 		t.Errorf("access role: %+v", access.Rules)
 	}
 	for _, rule := range access.Rules {
