@@ -308,3 +308,57 @@ func TestTheCellsAuditNamesKeptNamespacesPastTheirReview(t *testing.T) {
 		t.Errorf("the finding: %+v", f)
 	}
 }
+
+// The cell's own record as a processor (art. 30(2)) names every controller with its DPO, each
+// application with the controllers it serves (a CPAS through synergy too), where the data lives
+// and the cell's measures.
+func TestGDPRProcessorRecord(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(sampleApp(t, "iadelib"), sampleApp(t, "nextcloud")).Build()
+	commune := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CommuneSpec{NIS: "92094",
+		TenantSpec: v1alpha1.TenantSpec{DisplayName: "Namur", EnterpriseNumber: "0207.343.456",
+			Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}, {Name: "nextcloud"}},
+			Contacts:     &v1alpha1.TenantContacts{DPO: &v1alpha1.Contact{Name: "DPO de Namur", Email: "dpo@ville.namur.be"}}}}}
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CPASSpec{CommuneRef: "namur",
+		TenantSpec: v1alpha1.TenantSpec{DisplayName: "CPAS de Namur", Applications: []v1alpha1.ApplicationSubscription{{Name: "iadelib"}}},
+		Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
+	cpas.Status.NIS = "92094"
+	policy := tenant.EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{Hosting: &v1alpha1.HostingSpec{
+		Operator: "CRTPL", Country: "BE", Sites: []string{"Namur"}, BackupSites: []string{"Liège"}}}})
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	rec, warnings, err := buildProcessorRecord(context.Background(), c, []v1alpha1.Tenant{cpas, commune}, policy, i18n.French, now)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("%v, warnings %q", err, warnings)
+	}
+	var out bytes.Buffer
+	if err := writeProcessorRecord(&out, rec); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	for _, want := range []string{
+		"# Registre des activités de traitement du sous-traitant (RGPD, art. 30.2)",
+		"**Localisation des données** : hébergement par CRTPL, pays BE, sites : Namur ; sauvegardes : Liège (pays BE)",
+		"| CPAS de Namur (CPAS/namur) | 92094 | - | non désigné |",
+		"| Namur (Commune/namur) | 92094 | 0207.343.456 | DPO de Namur <dpo@ville.namur.be> |",
+		"### iA.Delib (iadelib 4.2)\n\n- **Pour le compte de** : CPAS/namur ; Commune/namur",
+		"### Nextcloud (nextcloud 30.0.4)\n\n- **Pour le compte de** : CPAS/namur ; Commune/namur",
+		"**Catégories particulières (art. 9)** : oui",
+		"Pod Security « restricted »",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the processor's record lacks %q:\n%s", want, md)
+		}
+	}
+	rec.Language = i18n.German
+	out.Reset()
+	if err := writeProcessorRecord(&out, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "# Verzeichnis von Verarbeitungstätigkeiten des Auftragsverarbeiters (DSGVO, Art. 30 Abs. 2)") ||
+		!strings.Contains(out.String(), "**Im Auftrag von**: CPAS/namur ; Commune/namur") {
+		t.Errorf("the German record:\n%s", out.String())
+	}
+}

@@ -64,18 +64,32 @@ type recordBackups struct {
 func newGDPRCommand(o *options) *cobra.Command {
 	var out *output
 	var lang *language
+	var processor bool
 	cmd := &cobra.Command{
-		Use:   "gdpr <tenant>",
+		Use:   "gdpr <tenant> | --processor",
 		Short: "A tenant's record of processing activities (GDPR art. 30)",
 		Long: `One tenant's record of processing activities: one processing per application it runs or uses
 through synergy, from the catalogue's spec.dataProtection, and where and how long its backups are
 kept. A commune's or a CPAS's people write their own tenant's. In French, in German for the
-communes of the German-speaking Community and their ÖSHZ, or in the language --lang names.`,
+communes of the German-speaking Community and their ÖSHZ, or in the language --lang names.
+
+With --processor, the cell's own record as the processor of every tenant (art. 30(2)): each
+controller with its DPO, each application with the controllers it serves, the transfers and the
+cell's security measures. It is the cell's: it reads every tenant.`,
 		Example: `  kubectl mutualis report gdpr liege > registre-liege.md
-  kubectl mutualis report gdpr cpas/liege -o json`,
-		Args:              cobra.ExactArgs(1),
+  kubectl mutualis report gdpr cpas/liege -o json
+  kubectl mutualis report gdpr --processor > registre-sous-traitant.md`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if processor {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		ValidArgsFunction: o.completeTenants,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, names []string, c client.Client, format string) error {
+			if processor {
+				return o.writeProcessorRecord(cmd.Context(), c, lang, format)
+			}
 			set, err := readTenants(cmd.Context(), c, names)
 			if err != nil {
 				return err
@@ -105,7 +119,39 @@ communes of the German-speaking Community and their ÖSHZ, or in the language --
 	}
 	out = addOutputFlag(cmd, "markdown", "json", "yaml")
 	lang = addLangFlag(cmd)
+	cmd.Flags().BoolVar(&processor, "processor", false, "the cell's own record as every tenant's processor (GDPR art. 30(2)), instead of a tenant's")
 	return cmd
+}
+
+// writeProcessorRecord writes the cell's record as a processor, in French unless --lang says
+// otherwise (it is the cell's, not a commune's).
+func (o *options) writeProcessorRecord(ctx context.Context, c client.Client, lang *language, format string) error {
+	tenants, err := v1alpha1.ListTenants(ctx, c)
+	if apierrors.IsForbidden(err) {
+		return fmt.Errorf("your rights do not let you list every tenant: the processor's record is the cell's")
+	}
+	if err != nil {
+		return err
+	}
+	p, _, err := policy(ctx, c)
+	if err != nil {
+		return err
+	}
+	l := i18n.French
+	if lang.forced != "" {
+		l = lang.forced
+	}
+	rec, warnings, err := buildProcessorRecord(ctx, c, tenants, tenant.EffectivePolicy(p), l, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		o.warn("%s", w)
+	}
+	if done, err := writeStructured(o.streams.Out, format, rec); done {
+		return err
+	}
+	return writeProcessorRecord(o.streams.Out, rec)
 }
 
 func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang i18n.Lang, now time.Time) (*record, []string, error) {
@@ -215,16 +261,7 @@ func writeRecord(w io.Writer, rec *record) error {
 		line("dpo", p.T("gdpr.dpoMissing"))
 	}
 	line("processor", p.T("gdpr.processorText"))
-	hosting := p.T("gdpr.hostingMissing")
-	if h := rec.Hosting; h != nil {
-		hosting = p.T("gdpr.hostingText", "Operator", h.Operator, "Country", h.Country, "Sites", joinOr(h.Sites, none))
-		backupCountry := h.BackupCountry
-		if backupCountry == "" {
-			backupCountry = h.Country
-		}
-		hosting += p.T("gdpr.backupSitesText", "Sites", joinOr(h.BackupSites, none), "Country", backupCountry)
-	}
-	line("hosting", hosting)
+	line("hosting", hostingText(p, rec.Hosting, none))
 	line("namespace", "`"+c.Namespace+"`")
 	line("generated", rec.Generated.Format(time.DateOnly))
 	backups := p.T("gdpr.backupsOff")

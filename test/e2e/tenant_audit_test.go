@@ -215,6 +215,16 @@ func TestAuditOnTheCluster(t *testing.T) {
 		strings.Contains(errOut, "TenancyPolicy") || !strings.Contains(errOut, "spec.contacts.dpo") {
 		t.Errorf("the tenant admin's record of processing activities: %v\n%s%s", err, record, errOut)
 	}
+	// the cell's own record as their processor names every tenant; a commune's people may not write it
+	processor := kubectl(t, "mutualis", "report", "gdpr", "--processor")
+	if !strings.Contains(processor, "Registre des activités de traitement du sous-traitant") || !strings.Contains(processor, "(Commune/braine-le-chateau)") ||
+		!strings.Contains(processor, "(Commune/chaumont-gistoux)") {
+		t.Errorf("the processor's record:\n%s", processor)
+	}
+	if _, errOut, err := kubectlSplit("mutualis", "report", "gdpr", "--processor", "--as=it@braine-le-chateau.be", "--as-group=braine-le-chateau-it"); err == nil ||
+		!strings.Contains(errOut, "the processor's record is the cell's") {
+		t.Errorf("the processor's record written by a tenant admin: %v\n%s", err, errOut)
+	}
 	unknown := exec.Command(filepath.Join(root, "bin", "kubectl"), "mutualis", "audit", "nowhere")
 	unknown.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	if out, err := unknown.CombinedOutput(); err == nil ||
