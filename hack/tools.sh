@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test and development binaries (etcd, the Kubernetes control plane, kwok, helm,
-# controller-gen, Flux's source-controller and kustomize-controller, Velero with its S3 plugin and
-# an S3 server) from the Go module proxy into bin/.
+# controller-gen, krew and its manifest validator, promtool, Flux's source-controller and
+# kustomize-controller, Velero with its S3 plugin and an S3 server) from the Go module proxy into
+# bin/.
 #
 # Nothing is downloaded from anywhere but the Go module proxy. Each binary is built once per pinned
 # version into a per-user cache (${XDG_CACHE_HOME:-~/.cache}/mutualis-tools/<tool>-<version>/) and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
+	"github.com/crtpl/mutualis/controllers/backup"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/tenant"
 	"github.com/spf13/cobra"
@@ -156,40 +157,23 @@ func (o *options) writeProcessorRecord(ctx context.Context, c client.Client, lan
 
 func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang i18n.Lang, now time.Time) (*record, []string, error) {
 	rec := &record{Language: lang, Generated: now.UTC().Truncate(time.Second), PodSecurity: string(policy.PodSecurity),
-		Controller: recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t, v1alpha1.NISOf(t)),
-			EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace(), Contacts: t.TenantSpec().Contacts},
-		Hosting: policy.Hosting}
-	rec.Controller.NIS = v1alpha1.NISOf(t)
-	uses := []struct{ name, via string }{}
-	for _, a := range t.TenantSpec().Applications {
-		uses = append(uses, struct{ name, via string }{a.Name, "subscription"})
-	}
-	if cpas, ok := t.(*v1alpha1.CPAS); ok {
-		for _, a := range cpas.Spec.Synergy.SharedApplications {
-			uses = append(uses, struct{ name, via string }{a, "synergy"})
-		}
-	}
-	var warnings []string
-	if rec.Hosting == nil {
-		warnings = append(warnings, "the TenancyPolicy says nothing of where the data lives (spec.hosting): the record cannot say it")
-	}
+		Controller: controllerOf(t), Hosting: policy.Hosting,
+		Backups: backupsOf(backup.EffectiveSettings(t.TenantSpec().Backup, policy), lang)}
+	warnings := hostingWarnings(policy)
 	if c := rec.Controller.Contacts; c == nil || c.DPO == nil {
 		warnings = append(warnings, fmt.Sprintf("%s %s names no data protection officer (spec.contacts.dpo)", t.TenantKind().Kind(), t.GetName()))
 	}
-	for _, u := range uses {
-		app := &v1alpha1.SharedApplication{}
+	for _, u := range usedApplications(t) {
 		p := processing{Application: u.name, DisplayName: u.name, Via: u.via}
-		switch err := c.Get(ctx, client.ObjectKey{Name: u.name}, app); {
-		case apierrors.IsNotFound(err):
-			warnings = append(warnings, fmt.Sprintf("application %s is not in the catalogue: its processing is not described", u.name))
-		case err != nil:
-			return nil, nil, fmt.Errorf("reading SharedApplication %s: %w", u.name, err)
-		default:
-			if app.Spec.DisplayName != "" {
-				p.DisplayName = app.Spec.DisplayName
-			}
-			p.Version = app.Spec.Version
-			p.DataProtection = app.Spec.DataProtection
+		app, warning, err := catalogueEntry(ctx, c, u.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
+		if app != nil {
+			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
 			p.DPIARequired = p.DataProtection != nil && p.DataProtection.SpecialCategories
 			if p.DataProtection == nil {
 				warnings = append(warnings, fmt.Sprintf("SharedApplication %s declares no spec.dataProtection: its entry of the record is empty", u.name))
@@ -197,22 +181,86 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 		}
 		rec.Processings = append(rec.Processings, p)
 	}
-	b := t.TenantSpec().Backup
-	rec.Backups = recordBackups{Tool: "Velero", StorageLocation: policy.Backup.StorageLocation,
-		Schedule: string(policy.Backup.Schedule), Retention: days(policy.Backup.Retention.Duration, lang), Enabled: true}
-	if rec.Backups.StorageLocation == "" {
-		rec.Backups.StorageLocation = "default"
-	}
-	if b.Schedule != "" {
-		rec.Backups.Schedule = string(b.Schedule)
-	}
-	if b.Retention != nil {
-		rec.Backups.Retention = days(b.Retention.Duration, lang)
-	}
-	if b.Disabled {
-		rec.Backups.Enabled = false
-	}
 	return rec, warnings, nil
+}
+
+// controllerOf is a tenant as a record names its controller.
+func controllerOf(t v1alpha1.Tenant) recordController {
+	nis := v1alpha1.NISOf(t)
+	return recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(), DisplayName: plan.DisplayName(t, nis), NIS: nis,
+		EnterpriseNumber: t.TenantSpec().EnterpriseNumber, Namespace: t.TenantNamespace(), Contacts: t.TenantSpec().Contacts}
+}
+
+// backupsOf says a tenant's effective backup settings (or the policy's defaults) as a record does.
+func backupsOf(s backup.Settings, lang i18n.Lang) recordBackups {
+	b := recordBackups{Tool: "Velero", StorageLocation: s.StorageLocation, Schedule: s.Schedule, Retention: days(s.Retention, lang), Enabled: !s.Disabled}
+	if b.StorageLocation == "" {
+		b.StorageLocation = "default"
+	}
+	return b
+}
+
+// hostingWarnings warns when the cell has not said where the data lives.
+func hostingWarnings(policy v1alpha1.TenancyPolicySpec) []string {
+	if policy.Hosting == nil {
+		return []string{"the TenancyPolicy says nothing of where the data lives (spec.hosting): the record cannot say it"}
+	}
+	return nil
+}
+
+// applicationUse is an application a tenant runs: "subscription", or "synergy" for an application
+// of its commune that a CPAS uses.
+type applicationUse struct{ name, via string }
+
+func usedApplications(t v1alpha1.Tenant) []applicationUse {
+	var uses []applicationUse
+	for _, a := range t.TenantSpec().Applications {
+		uses = append(uses, applicationUse{a.Name, "subscription"})
+	}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, a := range cpas.Spec.Synergy.SharedApplications {
+			uses = append(uses, applicationUse{a, "synergy"})
+		}
+	}
+	return uses
+}
+
+// entry is what a record reads of a catalogue entry.
+type entry struct {
+	displayName, version string
+	dataProtection       *v1alpha1.DataProtection
+}
+
+// catalogueEntry reads a SharedApplication for a record; one that is not in the catalogue is a
+// warning, not an error.
+func catalogueEntry(ctx context.Context, c client.Reader, name string) (*entry, string, error) {
+	app := &v1alpha1.SharedApplication{}
+	switch err := c.Get(ctx, client.ObjectKey{Name: name}, app); {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Sprintf("application %s is not in the catalogue: its processing is not described", name), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("reading SharedApplication %s: %w", name, err)
+	}
+	e := &entry{displayName: name, version: app.Spec.Version, dataProtection: app.Spec.DataProtection}
+	if app.Spec.DisplayName != "" {
+		e.displayName = app.Spec.DisplayName
+	}
+	return e, "", nil
+}
+
+// specialText says whether an entry processes special categories (art. 9), and on what ground.
+func specialText(p *i18n.Printer, dp *v1alpha1.DataProtection) string {
+	if dp.SpecialCategories {
+		return p.T("gdpr.yes") + " — " + dp.SpecialCategoriesDetail
+	}
+	return p.T("gdpr.no")
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
 }
 
 // contactText is a contact as a letter's reader reads it: name, address, phone.
@@ -289,19 +337,11 @@ func writeRecord(w io.Writer, rec *record) error {
 		if dp.LegalBasisDetail != "" {
 			basis += " — " + dp.LegalBasisDetail
 		}
-		special := p.T("gdpr.no")
-		if dp.SpecialCategories {
-			special = p.T("gdpr.yes") + " — " + dp.SpecialCategoriesDetail
-		}
-		transfers := dp.Transfers
-		if transfers == "" {
-			transfers = none
-		}
 		line("purposes", joinOr(dp.Purposes, none))
 		line("basis", basis)
 		line("subjects", joinOr(dp.DataSubjects, none))
 		line("categories", joinOr(dp.Categories, none))
-		line("special", special)
+		line("special", specialText(p, dp))
 		dpia := p.T("gdpr.dpiaNo")
 		if proc.DPIARequired {
 			dpia = p.T("gdpr.dpiaYes")
@@ -310,7 +350,7 @@ func writeRecord(w io.Writer, rec *record) error {
 		line("retention", dp.Retention)
 		line("recipients", joinOr(dp.Recipients, none))
 		line("processors", joinOr(dp.Processors, none))
-		line("transfers", transfers)
+		line("transfers", orNone(dp.Transfers, none))
 		line("measures", joinOr(append([]string{p.T("gdpr.cellMeasures", "PodSecurity", rec.PodSecurity)}, dp.SecurityMeasures...), none))
 	}
 	return nil

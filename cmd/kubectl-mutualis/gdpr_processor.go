@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
-	"github.com/crtpl/mutualis/controllers/plan"
+	"github.com/crtpl/mutualis/controllers/backup"
 )
 
 // processorRecord is the cell's own record of processing activities as a processor (GDPR
@@ -42,53 +42,29 @@ type processorProcessing struct {
 // buildProcessorRecord reads every tenant and the catalogue entries they use.
 func buildProcessorRecord(ctx context.Context, c client.Reader, tenants []v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec, lang i18n.Lang, now time.Time) (*processorRecord, []string, error) {
 	rec := &processorRecord{Hosting: policy.Hosting, PodSecurity: string(policy.PodSecurity), Language: lang,
-		Generated: now.UTC().Truncate(time.Second), Backups: recordBackups{Tool: "Velero", StorageLocation: policy.Backup.StorageLocation,
-			Schedule: string(policy.Backup.Schedule), Retention: days(policy.Backup.Retention.Duration, lang), Enabled: true}}
-	if rec.Backups.StorageLocation == "" {
-		rec.Backups.StorageLocation = "default"
-	}
-	var warnings []string
-	if rec.Hosting == nil {
-		warnings = append(warnings, "the TenancyPolicy says nothing of where the data lives (spec.hosting): the record cannot say it")
-	}
+		Generated: now.UTC().Truncate(time.Second), Backups: backupsOf(backup.EffectiveSettings(v1alpha1.BackupSpec{}, policy), lang)}
+	warnings := hostingWarnings(policy)
 	users := map[string][]string{}
 	for _, t := range tenants {
-		nis := v1alpha1.NISOf(t)
-		rec.Controllers = append(rec.Controllers, recordController{Kind: t.TenantKind().Kind(), Name: t.GetName(),
-			DisplayName: plan.DisplayName(t, nis), NIS: nis, EnterpriseNumber: t.TenantSpec().EnterpriseNumber,
-			Namespace: t.TenantNamespace(), Contacts: t.TenantSpec().Contacts})
-		who := t.TenantKind().Kind() + "/" + t.GetName()
-		for _, a := range t.TenantSpec().Applications {
-			users[a.Name] = append(users[a.Name], who)
-		}
-		if cpas, ok := t.(*v1alpha1.CPAS); ok {
-			for _, a := range cpas.Spec.Synergy.SharedApplications {
-				users[a] = append(users[a], who)
-			}
+		rec.Controllers = append(rec.Controllers, controllerOf(t))
+		for _, u := range usedApplications(t) {
+			users[u.name] = append(users[u.name], t.TenantKind().Kind()+"/"+t.GetName())
 		}
 	}
 	slices.SortFunc(rec.Controllers, func(a, b recordController) int {
 		return strings.Compare(a.Kind+"/"+a.Name, b.Kind+"/"+b.Name)
 	})
-	names := make([]string, 0, len(users))
-	for name := range users {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(users)) {
 		p := processorProcessing{Application: name, DisplayName: name, Controllers: slices.Compact(slices.Sorted(slices.Values(users[name])))}
-		app := &v1alpha1.SharedApplication{}
-		switch err := c.Get(ctx, client.ObjectKey{Name: name}, app); {
-		case apierrors.IsNotFound(err):
-			warnings = append(warnings, fmt.Sprintf("application %s is not in the catalogue: its processing is not described", name))
-		case err != nil:
-			return nil, nil, fmt.Errorf("reading SharedApplication %s: %w", name, err)
-		default:
-			if app.Spec.DisplayName != "" {
-				p.DisplayName = app.Spec.DisplayName
-			}
-			p.Version = app.Spec.Version
-			p.DataProtection = app.Spec.DataProtection
+		app, warning, err := catalogueEntry(ctx, c, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
+		if app != nil {
+			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
 		}
 		rec.Processings = append(rec.Processings, p)
 	}
@@ -131,17 +107,9 @@ func writeProcessorRecord(w io.Writer, rec *processorRecord) error {
 			continue
 		}
 		line(p.T("gdpr.categories"), joinOr(dp.Categories, none))
-		special := p.T("gdpr.no")
-		if dp.SpecialCategories {
-			special = p.T("gdpr.yes") + " — " + dp.SpecialCategoriesDetail
-		}
-		line(p.T("gdpr.special"), special)
+		line(p.T("gdpr.special"), specialText(p, dp))
 		line(p.T("gdpr.processors"), joinOr(dp.Processors, none))
-		transfers := dp.Transfers
-		if transfers == "" {
-			transfers = none
-		}
-		line(p.T("gdpr.transfers"), transfers)
+		line(p.T("gdpr.transfers"), orNone(dp.Transfers, none))
 	}
 
 	fmt.Fprintf(w, "\n## %s\n\n", p.T("gdpr.measures"))
