@@ -60,6 +60,30 @@ func TestAdmissionRejectsBadInput(t *testing.T) {
 		}), want: "spec.contacts.language"},
 		{name: "hosting country that is not ISO 3166", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
 			Spec: v1alpha1.TenancyPolicySpec{Hosting: &v1alpha1.HostingSpec{Operator: "CRTPL", Country: "Belgium"}}}, want: "spec.hosting.country"},
+		{name: "funding line that ends before it starts", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{Funding: []v1alpha1.FundingLine{{Name: "late", Funder: "Région wallonne", From: "2022-12-31", To: "2021-10-01",
+				Categories: []v1alpha1.ExpenseCategory{"remote-meetings"}, RatePercent: 100}}}}, want: "a funding line's period ends (to) on or after the day it starts"},
+		{name: "funding allocation without an envelope", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{Funding: []v1alpha1.FundingLine{{Name: "shared", Funder: "Région wallonne", From: "2021-10-01", To: "2022-12-31",
+				Categories: []v1alpha1.ExpenseCategory{"remote-meetings"}, RatePercent: 100,
+				Allocation: &v1alpha1.FundingAllocation{Key: v1alpha1.AllocationByCouncillors}}}}}, want: "an allocation key shares an envelope: set envelope"},
+		{name: "funding rate above 100 %", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{Funding: []v1alpha1.FundingLine{{Name: "generous", Funder: "Région wallonne", From: "2021-10-01", To: "2022-12-31",
+				Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 120}}}}, want: "spec.funding[0].ratePercent"},
+		{name: "funding line with a date that is not a day", obj: &v1alpha1.TenancyPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default"},
+			Spec: v1alpha1.TenancyPolicySpec{Funding: []v1alpha1.FundingLine{{Name: "french-date", Funder: "Région wallonne", From: "01/10/2021", To: "2022-12-31",
+				Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 75}}}}, want: "spec.funding[0].from"},
+		{name: "tenant that joined on a day that does not exist", obj: newCommune("adm-joined", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.JoinedOn = "2021-02-30"
+		}), want: "spec.joinedOn"},
+		{name: "subscription since a date that is not a day", obj: newCommune("adm-since", "62063", func(c *v1alpha1.Commune) {
+			c.Spec.Applications = []v1alpha1.ApplicationSubscription{{Name: "jitsi", Since: "2021-10"}}
+		}), want: "spec.applications[0].since"},
+		{name: "a council of no one", obj: newCPAS("adm-council", "liege", func(c *v1alpha1.CPAS) {
+			c.Spec.Councillors = ptr.To[int32](0)
+		}), want: "spec.councillors"},
+		{name: "catalogue entry with an expense category in words", obj: &v1alpha1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Name: "adm-category"},
+			Spec: v1alpha1.SharedApplicationSpec{ExpenseCategories: []v1alpha1.ExpenseCategory{"Remote meetings"}}}, want: "spec.expenseCategories[0]"},
 		{name: "unknown deletion policy", obj: newCommune("adm-delete", "62063", func(c *v1alpha1.Commune) {
 			c.Spec.DeletionPolicy = "Purge"
 		}), want: "spec.deletionPolicy"},

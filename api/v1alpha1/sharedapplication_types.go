@@ -140,6 +140,15 @@ type SharedApplicationSpec struct {
 	// +optional
 	DataProtection *DataProtection `json:"dataProtection,omitempty"`
 
+	// expenseCategories are the kinds of expense a subscription to this application is, in the
+	// words funding lines use (TenancyPolicy spec.funding[].categories): remote-meetings for a
+	// video bridge of council sittings, cybersecurity, dematerialisation, participation,
+	// open-data. A funding line pays for the applications whose categories it lists.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=set
+	ExpenseCategories []ExpenseCategory `json:"expenseCategories,omitempty"`
+
 	// sizes are kustomize patches chosen by the tenant's tier, applied after spec.patches, so that
 	// one catalogue entry serves a village and a city: fewer replicas and smaller limits for S,
 	// more for XXL. Each names a tier of the TenancyPolicy; a tier without an entry gets the base as

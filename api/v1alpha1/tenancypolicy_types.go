@@ -133,6 +133,144 @@ type TenancyPolicySpec struct {
 	// not read it.
 	// +optional
 	Hosting *HostingSpec `json:"hosting,omitempty"`
+
+	// funding are the lines of public funding that pay part of what tenants contribute (a regional
+	// plan, a call for projects): kubectl mutualis report funding computes, per tenant, the
+	// eligible amount, the subsidy and what remains for the tenant to pay. They are data: a new
+	// line is a new entry, not a new release. The operator does not read them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=name
+	Funding []FundingLine `json:"funding,omitempty"`
+}
+
+// ExpenseCategory names a kind of eligible expense, shared by funding lines and catalogue entries:
+// hosting, remote-meetings, cybersecurity, dematerialisation.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+type ExpenseCategory string
+
+// FundingLine is one line of public funding: who pays, for which expenses, during which period,
+// how much of them and up to what.
+// +kubebuilder:validation:XValidation:rule="self.to >= self.from",message="a funding line's period ends (to) on or after the day it starts (from)"
+// +kubebuilder:validation:XValidation:rule="!has(self.allocation) || has(self.envelope)",message="an allocation key shares an envelope: set envelope, the line's whole budget"
+type FundingLine struct {
+	// name identifies the line in reports (kubectl mutualis report funding --line <name>).
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// title is the line's name as the funder writes it, for the justification annex.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Title string `json:"title,omitempty"`
+	// funder is who pays: "Région wallonne — SPW Intérieur et Action sociale".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Funder string `json:"funder"`
+	// legalBasis is the decision that grants the funding (a decree, an order, a call for projects),
+	// cited in the annex.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	LegalBasis string `json:"legalBasis,omitempty"`
+	// from is the first day of the eligible period.
+	// +required
+	From Date `json:"from"`
+	// to is the last day of the eligible period.
+	// +required
+	To Date `json:"to"`
+	// categories are the eligible expenses: the tier's participation counts when it lists one of
+	// the pricing's tierCategories, an application and its seats when it lists one of the
+	// application's expenseCategories.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	Categories []ExpenseCategory `json:"categories"`
+	// kinds are the kinds of tenant the line funds (Commune, CPAS); empty: both.
+	// +optional
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum=Commune;CPAS
+	// +listType=set
+	Kinds []string `json:"kinds,omitempty"`
+	// tiers are the tiers of the policy the line funds; empty: every tier.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	// +listType=set
+	Tiers []string `json:"tiers,omitempty"`
+	// ratePercent is the share of the eligible expenses the line pays at most (75 for "at most 75 %
+	// of the eligible expenses"; 100 when it pays them whole up to its caps).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	RatePercent int32 `json:"ratePercent"`
+	// caps are the lump sums a beneficiary receives at most, by kind and population category: the
+	// first entry that matches the tenant applies; a tenant that matches none has no cap of this
+	// kind.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Caps []FundingCap `json:"caps,omitempty"`
+	// envelope is the line's whole budget, for every beneficiary of the Region (the report warns
+	// when the cell's tenants alone would exceed it).
+	// +optional
+	Envelope Amount `json:"envelope,omitempty"`
+	// allocation shares the envelope among beneficiaries by a key: each receives at most the
+	// envelope times its key over the key's total.
+	// +optional
+	Allocation *FundingAllocation `json:"allocation,omitempty"`
+	// reportsDue are the days the justification reports are due, printed on the annex.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	ReportsDue []Date `json:"reportsDue,omitempty"`
+}
+
+// FundingCap is the lump sum of one population category.
+type FundingCap struct {
+	// kind is the kind of tenant the cap is for (Commune or CPAS); empty: both.
+	// +optional
+	// +kubebuilder:validation:Enum=Commune;CPAS
+	Kind string `json:"kind,omitempty"`
+	// maxPopulation is the largest population of the category (a CPAS counts its commune's);
+	// empty: no upper bound.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxPopulation *int32 `json:"maxPopulation,omitempty"`
+	// amount is the lump sum.
+	// +required
+	Amount Amount `json:"amount"`
+}
+
+// AllocationKey is what a funding line shares its envelope by.
+// +kubebuilder:validation:Enum=Councillors;Population;Equal
+type AllocationKey string
+
+const (
+	// AllocationByCouncillors shares by the members of each tenant's council (spec.councillors).
+	AllocationByCouncillors AllocationKey = "Councillors"
+	// AllocationByPopulation shares by population (a CPAS counts its commune's).
+	AllocationByPopulation AllocationKey = "Population"
+	// AllocationEqual gives each beneficiary the same share.
+	AllocationEqual AllocationKey = "Equal"
+)
+
+// FundingAllocation is the key by which a line shares its envelope.
+type FundingAllocation struct {
+	// key is Councillors, Population or Equal.
+	// +required
+	Key AllocationKey `json:"key"`
+	// total is the key summed over every beneficiary of the line in the Region, not only the
+	// cell's tenants (all the CPAS councillors of Wallonia, or the number of beneficiaries for
+	// Equal). Empty: the sum over the cell's tenants that the line funds, which gives each a larger
+	// share than the funder will; the report warns.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Total *int64 `json:"total,omitempty"`
 }
 
 // HostingSpec is where the cell runs its cluster and keeps its backups.
@@ -193,6 +331,14 @@ type PricingSpec struct {
 	// +listType=map
 	// +listMapKey=application
 	Applications []ApplicationPrice `json:"applications,omitempty"`
+
+	// tierCategories are the expense categories of a tier's participation (hosting by default), as
+	// funding lines name them.
+	// +optional
+	// +kubebuilder:default={hosting}
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=set
+	TierCategories []ExpenseCategory `json:"tierCategories,omitempty"`
 }
 
 // TierPrice is the yearly participation of the tenants of one tier.

@@ -167,7 +167,26 @@ type TenantSpec struct {
 	// (kubectl mutualis report gdpr) names them as the controller's contacts.
 	// +optional
 	Contacts *TenantContacts `json:"contacts,omitempty"`
+
+	// joinedOn is the day the tenant joined the cell: its participation, and what a funding line
+	// counts of it, run from that day (kubectl mutualis report funding). Empty: the day this object
+	// was created, which a tenant recreated from Git would lose; set it when the tenant joins.
+	// +optional
+	JoinedOn Date `json:"joinedOn,omitempty"`
+
+	// councillors is the number of members of the tenant's council (the communal council, or the
+	// CPAS's council of social action): the key by which a funding line may share its envelope
+	// (remote council meetings were funded per councillor). The operator does not read it.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Councillors *int32 `json:"councillors,omitempty"`
 }
+
+// Date is a calendar day written YYYY-MM-DD, such as 2021-10-01.
+// +kubebuilder:validation:Format=date
+// +kubebuilder:validation:MaxLength=10
+type Date string
 
 // TenantContacts are the people of a commune or CPAS whom the cell addresses.
 type TenantContacts struct {
@@ -234,6 +253,12 @@ type ApplicationSubscription struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 1024)",message="a parameter value may be at most 1024 characters: larger configuration belongs in the catalogue entry"
 	Parameters map[string]string `json:"parameters,omitempty"`
+
+	// since is the day the subscription began: its price, and what a funding line counts of it, run
+	// from that day. Empty: the tenant's joinedOn. Add it with an application subscribed after
+	// the tenant joined.
+	// +optional
+	Since Date `json:"since,omitempty"`
 }
 
 // Domain is a DNS host name in lower case, optionally a wildcard of one label: liege.be, *.liege.be.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/billing"
 	"github.com/crtpl/mutualis/controllers/tenant"
 	"github.com/spf13/cobra"
 )
@@ -59,35 +59,9 @@ reads every tenant and the policy.`,
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
-	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o), newServiceCommand(o))
+	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o), newFundingCommand(o), newServiceCommand(o))
 	return cmd
 }
-
-// cents is an amount of money in hundredths, so that sums are exact.
-type cents int64
-
-func parseAmount(a v1alpha1.Amount) (cents, error) {
-	if a == "" {
-		return 0, nil
-	}
-	whole, frac, _ := strings.Cut(string(a), ".")
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("amount %q: %w", a, err)
-	}
-	f := int64(0)
-	if frac != "" {
-		if len(frac) == 1 {
-			frac += "0"
-		}
-		if f, err = strconv.ParseInt(frac, 10, 64); err != nil || len(frac) != 2 {
-			return 0, fmt.Errorf("amount %q has more than two decimals", a)
-		}
-	}
-	return cents(w*100 + f), nil
-}
-
-func (c cents) String() string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
 
 // billRow is one tenant's line of the report.
 type billRow struct {
@@ -95,12 +69,12 @@ type billRow struct {
 	cpu, memory      string
 	applications     []string
 	seats            []string
-	tierPrice        cents
-	appsPrice        cents
-	seatsPrice       cents
+	tierPrice        billing.Cents
+	appsPrice        billing.Cents
+	seatsPrice       billing.Cents
 }
 
-func (r billRow) total() cents { return r.tierPrice + r.appsPrice + r.seatsPrice }
+func (r billRow) total() billing.Cents { return r.tierPrice + r.appsPrice + r.seatsPrice }
 
 type billReport struct {
 	currency string
@@ -111,36 +85,16 @@ type billReport struct {
 // bill computes each tenant's yearly participation: its tier's, each application it subscribes to
 // itself (synergy is free: the commune pays for the instance), and each licence seat granted.
 func bill(policy *v1alpha1.TenancyPolicy, tenants []v1alpha1.Tenant) (*billReport, error) {
-	if policy == nil || policy.Spec.Pricing == nil {
-		return nil, fmt.Errorf("the TenancyPolicy has no spec.pricing: add the cell's price list (docs/operations.md)")
+	prices, err := billing.NewPrices(policy)
+	if err != nil {
+		return nil, err
 	}
-	pricing := policy.Spec.Pricing
 	effective := tenant.EffectivePolicy(policy)
-	rep := &billReport{currency: pricing.Currency}
-	if rep.currency == "" {
-		rep.currency = "EUR"
-	}
-	tierPrices := map[string]v1alpha1.TierPrice{}
-	for _, p := range pricing.Tiers {
-		tierPrices[p.Tier] = p
-	}
-	appPrices := map[string]v1alpha1.ApplicationPrice{}
-	for _, p := range pricing.Applications {
-		appPrices[p.Application] = p
-	}
+	rep := &billReport{currency: prices.Currency}
 	warned := map[string]bool{}
-	warn := func(format string, args ...any) {
-		if w := fmt.Sprintf(format, args...); !warned[w] {
-			warned[w] = true
-			rep.warnings = append(rep.warnings, w)
-		}
-	}
 	for _, t := range tenants {
 		st := t.TenantStatus()
 		row := billRow{kind: t.TenantKind().Kind(), name: t.GetName(), tier: st.Tier, cpu: "-", memory: "-"}
-		if st.Tier == "" {
-			warn("%s %s has no tier yet (not reconciled, or stalled): it is billed nothing", row.kind, row.name)
-		}
 		for _, tier := range effective.Tiers {
 			if tier.Name != st.Tier {
 				continue
@@ -156,39 +110,24 @@ func bill(policy *v1alpha1.TenancyPolicy, tenants []v1alpha1.Tenant) (*billRepor
 				row.memory = q.String()
 			}
 		}
-		var err error
-		if p, ok := tierPrices[st.Tier]; ok {
-			amount := p.Commune
-			if t.TenantKind() == v1alpha1.KindCPAS {
-				amount = p.CPAS
-			}
-			if row.tierPrice, err = parseAmount(amount); err != nil {
-				return nil, err
-			}
-		} else if st.Tier != "" {
-			warn("tier %s has no price in spec.pricing.tiers", st.Tier)
+		items, warnings, err := prices.Items(t, nil)
+		if err != nil {
+			return nil, err
 		}
+		for _, w := range warnings {
+			if !warned[w] {
+				warned[w] = true
+				rep.warnings = append(rep.warnings, w)
+			}
+		}
+		row.tierPrice, row.appsPrice, row.seatsPrice = billing.Yearly(items, billing.ItemTier),
+			billing.Yearly(items, billing.ItemApplication), billing.Yearly(items, billing.ItemSeats)
 		for _, sub := range t.TenantSpec().Applications {
 			row.applications = append(row.applications, sub.Name)
-			p, ok := appPrices[sub.Name]
-			if !ok {
-				warn("application %s has no price in spec.pricing.applications", sub.Name)
-				continue
-			}
-			price, err := parseAmount(p.PerTenant)
-			if err != nil {
-				return nil, err
-			}
-			row.appsPrice += price
 		}
 		sort.Strings(row.applications)
 		for _, l := range st.Licences {
 			row.seats = append(row.seats, fmt.Sprintf("%s %d", l.Application, l.Granted))
-			price, err := parseAmount(appPrices[l.Application].PerSeat)
-			if err != nil {
-				return nil, err
-			}
-			row.seatsPrice += price * cents(l.Granted)
 		}
 		rep.rows = append(rep.rows, row)
 	}
@@ -204,7 +143,7 @@ func bill(policy *v1alpha1.TenancyPolicy, tenants []v1alpha1.Tenant) (*billRepor
 func (r *billReport) write(w io.Writer, format string) error {
 	header := []string{"kind", "name", "tier", "limits.cpu", "limits.memory", "applications", "seats",
 		"tier (" + r.currency + ")", "applications (" + r.currency + ")", "seats (" + r.currency + ")", "total (" + r.currency + ")"}
-	var total cents
+	var total billing.Cents
 	var lines [][]string
 	for _, row := range r.rows {
 		total += row.total()

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/billing"
 )
 
 func samplePolicy(t *testing.T) *v1alpha1.TenancyPolicy {
@@ -86,12 +87,12 @@ func TestReportNeedsAPriceList(t *testing.T) {
 	if _, err := bill(&v1alpha1.TenancyPolicy{}, nil); err == nil || !strings.Contains(err.Error(), "no spec.pricing") {
 		t.Errorf("err %v", err)
 	}
-	for amount, want := range map[v1alpha1.Amount]cents{"12": 1200, "12.5": 1250, "0.05": 5, "": 0} {
-		if got, err := parseAmount(amount); err != nil || got != want {
-			t.Errorf("parseAmount(%q) = %v, %v; want %v", amount, got, err, want)
+	for amount, want := range map[v1alpha1.Amount]billing.Cents{"12": 1200, "12.5": 1250, "0.05": 5, "": 0} {
+		if got, err := billing.ParseAmount(amount); err != nil || got != want {
+			t.Errorf("billing.ParseAmount(%q) = %v, %v; want %v", amount, got, err, want)
 		}
 	}
-	if _, err := parseAmount("1.234"); err == nil {
+	if _, err := billing.ParseAmount("1.234"); err == nil {
 		t.Error("three decimals accepted")
 	}
 }
