@@ -242,7 +242,11 @@ func fundingRows(f *billing.Funding) [][]string {
 			strconv.Itoa(r.Days), r.Eligible.String(), strconv.Itoa(int(f.Line.RatePercent)), r.AtRate.String(), optional(r.LumpSum),
 			optional(r.Allocated), r.Subsidy.String(), string(r.Limit), r.Remainder.String()})
 	}
-	return append(rows, []string{"total", fmt.Sprintf("%d tenants", len(f.Rows)), "", "", "", "", "", "", "", f.Eligible.String(), "", "", "", "",
+	tenants := fmt.Sprintf("%d tenants", len(f.Rows))
+	if len(f.Rows) == 1 {
+		tenants = "1 tenant"
+	}
+	return append(rows, []string{"total", tenants, "", "", "", "", "", "", "", f.Eligible.String(), "", "", "", "",
 		f.Subsidy.String(), "", f.Remainder.String()})
 }
 

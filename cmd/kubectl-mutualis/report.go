@@ -23,11 +23,12 @@ func newReportCommand(o *options) *cobra.Command {
 	var out *output
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "What the cell bills each tenant a year; the barometer; a tenant's GDPR record",
+		Short: "What the cell bills each tenant a year; funding lines; the barometer; a tenant's GDPR record",
 		Long: `Each tenant's tier, quota, applications, licence seats and yearly participation, from the
 TenancyPolicy's spec.pricing and the tenants' statuses. The cell's platform engineers run it: it
 reads every tenant and the policy.`,
 		Example: `  kubectl mutualis report -o csv > participation.csv
+  kubectl mutualis report funding --line reunions-a-distance -o csv
   kubectl mutualis report barometer -o markdown
   kubectl mutualis report gdpr liege`,
 		GroupID: "cluster",

@@ -124,6 +124,13 @@ func (d *demo) up(ctx context.Context, set cell.Set, timeout time.Duration) (boo
 			communes++
 		}
 	}
+	if set.Registry {
+		contacts, err := sampleContacts(d.root)
+		if err != nil {
+			return false, err
+		}
+		decorate(set.Tenants, contacts)
+	}
 	say("onboarding %d communes and their %d CPAS at once, as a GitOps sync would", communes, set.Size()-communes)
 	onboarded := time.Now()
 	if err := cell.Create(ctx, c, set.Tenants, 16); err != nil {
@@ -134,6 +141,9 @@ func (d *demo) up(ctx context.Context, set cell.Set, timeout time.Duration) (boo
 		return false, err
 	}
 	ok := summarize(tenants, set.Size(), onboarded, start)
+	if err := d.reports(ctx); err != nil {
+		return false, err
+	}
 	fmt.Printf("\nThe cluster and the operator keep running (its log: %s):\n  export KUBECONFIG=%s\n  bin/kubectl get communes,cpas\nmake demo-down removes them.\n",
 		rel(d.root, d.logFile()), rel(d.root, d.kubeconfig))
 	return ok, nil

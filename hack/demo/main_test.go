@@ -76,3 +76,39 @@ func TestSummaryCountsAndNamesWhatIsNotReady(t *testing.T) {
 		t.Error("every tenant Ready, yet the summary says otherwise")
 	}
 }
+
+// The demo's communes joined within the cell's first year, the same day on every run, their CPAS
+// with them; each CPAS's council has its size by its commune's population; the sample tenants'
+// contacts are theirs in the demo too.
+func TestDecorateGivesTheDemoWhatACellsGitHolds(t *testing.T) {
+	namur := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CommuneSpec{NIS: "92094"}}
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CPASSpec{CommuneRef: "namur"}}
+	daverdisse := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "daverdisse"}, Spec: v1alpha1.CommuneSpec{NIS: "84016"}}
+	cpasDaverdisse := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "daverdisse"}, Spec: v1alpha1.CPASSpec{CommuneRef: "daverdisse"}}
+	contacts, err := sampleContacts("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decorate([]v1alpha1.Tenant{namur, cpas, daverdisse, cpasDaverdisse}, contacts)
+	joined, err := time.Parse(time.DateOnly, string(namur.Spec.JoinedOn))
+	if err != nil || joined.Before(cellOpened) || !joined.Before(cellOpened.AddDate(1, 0, 0)) {
+		t.Errorf("namur joined on %q, not within the cell's first year", namur.Spec.JoinedOn)
+	}
+	if cpas.Spec.JoinedOn != namur.Spec.JoinedOn || cpasDaverdisse.Spec.JoinedOn != daverdisse.Spec.JoinedOn {
+		t.Errorf("a CPAS did not join with its commune: %s %s", cpas.Spec.JoinedOn, cpasDaverdisse.Spec.JoinedOn)
+	}
+	if namur.Spec.JoinedOn == daverdisse.Spec.JoinedOn {
+		t.Errorf("two communes joined the same day, %s: the days are not spread", namur.Spec.JoinedOn)
+	}
+	if *cpas.Spec.Councillors != 13 || *cpasDaverdisse.Spec.Councillors != 9 {
+		t.Errorf("councils: Namur's CPAS %d (111,432 inhabitants), Daverdisse's %d", *cpas.Spec.Councillors, *cpasDaverdisse.Spec.Councillors)
+	}
+	if namur.Spec.Contacts == nil || namur.Spec.Contacts.DPO == nil || namur.Spec.Contacts.DPO.Email != "dpo@ville.namur.be" {
+		t.Errorf("namur's contacts are not the sample's: %+v", namur.Spec.Contacts)
+	}
+	again := &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "namur"}, Spec: v1alpha1.CommuneSpec{NIS: "92094"}}
+	decorate([]v1alpha1.Tenant{again}, nil)
+	if again.Spec.JoinedOn != namur.Spec.JoinedOn {
+		t.Errorf("namur joined on %s, then on %s", namur.Spec.JoinedOn, again.Spec.JoinedOn)
+	}
+}

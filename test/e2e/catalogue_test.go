@@ -12,7 +12,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -65,7 +67,12 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 			Synergy:    v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
 	}
 	delib := v1alpha1.ApplicationSubscription{Name: "iadelib"}
-	tenants := []v1alpha1.Tenant{namur, cpasFor("namur", delib), floreffe, cpasFor("floreffe", delib)}
+	// the CPAS of Namur joined in September 2021 and holds its council's sittings on the shared
+	// Jitsi since October: the remote-meetings funding line of the shipped policy counts it
+	cpasNamur := cpasFor("namur", delib, v1alpha1.ApplicationSubscription{Name: "jitsi", Since: "2021-10-01"})
+	cpasNamur.Spec.JoinedOn, cpasNamur.Spec.Councillors = "2021-09-01", ptr.To[int32](13)
+	cpasNamur.Spec.Admins = []rbacv1.Subject{{Kind: "Group", Name: "cpas-namur-it", APIGroup: rbacv1.GroupName}}
+	tenants := []v1alpha1.Tenant{namur, cpasNamur, floreffe, cpasFor("floreffe", delib)}
 	for _, tn := range tenants {
 		create(t, tn)
 	}
@@ -139,7 +146,37 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 		}
 	}
 
-	// floreffe gives up visio: its access goes, namur keeps it, the instance stays as it was
+	// what the Region's lines pay of it: the remote meetings of the CPAS of Namur (Jitsi at 240 a
+	// year: 92 days of 2021, all 2022; within its 13 councillors' share of 2 M€ over 2,499), and the
+	// plan for local IT (its tier's 6,000 and iA.Delib's 900 from September 2021 to 2023, at 75 %)
+	funding := kubectl(t, "mutualis", "report", "funding", "--line", "reunions-a-distance", "-o", "csv")
+	t.Logf("kubectl mutualis report funding --line reunions-a-distance -o csv:\n%s", funding)
+	if want := "CPAS,namur,CPAS de Namur,,92094,XXL,111432,13,457,300.49,100,300.49,,10404.16,300.49,rate,0.00"; !strings.Contains(funding, want) {
+		t.Errorf("the remote-meetings report lacks %q", want)
+	}
+	if strings.Contains(funding, "Commune,") {
+		t.Errorf("the remote-meetings line funds CPAS only")
+	}
+	funding = kubectl(t, "mutualis", "report", "funding", "--line", "informatique-locale", "-o", "csv")
+	if want := "CPAS,namur,CPAS de Namur,,92094,XXL,111432,13,852,16106.30,75,12079.72,12500.00,,12079.72,rate,4026.58"; !strings.Contains(funding, want) {
+		t.Errorf("the local-IT report lacks %q:\n%s", want, funding)
+	}
+	// the CPAS's own IT people write their justification annex, in French, with their own rights
+	cpasAdmin := persona{"it@cpas-namur.be", "cpas-namur-it"}
+	annex, errOut, err := cpasAdmin.run("mutualis", "report", "funding", "--line", "reunions-a-distance", "cpas/namur", "-o", "annex")
+	if err != nil {
+		t.Fatalf("the CPAS's annex: %v: %s", err, errOut)
+	}
+	for _, want := range []string{"# Annexe au rapport justificatif", "| CPAS de Namur (CPAS/namur) | - | 457 |", "300,49", "| Abonnement à jitsi | remote-meetings | 01/10/2021 |"} {
+		if !strings.Contains(annex, want) {
+			t.Errorf("the CPAS's annex does not say %q:\n%s", want, annex)
+		}
+	}
+	if _, errOut, err := cpasAdmin.run("mutualis", "report", "funding", "--line", "reunions-a-distance", "commune/namur"); err == nil || !strings.Contains(errOut, "your rights do not let you read Commune namur") {
+		t.Errorf("the CPAS's people reported on their commune: %v: %s", err, errOut)
+	}
+
+	// floreffe gives up visio: its access goes, namur and its CPAS keep it, the instance stays as it was
 	web := &appsv1.Deployment{}
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: instance, Name: "jitsi-web"}, web); err != nil {
 		t.Fatal(err)
@@ -163,7 +200,8 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKey{Name: "jitsi"}, app); err != nil {
 			return err
 		}
-		if app.Status.Instance == nil || app.Status.Instance.Subscribers != 1 || !app.Status.Instance.Ready {
+		// namur and its CPAS remain
+		if app.Status.Instance == nil || app.Status.Instance.Subscribers != 2 || !app.Status.Instance.Ready {
 			return fmt.Errorf("jitsi instance status %+v", app.Status.Instance)
 		}
 		return nil
