@@ -85,12 +85,12 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			continue
 		}
 		if seats := plan.SeatRequests(t, entries)[pool.Spec.Application]; seats > 0 {
-			requests = append(requests, licence.Request{Tenant: t.TenantNamespace(), Created: t.GetCreationTimestamp().Time, Seats: seats})
+			requests = append(requests, licence.Request{Tenant: t.TenantNamespace(), Tier: t.TenantStatus().Tier, Created: t.GetCreationTimestamp().Time, Seats: seats})
 		}
 	}
 	expired := licence.Expired(pool, now)
-	res := licence.Allocate(pool.Spec.Seats, expired, st.Allocations, requests)
-	st.Allocations, st.AllocatedSeats, st.AvailableSeats = res.Allocations, res.Allocated, res.Available
+	res := licence.Allocate(licence.Pool{Seats: pool.Spec.Seats, Reservations: pool.Spec.Reservations, Expired: expired}, st.Allocations, requests)
+	st.Allocations, st.AllocatedSeats, st.AvailableSeats, st.Reservations = res.Allocations, res.Allocated, res.Available, res.Reservations
 
 	var requeue time.Duration
 	switch {
@@ -101,13 +101,17 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		set(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAllocated, "%d of %d seats allocated to %d tenants", res.Allocated, pool.Spec.Seats, len(res.Allocations))
 	}
 	if len(res.Unmet) > 0 {
+		unmet := strings.Join(res.Unmet, ", ")
+		if len(res.HeldBack) > 0 {
+			unmet += fmt.Sprintf(" (%s held back by the reservations of other tiers)", strings.Join(res.HeldBack, ", "))
+		}
 		set(v1alpha1.ConditionExhausted, metav1.ConditionTrue, v1alpha1.ReasonPoolExhausted,
-			"%d seats available; not met: %s: buy more seats or lower the requests", res.Available, strings.Join(res.Unmet, ", "))
+			"%d seats available; not met: %s: buy more seats or lower the requests", res.Available, unmet)
 		if !expired {
 			// the pool still serves the grants it made, but a subscriber waits for seats the cell
 			// must buy: the GitOps engine must not report the catalogue as healthy
 			set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted,
-				"%d of %d seats allocated; not met: %s: buy more seats or lower the requests", res.Allocated, pool.Spec.Seats, strings.Join(res.Unmet, ", "))
+				"%d of %d seats allocated; not met: %s: buy more seats or lower the requests", res.Allocated, pool.Spec.Seats, unmet)
 		}
 	} else {
 		set(v1alpha1.ConditionExhausted, metav1.ConditionFalse, v1alpha1.ReasonSeatsLeft, "every request is met")
@@ -131,6 +135,12 @@ func (r *LicencePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		r.Recorder.Eventf(pool, nil, corev1.EventTypeWarning, v1alpha1.ConditionExpiringSoon, "Allocate", "%s", c.Message)
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// tierChanged wakes a tenant's pools when its tier is first known or changes: reservations are per
+// tier.
+func tierChanged(old, updated v1alpha1.Tenant) bool {
+	return old.TenantStatus().Tier != updated.TenantStatus().Tier
 }
 
 // writeStatus writes the whole status when it changed (zero counts included, for kubectl's
@@ -193,8 +203,8 @@ func (r *LicencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(fromPool)).
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(fromApp)).
 		// the seats a tenant asks for are in its spec: its status writes change nothing here
-		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
-		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(nil))).
+		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(tierChanged))).
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(tierChanged))).
 		Complete(r)
 }
 

@@ -135,3 +135,51 @@ func TestExpiringPoolWarnsAndExpiredPoolGrantsNothingNew(t *testing.T) {
 		t.Errorf("pool Ready: %+v", r)
 	}
 }
+
+// A pool that reserves seats for the small communes keeps them from a city that came first: the
+// city is held back (the pool says so, and the city's condition counts what its tier may take),
+// the small commune that joins later is served, and the pool's status shows the reservation used.
+func TestAReservationKeepsSeatsForASmallCommuneThatJoinsLate(t *testing.T) {
+	ctx := context.Background()
+	create(t, officeApp("signing"))
+	create(t, &v1alpha1.LicencePool{ObjectMeta: metav1.ObjectMeta{Name: "signing-2026"},
+		Spec: v1alpha1.LicencePoolSpec{Application: "signing", Seats: 20, Reservations: []v1alpha1.SeatReservation{{Tier: "S", Seats: 8}}}})
+
+	city := licensedCommune("la-louviere", "58001", "signing", 10) // tier XXL
+	create(t, city)
+	eventually(t, wait, conditionIs(city, v1alpha1.ConditionLicencesReady, metav1.ConditionTrue, ""))
+	time.Sleep(1100 * time.Millisecond) // creation timestamps have a one-second resolution
+	town := licensedCommune("tubize", "25105", "signing", 5) // tier L: 12 - 10 = 2 left for it
+	create(t, town)
+	eventually(t, wait, conditionIs(town, v1alpha1.ConditionLicencesReady, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted))
+	t.Logf("the user sees: %s", message(town, v1alpha1.ConditionLicencesReady))
+	if !strings.Contains(message(town, v1alpha1.ConditionLicencesReady), "5 seats requested, 0 granted; pool signing-2026 has 2 available") {
+		t.Errorf("message %q", message(town, v1alpha1.ConditionLicencesReady))
+	}
+	pool := &v1alpha1.LicencePool{}
+	eventually(t, wait, func() error {
+		get(t, "signing-2026", pool)
+		if c := meta.FindStatusCondition(pool.Status.Conditions, v1alpha1.ConditionExhausted); c == nil || !strings.Contains(c.Message, "commune-tubize held back by the reservations of other tiers") {
+			return fmt.Errorf("pool conditions %+v", pool.Status.Conditions)
+		}
+		return nil
+	})
+	time.Sleep(1100 * time.Millisecond)
+	village := licensedCommune("daverdisse", "84016", "signing", 6) // tier S, joining last
+	create(t, village)
+	eventually(t, wait, conditionIs(village, v1alpha1.ConditionLicencesReady, metav1.ConditionTrue, ""))
+	eventually(t, wait, func() error {
+		get(t, "signing-2026", pool)
+		if pool.Status.AllocatedSeats != 16 || len(pool.Status.Reservations) != 1 || pool.Status.Reservations[0] != (v1alpha1.SeatReservationStatus{Tier: "S", Seats: 8, Used: 6}) {
+			return fmt.Errorf("pool status %+v", pool.Status)
+		}
+		return nil
+	})
+	// the town lowers its request to what its tier may take, and gets it
+	base := town.DeepCopy()
+	town.Spec.Applications[0].Seats = ptr.To[int32](2)
+	if err := k8s.Patch(ctx, town, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, conditionIs(town, v1alpha1.ConditionLicencesReady, metav1.ConditionTrue, ""))
+}

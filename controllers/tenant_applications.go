@@ -193,15 +193,15 @@ func (r *TenantReconciler) applicationsInput(ctx context.Context, s *scope, prev
 	in.Grants = map[string]plan.Grant{}
 	for name := range in.Entries {
 		if pool := licence.Active(pools.Items, name); pool != nil {
-			in.Grants[name] = grantOf(pool, s.res.Namespace)
+			in.Grants[name] = grantOf(pool, s.res.Namespace, s.res.Tier.Name)
 		}
 	}
 	return in, nil
 }
 
-// grantOf is what a pool's status grants a tenant.
-func grantOf(pool *v1alpha1.LicencePool, namespace string) plan.Grant {
-	g := plan.Grant{Pool: pool.Name, Available: pool.Status.AvailableSeats}
+// grantOf is what a pool's status grants a tenant, and what it has left for the tenant's tier.
+func grantOf(pool *v1alpha1.LicencePool, namespace, tier string) plan.Grant {
+	g := plan.Grant{Pool: pool.Name, Available: licence.AvailableTo(pool.Status.AvailableSeats, pool.Status.Reservations, tier)}
 	for _, a := range pool.Status.Allocations {
 		if a.Tenant == namespace {
 			g.Granted = a.Seats

@@ -22,6 +22,60 @@ type LicencePoolSpec struct {
 	// validUntil is when the licence ends; an expired pool grants no new seats.
 	// +optional
 	ValidUntil *metav1.Time `json:"validUntil,omitempty"`
+
+	// reservations hold seats back for the tenants of a tier, so that the communes that join late,
+	// often the smallest, still find seats when larger ones came first: a tenant of another tier is
+	// granted only what no reservation holds back. The seats a tier's tenants hold count towards
+	// its reservation. Grants already made are kept.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=tier
+	Reservations []SeatReservation `json:"reservations,omitempty"`
+
+	// procurement is how the seats were bought. kubectl mutualis report and report funding price
+	// each seat at its unitPrice (rather than a second price typed into the TenancyPolicy's
+	// pricing) and the justification annex cites the contract.
+	// +optional
+	Procurement *Procurement `json:"procurement,omitempty"`
+}
+
+// SeatReservation is the seats of a pool held back for one tier.
+type SeatReservation struct {
+	// tier is a tier of the TenancyPolicy (S, M, L, XL, XXL by default).
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`
+	Tier string `json:"tier"`
+	// seats held back for the tier's tenants.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	Seats int32 `json:"seats"`
+}
+
+// Procurement is the purchase of a pool's seats.
+type Procurement struct {
+	// contract is the reference of the public contract or order.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Contract string `json:"contract"`
+	// supplier is who sells the licences.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Supplier string `json:"supplier"`
+	// purchasingCentral is the central purchasing body the cell bought through (IMIO for the
+	// communes' cybersecurity), when it did.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	PurchasingCentral string `json:"purchasingCentral,omitempty"`
+	// unitPrice is the yearly price of one seat, which tenants pay for each seat granted.
+	// +required
+	UnitPrice Amount `json:"unitPrice"`
+	// contractEnd is the last day of the contract (the licence's own end is spec.validUntil).
+	// +optional
+	ContractEnd Date `json:"contractEnd,omitempty"`
 }
 
 // LicenceAllocation is the seats granted to one tenant.
@@ -50,6 +104,12 @@ type LicencePoolStatus struct {
 	// availableSeats is what remains.
 	// +optional
 	AvailableSeats int32 `json:"availableSeats"`
+	// reservations says, for each tier with a reservation, the seats held for it and those its
+	// tenants hold.
+	// +optional
+	// +listType=map
+	// +listMapKey=tier
+	Reservations []SeatReservationStatus `json:"reservations,omitempty"`
 	// conditions: Ready, and Expired or ExpiringSoon.
 	// +optional
 	// +listType=map
@@ -57,8 +117,22 @@ type LicencePoolStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// SeatReservationStatus is how much of a tier's reservation its tenants use.
+type SeatReservationStatus struct {
+	// tier of the reservation.
+	// +required
+	Tier string `json:"tier"`
+	// seats reserved.
+	// +required
+	Seats int32 `json:"seats"`
+	// used is the seats the tier's tenants hold.
+	// +optional
+	Used int32 `json:"used"`
+}
+
 // LicencePool is a stock of licence seats for one application, bought once by the cell and shared
-// among tenants: oldest tenant first, and a tenant keeps what it was granted.
+// among tenants: oldest tenant first, within the reservations of each tier, and a tenant keeps
+// what it was granted.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -68,6 +68,11 @@ CPAS's people may report on their own.`,
 			if err != nil {
 				return err
 			}
+			pools, poolWarnings, err := licencePools(ctx, c)
+			if err != nil {
+				return err
+			}
+			poolWarnings = append(poolWarnings, prices.WithPools(pools)...)
 			set, err := readTenants(ctx, c, names)
 			if err != nil {
 				return err
@@ -87,7 +92,7 @@ CPAS's people may report on their own.`,
 			if err != nil {
 				return err
 			}
-			for _, w := range append(warnings, f.Warnings...) {
+			for _, w := range append(append(poolWarnings, warnings...), f.Warnings...) {
 				o.warn("%s", w)
 			}
 			if done, err := writeStructured(o.streams.Out, format, f); done {
@@ -296,7 +301,9 @@ func writeAnnex(w io.Writer, f *billing.Funding, currency string, lang i18n.Lang
 		}
 		return date(t)
 	}
-	line := func(label, value string) { fmt.Fprintln(w, p.T("gdpr.line", "Label", p.T("funding."+label), "Value", value)) }
+	line := func(label, value string) {
+		fmt.Fprintln(w, p.T("gdpr.line", "Label", p.T("funding."+label), "Value", value))
+	}
 	l := f.Line
 	title := l.Title
 	if title == "" {
@@ -371,7 +378,14 @@ func writeAnnex(w io.Writer, f *billing.Funding, currency string, lang i18n.Lang
 			for _, c := range s.Item.Categories {
 				cats = append(cats, string(c))
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s |\n", p.T("funding.item."+string(s.Item.Kind), "Tier", r.Tier, "Application", s.Item.Application, "Seats", s.Item.Seats),
+			expense := p.T("funding.item."+string(s.Item.Kind), "Tier", r.Tier, "Application", s.Item.Application, "Seats", s.Item.Seats)
+			if pr := s.Item.Procurement; pr != nil {
+				expense += " — " + p.T("funding.procured", "Contract", pr.Contract, "Supplier", pr.Supplier)
+				if pr.PurchasingCentral != "" {
+					expense += ", " + p.T("funding.central", "Central", pr.PurchasingCentral)
+				}
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s |\n", expense,
 				strings.Join(cats, ", "), date(s.Item.Since), money(s.Item.Yearly), s.Days, money(s.Eligible))
 		}
 	}

@@ -49,6 +49,9 @@ func TestFundingReportOfTheSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w := prices.WithPools([]v1alpha1.LicencePool{samplePool(t)}); len(w) != 0 {
+		t.Errorf("the samples price a seat twice: %q", w)
+	}
 	categories := map[string][]v1alpha1.ExpenseCategory{}
 	for _, app := range []string{"nextcloud", "iadelib", "jitsi", "decidim", "ckan", "esignature"} {
 		categories[app] = sampleApp(t, app).Spec.ExpenseCategories
@@ -124,6 +127,14 @@ func TestFundingReportOfTheSamples(t *testing.T) {
 		if got[id] != want {
 			t.Errorf("%s: eligible, subsidy, limit = %v, want %v", id, got[id], want)
 		}
+	}
+	var itAnnex bytes.Buffer
+	if err := writeAnnex(&itAnnex, it, "EUR", i18n.French, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// the seats cite the contract they were bought under, and the purchasing central
+	if want := "| 40 licences esignature — marché CRTPL-2026-004, Éditeur du service de signature, par la centrale d'achat IMIO | dematerialisation | 01/09/2021 | 580,00 EUR | 852 |"; !strings.Contains(strings.ReplaceAll(itAnnex.String(), "\u00a0", " "), want) {
+		t.Errorf("the annex does not say %q:\n%s", want, itAnnex.String())
 	}
 
 	// the annex, in French and in German

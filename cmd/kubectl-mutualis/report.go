@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -49,11 +50,15 @@ reads every tenant and the policy.`,
 			if err != nil {
 				return err
 			}
-			rep, err := bill(p, tenants)
+			pools, warnings, err := licencePools(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			for _, w := range rep.warnings {
+			rep, err := bill(p, pools, tenants)
+			if err != nil {
+				return err
+			}
+			for _, w := range append(warnings, rep.warnings...) {
 				o.warn("%s", w)
 			}
 			return rep.write(o.streams.Out, format)
@@ -62,6 +67,19 @@ reads every tenant and the policy.`,
 	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
 	cmd.AddCommand(newBarometerCommand(o), newGDPRCommand(o), newFundingCommand(o), newServiceCommand(o))
 	return cmd
+}
+
+// licencePools are the cell's pools, whose procurement prices the seats; a reader who may not list
+// them is warned that seats are priced from the price list alone.
+func licencePools(ctx context.Context, c client.Reader) ([]v1alpha1.LicencePool, []string, error) {
+	var pools v1alpha1.LicencePoolList
+	switch err := c.List(ctx, &pools); {
+	case apierrors.IsForbidden(err):
+		return nil, []string{"your rights do not let you read the LicencePools: seats are priced from the TenancyPolicy's price list alone"}, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("listing the LicencePools: %w", err)
+	}
+	return pools.Items, nil, nil
 }
 
 // billRow is one tenant's line of the report.
@@ -85,13 +103,13 @@ type billReport struct {
 
 // bill computes each tenant's yearly participation: its tier's, each application it subscribes to
 // itself (synergy is free: the commune pays for the instance), and each licence seat granted.
-func bill(policy *v1alpha1.TenancyPolicy, tenants []v1alpha1.Tenant) (*billReport, error) {
+func bill(policy *v1alpha1.TenancyPolicy, pools []v1alpha1.LicencePool, tenants []v1alpha1.Tenant) (*billReport, error) {
 	prices, err := billing.NewPrices(policy)
 	if err != nil {
 		return nil, err
 	}
 	effective := tenant.EffectivePolicy(policy)
-	rep := &billReport{currency: prices.Currency}
+	rep := &billReport{currency: prices.Currency, warnings: prices.WithPools(pools)}
 	warned := map[string]bool{}
 	for _, t := range tenants {
 		st := t.TenantStatus()

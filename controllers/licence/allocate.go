@@ -1,7 +1,8 @@
 // Package licence allocates the seats of a LicencePool to the tenants that request them. The
 // allocation is a pure function of the pool, its previous allocations and the requests, so that
 // every rule is tested with tables: oldest tenant first, then by name; a tenant keeps what it was
-// granted; a new request is met whole or not at all; an expired pool grants nothing new.
+// granted; a new request is met whole or not at all; the seats a tier's reservation still holds
+// back go to that tier's tenants only; an expired pool grants nothing new.
 package licence
 
 import (
@@ -15,6 +16,8 @@ import (
 type Request struct {
 	// Tenant is the tenant namespace, the key of an allocation.
 	Tenant string
+	// Tier is the tenant's tier, which reservations are for ("" while it is not known yet).
+	Tier string
 	// Created orders tenants: the oldest is served first.
 	Created time.Time
 	Seats   int32
@@ -29,11 +32,23 @@ type Result struct {
 	Available int32
 	// Unmet lists the tenants whose request, or its increase, could not be met.
 	Unmet []string
+	// HeldBack lists those of Unmet that the free seats would have served, had reservations for
+	// other tiers not held them back.
+	HeldBack []string
+	// Reservations says how much of each tier's reservation its tenants hold.
+	Reservations []v1alpha1.SeatReservationStatus
 }
 
-// Allocate computes the allocation of a pool of seats. expired stops every new grant; existing
-// grants are kept.
-func Allocate(seats int32, expired bool, previous []v1alpha1.LicenceAllocation, requests []Request) Result {
+// Pool is what the allocation reads of a LicencePool.
+type Pool struct {
+	Seats        int32
+	Reservations []v1alpha1.SeatReservation
+	// Expired stops every new grant; existing grants are kept.
+	Expired bool
+}
+
+// Allocate computes the allocation of a pool of seats.
+func Allocate(pool Pool, previous []v1alpha1.LicenceAllocation, requests []Request) Result {
 	granted := map[string]int32{}
 	for _, a := range previous {
 		granted[a.Tenant] = a.Seats
@@ -49,38 +64,71 @@ func Allocate(seats int32, expired bool, previous []v1alpha1.LicenceAllocation, 
 	// first what every tenant keeps: its grant, capped by what it still asks for; a tenant that
 	// asks for nothing any more frees its seats
 	kept := map[string]int32{}
+	usedByTier := map[string]int32{}
 	var used int32
 	for _, r := range ordered {
 		k := min(granted[r.Tenant], r.Seats)
 		if k > 0 {
 			kept[r.Tenant] = k
 			used += k
+			usedByTier[r.Tier] += k
 		}
 	}
+	// heldBack is what the reservations of tiers other than tier still hold back
+	heldBack := func(tier string) int32 {
+		var held int32
+		for _, res := range pool.Reservations {
+			if res.Tier != tier && res.Seats > usedByTier[res.Tier] {
+				held += res.Seats - usedByTier[res.Tier]
+			}
+		}
+		return held
+	}
 	// then new demand, in order, whole or not at all
-	var unmet []string
+	res := Result{}
 	for _, r := range ordered {
 		want := r.Seats - kept[r.Tenant]
 		if want <= 0 {
 			continue
 		}
-		if expired || used+want > seats {
-			unmet = append(unmet, r.Tenant)
+		switch {
+		case pool.Expired || used+want > pool.Seats:
+			res.Unmet = append(res.Unmet, r.Tenant)
+			continue
+		case used+want+heldBack(r.Tier) > pool.Seats:
+			res.Unmet = append(res.Unmet, r.Tenant)
+			res.HeldBack = append(res.HeldBack, r.Tenant)
 			continue
 		}
 		kept[r.Tenant] += want
 		used += want
+		usedByTier[r.Tier] += want
 	}
 
-	res := Result{Allocated: used, Unmet: unmet}
-	if seats > used {
-		res.Available = seats - used
+	res.Allocated = used
+	if pool.Seats > used {
+		res.Available = pool.Seats - used
 	}
 	for tenant, n := range kept {
 		res.Allocations = append(res.Allocations, v1alpha1.LicenceAllocation{Tenant: tenant, Seats: n})
 	}
 	sort.Slice(res.Allocations, func(i, j int) bool { return res.Allocations[i].Tenant < res.Allocations[j].Tenant })
+	for _, r := range pool.Reservations {
+		res.Reservations = append(res.Reservations, v1alpha1.SeatReservationStatus{Tier: r.Tier, Seats: r.Seats, Used: usedByTier[r.Tier]})
+	}
+	sort.Slice(res.Reservations, func(i, j int) bool { return res.Reservations[i].Tier < res.Reservations[j].Tier })
 	return res
+}
+
+// AvailableTo is what a pool has left for a tenant of tier: its available seats less what the
+// reservations of other tiers still hold back.
+func AvailableTo(available int32, reservations []v1alpha1.SeatReservationStatus, tier string) int32 {
+	for _, r := range reservations {
+		if r.Tier != tier && r.Seats > r.Used {
+			available -= r.Seats - r.Used
+		}
+	}
+	return max(available, 0)
 }
 
 // Active is the pool that holds an application's seats: the oldest of those not being deleted,

@@ -60,7 +60,7 @@ func TestAllocate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Allocate(tt.seats, tt.expired, tt.previous, tt.requests)
+			got := Allocate(Pool{Seats: tt.seats, Expired: tt.expired}, tt.previous, tt.requests)
 			if !reflect.DeepEqual(got.Allocations, tt.want) {
 				t.Errorf("allocations %v, want %v", got.Allocations, tt.want)
 			}
@@ -83,11 +83,90 @@ func TestAllocate(t *testing.T) {
 
 func TestAllocateIsDeterministic(t *testing.T) {
 	requests := []Request{req("a", 1, 5), req("b", 1, 5), req("c", 2, 5), req("d", 0, 5)}
-	first := Allocate(12, false, nil, requests)
+	first := Allocate(Pool{Seats: 12}, nil, requests)
 	for i := 0; i < 20; i++ {
 		shuffled := []Request{requests[(i)%4], requests[(i+1)%4], requests[(i+2)%4], requests[(i+3)%4]}
-		if got := Allocate(12, false, nil, shuffled); !reflect.DeepEqual(got, first) {
+		if got := Allocate(Pool{Seats: 12}, nil, shuffled); !reflect.DeepEqual(got, first) {
 			t.Fatalf("order of requests changed the result: %v vs %v", got, first)
 		}
+	}
+}
+
+func tiered(tenant, tier string, day int, seats int32) Request {
+	r := req(tenant, day, seats)
+	r.Tier = tier
+	return r
+}
+
+// Reservations keep seats for the tiers the cell names: large communes that joined early cannot
+// take them, a small commune that joins late finds them.
+func TestReservationsKeepSeatsForLateSmallCommunes(t *testing.T) {
+	reserveS := []v1alpha1.SeatReservation{{Tier: "S", Seats: 30}}
+	tests := []struct {
+		name         string
+		pool         Pool
+		previous     []v1alpha1.LicenceAllocation
+		requests     []Request
+		want         []v1alpha1.LicenceAllocation
+		unmet        []string
+		heldBack     []string
+		reservations []v1alpha1.SeatReservationStatus
+	}{
+		{name: "without a reservation, the cities that came first fill the pool and the late village waits",
+			pool:     Pool{Seats: 100},
+			requests: []Request{tiered("commune-liege", "XXL", 1, 60), tiered("commune-namur", "XXL", 2, 40), tiered("commune-daverdisse", "S", 30, 5)},
+			want:     alloc("commune-liege", 60, "commune-namur", 40), unmet: []string{"commune-daverdisse"}},
+		{name: "with 30 seats for S, the second city is held back and the late village is served",
+			pool:     Pool{Seats: 100, Reservations: reserveS},
+			requests: []Request{tiered("commune-liege", "XXL", 1, 60), tiered("commune-namur", "XXL", 2, 40), tiered("commune-daverdisse", "S", 30, 5)},
+			want:     alloc("commune-daverdisse", 5, "commune-liege", 60), unmet: []string{"commune-namur"}, heldBack: []string{"commune-namur"},
+			reservations: []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 5}}},
+		{name: "a city may take what is free beyond the reservations",
+			pool:     Pool{Seats: 100, Reservations: reserveS},
+			requests: []Request{tiered("commune-liege", "XXL", 1, 60), tiered("commune-namur", "XXL", 2, 10)},
+			want:     alloc("commune-liege", 60, "commune-namur", 10),
+			reservations: []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 0}}},
+		{name: "a tier's own tenants use its reservation and then the free seats",
+			pool:     Pool{Seats: 100, Reservations: reserveS},
+			requests: []Request{tiered("commune-liege", "XXL", 1, 60), tiered("commune-a", "S", 2, 25), tiered("commune-b", "S", 3, 15)},
+			want:     alloc("commune-a", 25, "commune-b", 15, "commune-liege", 60),
+			reservations: []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 40}}},
+		{name: "a reservation added later takes back nothing already granted",
+			pool: Pool{Seats: 100, Reservations: reserveS}, previous: alloc("commune-liege", 60, "commune-namur", 40),
+			requests: []Request{tiered("commune-liege", "XXL", 1, 60), tiered("commune-namur", "XXL", 2, 40), tiered("commune-daverdisse", "S", 30, 5)},
+			want:     alloc("commune-liege", 60, "commune-namur", 40), unmet: []string{"commune-daverdisse"},
+			reservations: []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 0}}},
+		{name: "a tenant whose tier is not known yet is held back like any other tier",
+			pool:     Pool{Seats: 40, Reservations: reserveS},
+			requests: []Request{tiered("commune-new", "", 1, 20)},
+			unmet:    []string{"commune-new"}, heldBack: []string{"commune-new"},
+			reservations: []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Allocate(tt.pool, tt.previous, tt.requests)
+			if !reflect.DeepEqual(got.Allocations, tt.want) {
+				t.Errorf("allocations %v, want %v", got.Allocations, tt.want)
+			}
+			if !reflect.DeepEqual(got.Unmet, tt.unmet) || !reflect.DeepEqual(got.HeldBack, tt.heldBack) {
+				t.Errorf("unmet %v held back %v, want %v and %v", got.Unmet, got.HeldBack, tt.unmet, tt.heldBack)
+			}
+			if !reflect.DeepEqual(got.Reservations, tt.reservations) {
+				t.Errorf("reservations %v, want %v", got.Reservations, tt.reservations)
+			}
+		})
+	}
+}
+
+// What a pool has left is told to each tenant as its tier may take it.
+func TestAvailableToATier(t *testing.T) {
+	reservations := []v1alpha1.SeatReservationStatus{{Tier: "S", Seats: 30, Used: 5}, {Tier: "M", Seats: 10, Used: 12}}
+	for tier, want := range map[string]int32{"S": 40, "M": 15, "XXL": 15, "": 15} {
+		if got := AvailableTo(40, reservations, tier); got != want {
+			t.Errorf("tier %q: %d available, want %d", tier, got, want)
+		}
+	}
+	if got := AvailableTo(10, reservations, "XXL"); got != 0 {
+		t.Errorf("more held back than available: %d", got)
 	}
 }

@@ -106,8 +106,8 @@ func sampleContacts(root string) (map[string]*v1alpha1.TenantContacts, error) {
 }
 
 // reports shows what the plugin reports of the demo's cell: the yearly participation, what each
-// funding line of the sample policy pays, the barometer, and Namur's record of processing
-// activities, each as its last lines (the totals).
+// funding line of the sample policy pays and the barometer, each as its last lines (the totals),
+// and the head of Namur's record of processing activities (its contacts and where its data lives).
 func (d *demo) reports(ctx context.Context) error {
 	plugin := filepath.Join(d.work, "kubectl-mutualis")
 	build := exec.CommandContext(ctx, "go", "build", "-o", plugin, "./cmd/kubectl-mutualis")
@@ -118,12 +118,13 @@ func (d *demo) reports(ctx context.Context) error {
 	for _, report := range []struct {
 		args []string
 		last int
+		head bool
 	}{
-		{[]string{"report"}, 3},
-		{[]string{"report", "funding", "--line", "reunions-a-distance"}, 4},
-		{[]string{"report", "funding", "--line", "informatique-locale"}, 4},
-		{[]string{"report", "barometer"}, 6},
-		{[]string{"report", "gdpr", "namur"}, 12},
+		{[]string{"report"}, 3, false},
+		{[]string{"report", "funding", "--line", "reunions-a-distance"}, 4, false},
+		{[]string{"report", "funding", "--line", "informatique-locale"}, 4, false},
+		{[]string{"report", "barometer"}, 6, false},
+		{[]string{"report", "gdpr", "commune/namur"}, 11, true},
 	} {
 		cmd := exec.CommandContext(ctx, plugin, append(report.args, "--kubeconfig", d.kubeconfig)...)
 		var stderr bytes.Buffer
@@ -133,8 +134,12 @@ func (d *demo) reports(ctx context.Context) error {
 			return fmt.Errorf("kubectl mutualis %s: %v\n%s", strings.Join(report.args, " "), err, stderr.String())
 		}
 		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-		fmt.Printf("\n$ kubectl mutualis %s   (%d lines; the last %d)\n", strings.Join(report.args, " "), len(lines), min(report.last, len(lines)))
-		for _, l := range lines[max(0, len(lines)-report.last):] {
+		shown, which := lines[max(0, len(lines)-report.last):], "last"
+		if report.head {
+			shown, which = lines[:min(report.last, len(lines))], "first"
+		}
+		fmt.Printf("\n$ kubectl mutualis %s   (%d lines; the %s %d)\n", strings.Join(report.args, " "), len(lines), which, len(shown))
+		for _, l := range shown {
 			fmt.Println("  " + l)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/licence"
 )
 
 // ItemKind is what a tenant pays for.
@@ -34,6 +35,8 @@ type Item struct {
 	Yearly Cents `json:"yearly"`
 	// Since is the first day the item is due.
 	Since time.Time `json:"since"`
+	// Procurement is how the seats of ItemSeats were bought, when their pool says it.
+	Procurement *v1alpha1.Procurement `json:"procurement,omitempty"`
 }
 
 // Prices is the cell's price list, read once for every tenant.
@@ -42,6 +45,8 @@ type Prices struct {
 	tiers          map[string]v1alpha1.TierPrice
 	applications   map[string]v1alpha1.ApplicationPrice
 	tierCategories []v1alpha1.ExpenseCategory
+	// seats are the seat prices the applications' pools give, by application
+	seats map[string]*v1alpha1.Procurement
 }
 
 // NewPrices reads the policy's price list; without one there is nothing to bill.
@@ -51,7 +56,7 @@ func NewPrices(policy *v1alpha1.TenancyPolicy) (*Prices, error) {
 	}
 	pricing := policy.Spec.Pricing
 	p := &Prices{Currency: pricing.Currency, tiers: map[string]v1alpha1.TierPrice{},
-		applications: map[string]v1alpha1.ApplicationPrice{}, tierCategories: pricing.TierCategories}
+		applications: map[string]v1alpha1.ApplicationPrice{}, tierCategories: pricing.TierCategories, seats: map[string]*v1alpha1.Procurement{}}
 	if p.Currency == "" {
 		p.Currency = "EUR"
 	}
@@ -65,6 +70,24 @@ func NewPrices(policy *v1alpha1.TenancyPolicy) (*Prices, error) {
 		p.applications[a.Application] = a
 	}
 	return p, nil
+}
+
+// WithPools prices the seats of each application at the unit price of its pool's procurement, the
+// one price of a seat; the warnings name a seat priced in the price list too.
+func (p *Prices) WithPools(pools []v1alpha1.LicencePool) []string {
+	var warnings []string
+	for i := range pools {
+		pool := &pools[i]
+		if pool.Spec.Procurement == nil || licence.Active(pools, pool.Spec.Application) != pool {
+			continue
+		}
+		p.seats[pool.Spec.Application] = pool.Spec.Procurement
+		if listed := p.applications[pool.Spec.Application].PerSeat; listed != "" {
+			warnings = append(warnings, fmt.Sprintf("the seats of %s are priced twice: %s in LicencePool %s's procurement, %s in spec.pricing: the pool's is used; remove perSeat from the price list",
+				pool.Spec.Application, pool.Spec.Procurement.UnitPrice, pool.Name, listed))
+		}
+	}
+	return warnings
 }
 
 // ParseDate reads a day of the API (2021-10-01) as midnight UTC.
@@ -113,6 +136,14 @@ func (p *Prices) Items(t v1alpha1.Tenant, categories map[string][]v1alpha1.Expen
 		}
 		items = append(items, Item{Kind: ItemTier, Categories: p.tierCategories, Yearly: yearly, Since: joined})
 	}
+	// a CPAS pays nothing for the instance of its commune that it uses through synergy, only for
+	// the seats its staff take of it
+	synergy := map[string]bool{}
+	if cpas, ok := t.(*v1alpha1.CPAS); ok {
+		for _, name := range cpas.Spec.Synergy.SharedApplications {
+			synergy[name] = true
+		}
+	}
 	since := map[string]time.Time{}
 	for _, sub := range t.TenantSpec().Applications {
 		since[sub.Name] = joined
@@ -120,6 +151,9 @@ func (p *Prices) Items(t v1alpha1.Tenant, categories map[string][]v1alpha1.Expen
 			if since[sub.Name], err = ParseDate(sub.Since); err != nil {
 				return nil, nil, fmt.Errorf("%s %s: application %s: spec.applications[].since: %w", t.TenantKind().Kind(), t.GetName(), sub.Name, err)
 			}
+		}
+		if synergy[sub.Name] {
+			continue
 		}
 		price, ok := p.applications[sub.Name]
 		if !ok {
@@ -136,7 +170,11 @@ func (p *Prices) Items(t v1alpha1.Tenant, categories map[string][]v1alpha1.Expen
 		if l.Granted == 0 {
 			continue
 		}
-		perSeat, err := ParseAmount(p.applications[l.Application].PerSeat)
+		amount, procurement := p.applications[l.Application].PerSeat, p.seats[l.Application]
+		if procurement != nil {
+			amount = procurement.UnitPrice
+		}
+		perSeat, err := ParseAmount(amount)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -145,7 +183,7 @@ func (p *Prices) Items(t v1alpha1.Tenant, categories map[string][]v1alpha1.Expen
 			start = joined
 		}
 		items = append(items, Item{Kind: ItemSeats, Application: l.Application, Seats: l.Granted, Categories: categories[l.Application],
-			Yearly: perSeat * Cents(l.Granted), Since: start})
+			Yearly: perSeat * Cents(l.Granted), Since: start, Procurement: procurement})
 	}
 	sort.SliceStable(items, func(i, j int) bool {
 		if items[i].Kind != items[j].Kind {

@@ -389,7 +389,7 @@ func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.T
 		identities[t] = id
 		identified = append(identified, t)
 	}
-	grants := w.grants(identified, now)
+	grants := w.grants(identified, identities, now)
 	for _, t := range identified {
 		w.checkApplications(rep, plan.ApplicationsInput{
 			Tenant: t, Identity: identities[t], Entries: w.apps, Grants: grants[t.TenantNamespace()],
@@ -402,11 +402,11 @@ func (w *world) checkTenants(ctx context.Context, rep *Report, policy v1alpha1.T
 
 // grants allocates the seats of the tree's pools to the tenants that ask for them, as each pool's
 // allocation would on a cluster where the tree is new, and gives each tenant its grants.
-func (w *world) grants(tenants []v1alpha1.Tenant, now time.Time) map[string]map[string]plan.Grant {
+func (w *world) grants(tenants []v1alpha1.Tenant, identities map[v1alpha1.Tenant]*plan.Identity, now time.Time) map[string]map[string]plan.Grant {
 	requests := map[string][]licence.Request{}
 	for _, t := range tenants {
 		for app, seats := range plan.SeatRequests(t, w.apps) {
-			requests[app] = append(requests[app], licence.Request{Tenant: t.TenantNamespace(), Seats: seats})
+			requests[app] = append(requests[app], licence.Request{Tenant: t.TenantNamespace(), Tier: identities[t].Tier.Name, Seats: seats})
 		}
 	}
 	out := map[string]map[string]plan.Grant{}
@@ -416,13 +416,13 @@ func (w *world) grants(tenants []v1alpha1.Tenant, now time.Time) map[string]map[
 			continue
 		}
 		expired := licence.Expired(pool, now)
-		res := licence.Allocate(pool.Spec.Seats, expired, nil, reqs)
+		res := licence.Allocate(licence.Pool{Seats: pool.Spec.Seats, Reservations: pool.Spec.Reservations, Expired: expired}, nil, reqs)
 		granted := map[string]int32{}
 		for _, a := range res.Allocations {
 			granted[a.Tenant] = a.Seats
 		}
 		for _, r := range reqs {
-			g := plan.Grant{Pool: pool.Name, Granted: granted[r.Tenant], Available: res.Available}
+			g := plan.Grant{Pool: pool.Name, Granted: granted[r.Tenant], Available: licence.AvailableTo(res.Available, res.Reservations, r.Tier)}
 			if expired {
 				g.Ended = pool.Spec.ValidUntil.Format(time.DateOnly)
 			}
