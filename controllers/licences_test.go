@@ -148,7 +148,7 @@ func TestAReservationKeepsSeatsForASmallCommuneThatJoinsLate(t *testing.T) {
 	city := licensedCommune("la-louviere", "58001", "signing", 10) // tier XXL
 	create(t, city)
 	eventually(t, wait, conditionIs(city, v1alpha1.ConditionLicencesReady, metav1.ConditionTrue, ""))
-	time.Sleep(1100 * time.Millisecond) // creation timestamps have a one-second resolution
+	time.Sleep(1100 * time.Millisecond)                      // creation timestamps have a one-second resolution
 	town := licensedCommune("tubize", "25105", "signing", 5) // tier L: 12 - 10 = 2 left for it
 	create(t, town)
 	eventually(t, wait, conditionIs(town, v1alpha1.ConditionLicencesReady, metav1.ConditionFalse, v1alpha1.ReasonPoolExhausted))

@@ -17,6 +17,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/api/validation"
 	"github.com/crtpl/mutualis/controllers/apply"
+	"github.com/crtpl/mutualis/controllers/incident"
 	"github.com/crtpl/mutualis/controllers/render"
 )
 
@@ -177,6 +178,9 @@ type Config struct {
 	// AuditInterval is how often a tenant that did not change is audited. Default
 	// audit.DefaultInterval (6 h).
 	AuditInterval time.Duration
+	// IncidentHook is where notices of incidents touching a tenant's data are posted (the cell's
+	// mail relay or ticketing, which writes to the tenant's DPO); empty: Warning events only.
+	IncidentHook string
 }
 
 // DefaultTenantWorkers is the default of Config.TenantWorkers.
@@ -257,6 +261,9 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 			Workers:       cfg.TenantWorkers,
 			AuditInterval: cfg.AuditInterval,
 			Renders:       renders,
+		}
+		if cfg.IncidentHook != "" {
+			r.Incidents = &incident.Hook{URL: cfg.IncidentHook}
 		}
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

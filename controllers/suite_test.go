@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +122,10 @@ func runSuite(m *testing.M) int {
 	operatorCache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := Setup(ctx, mgr, Config{ConflictRetry: time.Second}); err != nil {
+	// the cell's incident hook: a server that keeps what the operator posts to it
+	hook := httptest.NewServer(http.HandlerFunc(incidentHook.receive))
+	defer hook.Close()
+	if err := Setup(ctx, mgr, Config{ConflictRetry: time.Second, IncidentHook: hook.URL}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

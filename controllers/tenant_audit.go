@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/incident"
 )
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list
@@ -65,6 +67,16 @@ func (r *TenantReconciler) reconcileAudit(ctx context.Context, s *scope) {
 		}
 	}
 	r.lastAudit.Store(t.GetUID(), lastAudit{summary: s.Audit, ready: ready})
+	if s.Audit.High > 0 && (prev == nil || prev.High == 0) {
+		var high []string
+		for _, f := range findings {
+			if f.Severity == audit.High {
+				high = append(high, string(f.Check)+" "+f.Object)
+			}
+		}
+		r.incident(ctx, t, incident.HighFinding, fmt.Sprintf("the audit found %d high findings (%s): kubectl mutualis audit %s says what to do",
+			s.Audit.High, strings.Join(high[:min(len(high), 5)], ", "), strings.ToLower(t.TenantKind().Kind())+"/"+t.GetName()))
+	}
 	log.FromContext(ctx).V(1).Info("audited", "high", s.Audit.High, "medium", s.Audit.Medium, "low", s.Audit.Low,
 		"info", s.Audit.Info, "peers", len(in.Peers), "networkPolicies", len(in.NetworkPolicies), "findings", findings)
 	s.requeueAfter(interval)

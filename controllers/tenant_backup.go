@@ -17,6 +17,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/incident"
 )
 
 // Annotations that drive backups.
@@ -214,6 +215,10 @@ func (r *TenantReconciler) finalBackup(ctx context.Context, s *scope, settings b
 	case phase == backup.PhaseCompleted:
 		return true, nil
 	case failed:
+		if c := meta.FindStatusCondition(t.TenantStatus().Conditions, v1alpha1.ConditionBackupReady); c == nil || c.Reason != v1alpha1.ReasonFinalBackupFailed {
+			r.incident(ctx, t, incident.FinalBackupFailed, fmt.Sprintf("the final backup %s/%s of namespace %s ended %s (%s); the namespace is kept until it is taken",
+				settings.VeleroNamespace, name, t.TenantNamespace(), phase, orNoReason(reason)))
+		}
 		s.Stall(v1alpha1.ConditionBackupReady, v1alpha1.ReasonFinalBackupFailed,
 			"the final backup %s/%s ended %s (%s): fix Velero and delete that Backup to take it again, or %s", settings.VeleroNamespace, name, phase, orNoReason(reason), wayOut)
 		return false, nil

@@ -26,14 +26,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/incident"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TenantReconciler turns a Commune or a CPAS into its tenant namespace and everything in it. One
@@ -43,6 +46,9 @@ type TenantReconciler struct {
 	// APIReader reads around the cache, for namespaces that mutualis does not manage (yet).
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
+	// Incidents delivers the notices of incidents touching a tenant's data to the cell's hook; nil:
+	// the Warning event alone.
+	Incidents *incident.Hook
 	Kind      v1alpha1.TenantKind
 	// ConflictRetry is how often a tenant in NamespaceConflict looks at the namespace again.
 	ConflictRetry time.Duration
@@ -531,6 +537,30 @@ func (r *TenantReconciler) reportChanges(ctx context.Context, s *scope) {
 		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
 	}
 	r.event(s.tenant, corev1.EventTypeNormal, v1alpha1.ReasonApplied, "Apply", "%s: %s%s", s.changes.Summary(), strings.Join(shown, ", "), more)
+}
+
+var incidents = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "mutualis_incidents_total",
+	Help: "Incidents touching a tenant's data that the operator told of, by tenant kind and incident (HighFinding, RestoreDrillFailed, FinalBackupFailed).",
+}, []string{"kind", "incident"})
+
+func init() { metrics.Registry.MustRegister(incidents) }
+
+// incident tells of an incident that touches a tenant's data: a Warning event that names whom to
+// tell (the tenant's DPO), and the notice posted to the cell's hook when it has one. A notice the
+// hook refuses is a second Warning event and a log line; the incident is not retried, the first
+// event keeps it.
+func (r *TenantReconciler) incident(ctx context.Context, t v1alpha1.Tenant, kind incident.Kind, message string) {
+	n := incident.For(t, kind, message, time.Now())
+	r.event(t, corev1.EventTypeWarning, v1alpha1.ReasonIncident, "Notify", "%s", n.EventNote())
+	incidents.WithLabelValues(t.TenantKind().Kind(), string(kind)).Inc()
+	if r.Incidents == nil {
+		return
+	}
+	if err := r.Incidents.Send(ctx, n); err != nil {
+		log.FromContext(ctx).Error(err, "the incident hook refused a notice", "incident", kind)
+		r.event(t, corev1.EventTypeWarning, v1alpha1.ReasonIncidentNotDelivered, "Notify", "the notice of %s did not reach the cell's incident hook: %v", kind, err)
+	}
 }
 
 func (r *TenantReconciler) event(obj client.Object, eventType, reason, action, note string, args ...any) {

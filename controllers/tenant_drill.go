@@ -19,6 +19,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/apply"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/incident"
 	"github.com/crtpl/mutualis/controllers/status"
 )
 
@@ -296,6 +297,7 @@ func (r *TenantReconciler) judgeDrill(ctx context.Context, s *scope, current *un
 		r.event(t, corev1.EventTypeNormal, v1alpha1.ReasonRestoreDrillPassed, "RestoreDrill", "%s", verdict.Message)
 	} else {
 		r.event(t, corev1.EventTypeWarning, v1alpha1.ReasonRestoreDrillFailed, "RestoreDrill", "%s", verdict.Message)
+		r.incident(ctx, t, incident.RestoreDrillFailed, fmt.Sprintf("restore drill %s of backup %s failed: %s", current.GetName(), backupName, verdict.Message))
 	}
 	s.Backup.LastRestoreDrill = record
 	restoreDrills.WithLabelValues(r.Kind.Kind(), string(record.Result)).Inc()

@@ -108,6 +108,11 @@ const (
 	// RestoreVerified, and the events of restore drills.
 	ReasonRestoreDrillPassed  = "RestoreDrillPassed"    // the latest drill found the tenant's objects in the restore
 	ReasonRestoreDrillFailed  = "RestoreDrillFailed"    // the latest drill's restore failed, timed out or missed objects
+	// ReasonIncident is the Warning event of an incident touching a tenant's data (a high audit
+	// finding, a failed restore drill, a failed final backup), which names the DPO to tell.
+	ReasonIncident = "Incident"
+	// ReasonIncidentNotDelivered is the Warning event of a notice the cell's incident hook refused.
+	ReasonIncidentNotDelivered = "IncidentNotDelivered"
 	ReasonRestoreDrillPending = "RestoreDrillPending"   // no drill yet: the first is due in the policy's period
 	ReasonRestoreDrillRunning = "RestoreDrillRunning"   // a drill's restore is under way, or waits for a free slot
 	ReasonRestoreDrillStarted = "RestoreDrillStarted"   // event: a drill began

@@ -30,7 +30,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace string
-		metricsCertDir                                     string
+		metricsCertDir, incidentHook                       string
 		leaderElect, printVersion, metricsSecure           bool
 		tenantWorkers                                      int
 		auditInterval                                      time.Duration
@@ -44,6 +44,7 @@ func main() {
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; defaults to the pod's namespace")
 	flag.IntVar(&tenantWorkers, "tenant-workers", controllers.DefaultTenantWorkers, "how many Communes, and how many CPAS, are reconciled at once")
 	flag.DurationVar(&auditInterval, "audit-interval", audit.DefaultInterval, "how often a tenant that did not change is audited (it is also audited whenever it becomes Ready)")
+	flag.StringVar(&incidentHook, "incident-hook", "", "URL to which a notice (JSON) of each incident touching a tenant's data is posted: the cell's mail relay or ticketing, which writes to the tenant's DPO; empty: Warning events only")
 	flag.BoolVar(&printVersion, "version", false, "print the build (version, commit, Go version, platform) as JSON and exit")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -87,7 +88,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Config{TenantWorkers: tenantWorkers, AuditInterval: auditInterval}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{TenantWorkers: tenantWorkers, AuditInterval: auditInterval, IncidentHook: incidentHook}); err != nil {
 		log.Error(err, "setting up the reconcilers")
 		os.Exit(1)
 	}
