@@ -106,18 +106,18 @@ const (
 	ReasonWithdrawn         = "Withdrawn"         // event: an Ingress for a lost domain, or a Service towards a namespace no longer reachable, was deleted
 
 	// RestoreVerified, and the events of restore drills.
-	ReasonRestoreDrillPassed  = "RestoreDrillPassed"    // the latest drill found the tenant's objects in the restore
-	ReasonRestoreDrillFailed  = "RestoreDrillFailed"    // the latest drill's restore failed, timed out or missed objects
+	ReasonRestoreDrillPassed = "RestoreDrillPassed" // the latest drill found the tenant's objects in the restore
+	ReasonRestoreDrillFailed = "RestoreDrillFailed" // the latest drill's restore failed, timed out or missed objects
 	// ReasonIncident is the Warning event of an incident touching a tenant's data (a high audit
 	// finding, a failed restore drill, a failed final backup), which names the DPO to tell.
 	ReasonIncident = "Incident"
 	// ReasonIncidentNotDelivered is the Warning event of a notice the cell's incident hook refused.
 	ReasonIncidentNotDelivered = "IncidentNotDelivered"
-	ReasonRestoreDrillPending = "RestoreDrillPending"   // no drill yet: the first is due in the policy's period
-	ReasonRestoreDrillRunning = "RestoreDrillRunning"   // a drill's restore is under way, or waits for a free slot
-	ReasonRestoreDrillStarted = "RestoreDrillStarted"   // event: a drill began
-	ReasonRestoreDrillsOff    = "RestoreDrillsOff"      // backups are disabled or Velero is not installed: nothing to drill
-	ReasonRestoreDrillCleaned = "RestoreDrillCleanedUp" // event: the scratch namespace of a drill was deleted
+	ReasonRestoreDrillPending  = "RestoreDrillPending"   // no drill yet: the first is due in the policy's period
+	ReasonRestoreDrillRunning  = "RestoreDrillRunning"   // a drill's restore is under way, or waits for a free slot
+	ReasonRestoreDrillStarted  = "RestoreDrillStarted"   // event: a drill began
+	ReasonRestoreDrillsOff     = "RestoreDrillsOff"      // backups are disabled or Velero is not installed: nothing to drill
+	ReasonRestoreDrillCleaned  = "RestoreDrillCleanedUp" // event: the scratch namespace of a drill was deleted
 
 	// Offboarding (its reason is the step kubectl mutualis offboard is at).
 	ReasonOffboardingExport = "Exporting"

@@ -93,7 +93,7 @@ func TestFund(t *testing.T) {
 			{Kind: "CPAS", Name: "eupen", Councillors: 11, Items: []Item{item(ItemApplication, "jitsi", "600", "2023-01-01", "remote-meetings")}},
 		},
 		// 92 days of 2021 (151.23) and all 2022 (600); 2,000,000 × 13 / 2,385 = 10,901.46 is not reached
-		want: map[string][4]string{"namur": {"751.23", "751.23", "rate", "0.00"}, "ans": {"751.23", "0.00", "allocation", "751.23"}},
+		want:     map[string][4]string{"namur": {"751.23", "751.23", "rate", "0.00"}, "ans": {"751.23", "0.00", "allocation", "751.23"}},
 		warnings: []string{"CPAS ans declares no spec.councillors"},
 	}, {
 		name: "a share of a small envelope binds before the rate",
@@ -110,16 +110,16 @@ func TestFund(t *testing.T) {
 			"c": {"600.00", "333.33", "allocation", "266.67"}},
 		warnings: []string{"without allocation.total"},
 	}, {
-		name: "a period across a leap year counts each year's days at its own length",
-		line: v1alpha1.FundingLine{Name: "fiscal", Funder: "x", From: "2023-07-01", To: "2024-06-30", Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 50},
-		asked: Period{From: day("2023-01-01"), To: day("2024-12-31")},
+		name:          "a period across a leap year counts each year's days at its own length",
+		line:          v1alpha1.FundingLine{Name: "fiscal", Funder: "x", From: "2023-07-01", To: "2024-06-30", Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 50},
+		asked:         Period{From: day("2023-01-01"), To: day("2024-12-31")},
 		beneficiaries: []Beneficiary{{Kind: "Commune", Name: "x", Items: []Item{item(ItemTier, "", "3650", "2020-01-01", "hosting")}}},
 		// 184 days of 365 of 3,650 = 1,840.00; 182 days of 366 = 1,815.03
 		want: map[string][4]string{"x": {"3655.03", "1827.51", "rate", "1827.52"}},
 	}, {
-		name: "the cell's tenants alone exceeding the envelope is a warning",
-		line: v1alpha1.FundingLine{Name: "tiny", Funder: "x", From: "2022-01-01", To: "2022-12-31", Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 100, Envelope: "100"},
-		asked: Period{From: day("2022-01-01"), To: day("2022-12-31")},
+		name:          "the cell's tenants alone exceeding the envelope is a warning",
+		line:          v1alpha1.FundingLine{Name: "tiny", Funder: "x", From: "2022-01-01", To: "2022-12-31", Categories: []v1alpha1.ExpenseCategory{"hosting"}, RatePercent: 100, Envelope: "100"},
+		asked:         Period{From: day("2022-01-01"), To: day("2022-12-31")},
 		beneficiaries: []Beneficiary{{Kind: "Commune", Name: "x", Items: []Item{item(ItemTier, "", "365", "2020-01-01", "hosting")}}},
 		want:          map[string][4]string{"x": {"365.00", "365.00", "rate", "0.00"}},
 		warnings:      []string{"exceed the line's envelope (100.00)"},
