@@ -3,6 +3,8 @@ package validation
 import (
 	"strings"
 	"testing"
+
+	"github.com/crtpl/mutualis/api/v1alpha1"
 )
 
 func TestEnterpriseNumber(t *testing.T) {
@@ -153,6 +155,30 @@ func TestExternalNameNamespace(t *testing.T) {
 	} {
 		if got := ExternalNameNamespace(target); got != want {
 			t.Errorf("ExternalNameNamespace(%q) = %q, want %q", target, got, want)
+		}
+	}
+}
+
+func TestLicence(t *testing.T) {
+	for _, tc := range []struct {
+		model v1alpha1.LicenceModel
+		spdx  string
+		want  string
+	}{
+		{v1alpha1.LicenceOpenSource, "AGPL-3.0-only", ""},
+		{"", "GPL-2.0-or-later", ""},
+		{v1alpha1.LicenceOpenSource, "MIT OR Apache-2.0", ""},
+		{v1alpha1.LicenceOpenSource, "", ""},
+		{v1alpha1.LicencePerSeat, "LicenseRef-commercial", ""},
+		{v1alpha1.LicencePerInstance, "Apache-2.0", ""},
+		{v1alpha1.LicenceOpenSource, "AGPL-3", "not an expression of the SPDX licence list"},
+		{v1alpha1.LicenceOpenSource, "GPL-2.0", "not an expression of the SPDX licence list"}, // deprecated
+		{v1alpha1.LicenceOpenSource, "LicenseRef-commercial", "a licence of the publisher's own"},
+		{v1alpha1.LicencePerSeat, "Proprietary", "not an expression of the SPDX licence list"},
+	} {
+		err := Licence(tc.model, tc.spdx)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s %q: %v, want %q", tc.model, tc.spdx, err, tc.want)
 		}
 	}
 }

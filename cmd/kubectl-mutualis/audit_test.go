@@ -38,15 +38,19 @@ func ready(st *v1alpha1.TenantStatus, backup bool) {
 }
 
 // The barometer counts every tenant once per province, tier and kind, and once in the cell's total.
+// The barometer groups the tenants by province, tier and kind, against the registry's communes and
+// CPAS (the Region's coverage), with the CPAS in synergy and the share of subscriptions to
+// open-source applications; people read it in French or German, programs by stable names.
 func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	liege := commune("liege", "62063", func(c *v1alpha1.Commune) {
 		c.Status.Tier = "XXL"
 		ready(&c.Status.TenantStatus, true)
-		c.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "nextcloud", Ready: true}, {Name: "iadelib", Ready: true}}
+		c.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "nextcloud", Ready: true}, {Name: "iadelib", Ready: true}, {Name: "esignature", Ready: true}}
 		c.Status.Licences = []v1alpha1.LicenceStatus{{Application: "esignature", Granted: 20}}
 		c.Status.Audit = &v1alpha1.AuditSummary{High: 1, Low: 3}
 	})
-	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege"}}
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege",
+		Synergy: v1alpha1.SynergySpec{SharedApplications: []string{"nextcloud"}}}}
 	cpas.Status.NIS, cpas.Status.Tier = "62063", "XXL"
 	cpas.Status.Applications = []v1alpha1.ApplicationStatus{{Name: "iadelib"}}
 	cpas.Status.Audit = &v1alpha1.AuditSummary{Medium: 2}
@@ -54,10 +58,11 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	eupen := commune("eupen", "63023", func(c *v1alpha1.Commune) { c.Status.Tier = "M" })
 	synthetic := commune("synthetic-1", "99999", nil)
 	levels := map[string]string{"commune-liege": "restricted", "cpas-liege": "baseline", "commune-eupen": "restricted"}
+	models := map[string]v1alpha1.LicenceModel{"nextcloud": v1alpha1.LicenceOpenSource, "iadelib": "", "esignature": v1alpha1.LicencePerSeat}
 
-	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels)
+	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels, baroContext{policy: tenant.EffectivePolicy(nil), models: models})
 	var out bytes.Buffer
-	if err := writeBarometer(&out, "csv", rows, apps); err != nil {
+	if err := writeBarometer(&out, "csv", rows, apps, i18n.German); err != nil {
 		t.Fatal(err)
 	}
 	table, err := csv.NewReader(&out).ReadAll()
@@ -68,18 +73,22 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	for _, r := range table[1:] {
 		got[r[0]+"/"+r[1]] = r[2:]
 	}
-	if h := strings.Join(table[0], ","); h != "dimension,group,tenants,ready,backups ok,audited,high,medium,low,seats,restricted,baseline,other pss,app iadelib,app nextcloud" {
+	if h := strings.Join(table[0], ","); h != "dimension,group,tenants,ready,backups ok,audited,high,medium,low,seats,restricted,baseline,other pss,registry,coverage %,synergy,open source %,app esignature,app iadelib,app nextcloud" {
 		t.Fatalf("header %s", h)
 	}
 	for key, want := range map[string]string{
-		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other, iadelib, nextcloud
-		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,2,1",
-		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,0",
-		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,2,1",
-		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,0",
-		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,1,0",
-		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,1,1",
-		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,2,1",
+		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other,
+		// registry, coverage %, synergy, open source %, esignature, iadelib, nextcloud; the province
+		// of Liège has 84 communes, tier XXL 5 and tier M 74 by the default tiers
+		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,168,1.8,1,75.0,1,2,1",
+		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0",
+		"province/Hainaut": "0,0,0,0,0,0,0,0,0,0,0,138,0.0,0,,0,0,0",
+		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,10,20.0,1,75.0,1,2,1",
+		"tier/M":           "1,0,0,0,0,0,0,0,1,0,0,148,0.7,0,,0,0,0",
+		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0",
+		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,261,0.4,1,100.0,0,1,0",
+		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,261,1.1,0,66.7,1,1,1",
+		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,522,0.8,1,75.0,1,2,1",
 	} {
 		if g := strings.Join(got[key], ","); g != want {
 			t.Errorf("%s: %s, want %s", key, g, want)
@@ -87,6 +96,20 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	}
 	if rows[len(rows)-1].dimension != "total" {
 		t.Errorf("the total is not the last row")
+	}
+	for lang, says := range map[i18n.Lang][]string{
+		i18n.French: {"| dimension | groupe | membres |", "| logiciel libre % |", "| appli esignature |", "| **total** | **cellule** | **4** |", "| palier | XXL |"},
+		i18n.German: {"| Dimension | Gruppe | Mitglieder |", "| Abdeckung % |", "| Provinz | Liège | 3 |", "| **Summe** | **Zelle** | **4** |"},
+	} {
+		out.Reset()
+		if err := writeBarometer(&out, "markdown", rows, apps, lang); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range says {
+			if !strings.Contains(out.String(), s) {
+				t.Errorf("the %s barometer does not say %q:\n%s", lang, s, out.String())
+			}
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/registry"
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/tenant"
 	"github.com/spf13/cobra"
 )
@@ -32,16 +34,27 @@ type baroGroup struct {
 	seats           int
 	podSecurity     map[string]int
 	adopted         map[string]int
+	// registry is how many communes and CPAS of the registry the group has (its members are among
+	// them): the denominator of the Region's coverage
+	registry int
+	// synergy counts the CPAS that use an application of their commune
+	synergy int
+	// openSource and licensed count the subscriptions to open-source and to licensed applications
+	openSource, licensed int
 }
 
 func newBarometerCommand(o *options) *cobra.Command {
 	var out *output
+	var lang *language
 	cmd := &cobra.Command{
 		Use:   "barometer",
 		Short: "The cell's figures by province, tier and kind of tenant",
 		Long: `The regional barometer: for every province, tier and kind of tenant, the applications adopted,
 the health of the backups, the audit findings, the licence seats used and the Pod Security levels,
-from the tenants' statuses and their namespaces' labels. wide adds a column per application.`,
+from the tenants' statuses and their namespaces' labels; the coverage of the Region (the communes and
+CPAS of the NIS registry that are members), the CPAS in synergy with their commune and the share of
+subscriptions to open-source applications. wide adds a column per application. The table and
+markdown speak French (--lang de or en); csv, json and yaml keep the documented column names.`,
 		Args: cobra.NoArgs,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, _ []string, c client.Client, format string) error {
 			set, err := readTenants(cmd.Context(), c, nil)
@@ -56,14 +69,27 @@ from the tenants' statuses and their namespaces' labels. wide adds a column per 
 			for _, ns := range namespaces.Items {
 				levels[ns.Name] = ns.Labels[tenant.LabelPodSecurityEnforce]
 			}
-			rows, apps := barometer(set.tenants, levels)
+			p, _, err := policy(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			models, err := licenceModels(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			rows, apps := barometer(set.tenants, levels, baroContext{policy: tenant.EffectivePolicy(p), models: models})
 			if format == "table" {
 				apps = nil // a column per application is the wide view's
 			}
-			return writeBarometer(o.streams.Out, format, rows, apps)
+			l := i18n.French
+			if lang.forced != "" {
+				l = lang.forced
+			}
+			return writeBarometer(o.streams.Out, format, rows, apps, l)
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
+	lang = addLangFlag(cmd)
 	return cmd
 }
 
@@ -75,9 +101,29 @@ func provinceOf(t v1alpha1.Tenant) string {
 	return "unknown"
 }
 
+// licenceModels are the catalogue's licence models, by application ("" is OpenSource).
+func licenceModels(ctx context.Context, c client.Reader) (map[string]v1alpha1.LicenceModel, error) {
+	var apps v1alpha1.SharedApplicationList
+	if err := c.List(ctx, &apps); err != nil {
+		return nil, fmt.Errorf("listing the catalogue: %w", err)
+	}
+	out := map[string]v1alpha1.LicenceModel{}
+	for _, a := range apps.Items {
+		out[a.Name] = a.Spec.Licence.Model
+	}
+	return out, nil
+}
+
+// baroContext is what the barometer reads beside the tenants: the policy's tiers (to place the
+// registry's communes) and the catalogue's licence models.
+type baroContext struct {
+	policy v1alpha1.TenancyPolicySpec
+	models map[string]v1alpha1.LicenceModel
+}
+
 // barometer groups the tenants by province, tier and kind, then adds the cell's total. levels are
 // the Pod Security levels enforced by namespace.
-func barometer(tenants []v1alpha1.Tenant, levels map[string]string) ([]*baroGroup, []string) {
+func barometer(tenants []v1alpha1.Tenant, levels map[string]string, bc baroContext) ([]*baroGroup, []string) {
 	groups := map[string]*baroGroup{}
 	var order []string
 	appSet := map[string]bool{}
@@ -122,7 +168,31 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string) ([]*baroGrou
 			for _, a := range st.Applications {
 				g.adopted[a.Name]++
 				appSet[a.Name] = true
+				switch model, known := bc.models[a.Name]; {
+				case !known:
+				case model == "" || model == v1alpha1.LicenceOpenSource:
+					g.openSource++
+				default:
+					g.licensed++
+				}
 			}
+			if cpas, ok := t.(*v1alpha1.CPAS); ok && len(cpas.Spec.Synergy.SharedApplications) > 0 {
+				g.synergy++
+			}
+		}
+	}
+	// the Region: every current commune of the registry and its CPAS, placed as a member would be
+	if bc.policy.NISRegistry != v1alpha1.NISRegistryDisabled {
+		for _, e := range registry.CurrentEntries() {
+			tier := "none"
+			if t, err := tenant.SelectTier(bc.policy, e.Population, ""); err == nil {
+				tier = t.Name
+			}
+			for _, k := range []struct{ dimension, name string }{{"province", e.Province}, {"tier", tier}, {"total", "cell"}} {
+				get(k.dimension, k.name).registry += 2
+			}
+			get("kind", v1alpha1.KindCommune.Kind()).registry++
+			get("kind", v1alpha1.KindCPAS.Kind()).registry++
 		}
 	}
 	rows := make([]*baroGroup, 0, len(order))
@@ -142,7 +212,7 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string) ([]*baroGrou
 
 func barometerHeader(apps []string) []string {
 	h := []string{"dimension", "group", "tenants", "ready", "backups ok", "audited", "high", "medium", "low", "seats",
-		"restricted", "baseline", "other pss"}
+		"restricted", "baseline", "other pss", "registry", "coverage %", "synergy", "open source %"}
 	for _, a := range apps {
 		h = append(h, "app "+a)
 	}
@@ -153,15 +223,54 @@ func barometerRow(g *baroGroup, apps []string) []string {
 	other := g.tenants - g.podSecurity["restricted"] - g.podSecurity["baseline"]
 	r := []string{g.dimension, g.name, strconv.Itoa(g.tenants), strconv.Itoa(g.ready), strconv.Itoa(g.backupsOK),
 		strconv.Itoa(g.audited), strconv.Itoa(g.high), strconv.Itoa(g.medium), strconv.Itoa(g.low), strconv.Itoa(g.seats),
-		strconv.Itoa(g.podSecurity["restricted"]), strconv.Itoa(g.podSecurity["baseline"]), strconv.Itoa(other)}
+		strconv.Itoa(g.podSecurity["restricted"]), strconv.Itoa(g.podSecurity["baseline"]), strconv.Itoa(other),
+		strconv.Itoa(g.registry), percent(g.tenants, g.registry), strconv.Itoa(g.synergy), percent(g.openSource, g.openSource+g.licensed)}
 	for _, a := range apps {
 		r = append(r, strconv.Itoa(g.adopted[a]))
 	}
 	return r
 }
 
-func writeBarometer(w io.Writer, output string, rows []*baroGroup, apps []string) error {
+// percent is part of whole in percent with one decimal, empty when whole is nothing.
+func percent(part, whole int) string {
+	if whole == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(part)*100/float64(whole), 'f', 1, 64)
+}
+
+// translatedHeader is the header in a language, for people: the CSV and structured outputs keep
+// the documented names.
+func translatedHeader(header []string, lang i18n.Lang) []string {
+	p := i18n.For(lang)
+	out := make([]string, len(header))
+	for i, h := range header {
+		if app, ok := strings.CutPrefix(h, "app "); ok {
+			out[i] = p.T("barometer.col.app", "Application", app)
+			continue
+		}
+		out[i] = p.T("barometer.col." + strings.ReplaceAll(h, " ", "_"))
+	}
+	return out
+}
+
+// baroNames are the names of the dimensions and of the cell's row in a language.
+func baroName(p *i18n.Printer, s string) string {
+	switch s {
+	case "province", "tier", "kind", "total", "cell", "none", "unknown":
+		return p.T("barometer.name." + s)
+	}
+	return s
+}
+
+func writeBarometer(w io.Writer, output string, rows []*baroGroup, apps []string, lang i18n.Lang) error {
 	header := barometerHeader(apps)
+	p := i18n.For(lang)
+	forPeople := func(g *baroGroup) []string {
+		r := barometerRow(g, apps)
+		r[0], r[1] = baroName(p, r[0]), baroName(p, r[1])
+		return r
+	}
 	switch output {
 	case "json", "yaml":
 		var lines [][]string
@@ -179,9 +288,9 @@ func writeBarometer(w io.Writer, output string, rows []*baroGroup, apps []string
 		cw.Flush()
 		return cw.Error()
 	case "markdown":
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(translatedHeader(header, lang), " | "), strings.Repeat("---|", len(header)))
 		for _, g := range rows {
-			cells := barometerRow(g, apps)
+			cells := forPeople(g)
 			if g.dimension == "total" {
 				for i := range cells {
 					cells[i] = "**" + cells[i] + "**"
@@ -192,9 +301,9 @@ func writeBarometer(w io.Writer, output string, rows []*baroGroup, apps []string
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(translatedHeader(header, lang), "\t")))
 	for _, g := range rows {
-		fmt.Fprintln(tw, strings.Join(barometerRow(g, apps), "\t"))
+		fmt.Fprintln(tw, strings.Join(forPeople(g), "\t"))
 	}
 	return tw.Flush()
 }

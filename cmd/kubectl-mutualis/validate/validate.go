@@ -347,6 +347,10 @@ func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
 			f.Reason = v1alpha1.ReasonDataProtectionMissing
 			rep.Findings = append(rep.Findings, f)
 		}
+		if err := validation.Licence(w.apps[name].Spec.Licence.Model, w.apps[name].Spec.Licence.SPDX); err != nil {
+			d := w.docOf[key("SharedApplication", name)]
+			rep.Findings = append(rep.Findings, said(d.File, d.lineOf("spec.licence"), Error, "licenceInvalid", "Object", d.Where(), "Problem", err.Error()))
+		}
 		problem, _, err := plan.CatalogueVerdict(w.apps[name], policy, nil)
 		if err != nil {
 			problem = &plan.Verdict{Reason: v1alpha1.ReasonInvalidBase, Message: err.Error()}

@@ -305,3 +305,40 @@ func TestAYAMLErrorIsReportedAtItsLine(t *testing.T) {
 		}
 	}
 }
+
+// A catalogue entry's licence is an expression of the SPDX list, and an open-source entry's is on
+// the list itself: the Region's barometer counts open source by it. Each is an error at
+// spec.licence.
+func TestALicenceOffTheSPDXListIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	app := func(name, licence string) string {
+		return `apiVersion: mutualis.crtpl.be/v1alpha1
+kind: SharedApplication
+metadata:
+  name: ` + name + `
+spec:
+  version: "1.0.0"
+  licence: ` + licence + `
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: ` + name + `}
+`
+	}
+	tree := app("lic-agpl", "{model: OpenSource, spdx: AGPL-3.0-only}") + "---\n" + app("lic-typo", "{model: OpenSource, spdx: AGPL-3}") +
+		"---\n" + app("lic-own", "{model: OpenSource, spdx: LicenseRef-vendor}") + "---\n" + app("lic-sold", "{model: PerSeat, spdx: LicenseRef-vendor}")
+	if err := os.WriteFile(filepath.Join(dir, "tree.yaml"), []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateFiles(t, dir)
+	got := map[string]string{}
+	for _, f := range rep.Findings {
+		if f.Severity == validate.Error && f.Line > 0 {
+			got[f.Message[:strings.Index(f.Message, ":")]] = f.Message
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got["SharedApplication lic-typo"], `spdx "AGPL-3" is not an expression of the SPDX licence list`) ||
+		!strings.Contains(got["SharedApplication lic-own"], "a licence of the publisher's own") {
+		t.Errorf("findings: %v", rep.Findings)
+	}
+}
