@@ -386,7 +386,7 @@ func writeAnnex(w io.Writer, f *billing.Funding, currency string, lang i18n.Lang
 				}
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s |\n", expense,
-				strings.Join(cats, ", "), date(s.Item.Since), money(s.Item.Yearly), s.Days, money(s.Eligible))
+				strings.Join(cats, ", "), date(s.From), money(s.Item.Yearly), s.Days, money(s.Eligible))
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", p.T("funding.certified"))

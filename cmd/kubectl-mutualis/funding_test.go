@@ -142,7 +142,9 @@ func TestFundingReportOfTheSamples(t *testing.T) {
 		i18n.French: {"# Annexe au rapport justificatif — Réunions à distance des conseils de l'action sociale",
 			"**Période éligible** : du 01/10/2021 au 31/12/2022", "au prorata du nombre de conseillers — total régional : 2",
 			"| CPAS de Namur (CPAS/namur) | - | 457 |", "300,49 EUR", "2 000 000,00 EUR", "### CPAS de Mons (CPAS/mons)",
-			"| Abonnement à jitsi | remote-meetings | 01/03/2022 | 240,00 EUR | 306 | 201,21 EUR |", "**Rapports justificatifs dus le** : 31/03/2023"},
+			"| Abonnement à jitsi | remote-meetings | 01/03/2022 | 240,00 EUR | 306 | 201,21 EUR |", "**Rapports justificatifs dus le** : 31/03/2023",
+			// the CPAS of Namur subscribed in September 2021: its days are counted from the line's first
+			"| Abonnement à jitsi | remote-meetings | 01/10/2021 | 240,00 EUR | 457 | 300,49 EUR |"},
 		i18n.German: {"# Anlage zum Verwendungsnachweis", "**Förderfähiger Zeitraum**: vom 01.10.2021 bis zum 31.12.2022",
 			"300,49 EUR", "2.000.000,00 EUR", "| Abonnement jitsi | remote-meetings | 01.03.2022 | 240,00 EUR | 306 | 201,21 EUR |"},
 	} {

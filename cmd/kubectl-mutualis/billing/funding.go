@@ -66,9 +66,11 @@ type Beneficiary struct {
 
 // Share is one item a line funds, for the days it counts.
 type Share struct {
-	Item     Item  `json:"item"`
-	Days     int   `json:"days"`
-	Eligible Cents `json:"eligible"`
+	Item Item `json:"item"`
+	// From is the first day counted: the item's own, or the period's when the item began before.
+	From     time.Time `json:"from"`
+	Days     int       `json:"days"`
+	Eligible Cents     `json:"eligible"`
 }
 
 // Limit is what bounds a beneficiary's subsidy.
@@ -148,7 +150,7 @@ func Fund(line v1alpha1.FundingLine, asked Period, beneficiaries []Beneficiary) 
 			if days.Days() == 0 {
 				continue
 			}
-			share := Share{Item: it, Days: days.Days(), Eligible: roundHalfUp(proRata(it.Yearly, days))}
+			share := Share{Item: it, From: days.From, Days: days.Days(), Eligible: roundHalfUp(proRata(it.Yearly, days))}
 			row.Shares = append(row.Shares, share)
 			row.Eligible += share.Eligible
 			row.Days = max(row.Days, share.Days)
