@@ -83,6 +83,15 @@ func TestRestoreDrillsAreIsolatedOneAtATimeAndTimeOut(t *testing.T) {
 	if _, bounded := quota.Spec.Hard[corev1.ResourceRequestsStorage]; !bounded {
 		t.Errorf("the scratch namespace's quota %v does not bound storage as the tenant's does", quota.Spec.Hard)
 	}
+	// the drill writes its rules one by one and the Restore last: wait for the Restore, so that
+	// every rule before it is there to be read
+	var restores []unstructured.Unstructured
+	eventually(t, wait, func() error {
+		if restores = drillRestores(t, a.TenantNamespace()); len(restores) != 1 {
+			return fmt.Errorf("drill restores of %s: %d, want 1", a.Name, len(restores))
+		}
+		return nil
+	})
 	deny := &networkingv1.NetworkPolicy{}
 	get(t, scratchA+"/"+backup.ScratchNetworkPolicyName, deny)
 	if len(deny.Spec.PodSelector.MatchLabels)+len(deny.Spec.PodSelector.MatchExpressions) != 0 || len(deny.Spec.Ingress)+len(deny.Spec.Egress) != 0 || len(deny.Spec.PolicyTypes) != 2 {
@@ -98,10 +107,6 @@ func TestRestoreDrillsAreIsolatedOneAtATimeAndTimeOut(t *testing.T) {
 	}
 	if may(t, "marc", itGroup, "get", "", "configmaps", "", scratchA) || may(t, "marc", itGroup, "list", "", "secrets", "", scratchA) {
 		t.Error("the tenant admin may read the scratch namespace of its drill")
-	}
-	restores := drillRestores(t, a.TenantNamespace())
-	if len(restores) != 1 {
-		t.Fatalf("drill restores of %s: %d, want 1", a.Name, len(restores))
 	}
 	spec := restores[0].Object["spec"].(map[string]any)
 	mapping, _ := spec["namespaceMapping"].(map[string]any)
