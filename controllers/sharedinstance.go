@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,6 +199,10 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		}
 	}
 
+	if err := r.generateSecrets(ctx, nsName, app.Spec.SharedInstance.GeneratedSecrets); err != nil {
+		return nil, cond, err
+	}
+
 	objs, err := r.Renders.Render(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
 		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
 	var rerr *render.Error
@@ -206,6 +212,18 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 		return st, cond, nil
 	} else if err != nil {
 		return nil, cond, err
+	}
+	// replicas by subscribers: the whole list, before fitSubscribers trims what it carries
+	scaled, unscaled, err := tenant.ScaleBySubscribers(objs, app.Spec.SharedInstance.Scaling, len(subscribers))
+	if err != nil {
+		return nil, cond, err
+	}
+	st.Scaled = scaled
+	if len(unscaled) > 0 {
+		cond.Reason = v1alpha1.ReasonInvalidBase
+		cond.Message = fmt.Sprintf("spec.sharedInstance.scaling names %s, which the base has no Deployment or StatefulSet of: the instance is left as it was; fix the name", strings.Join(unscaled, ", "))
+		st.Message = cond.Message
+		return st, cond, nil
 	}
 	subscribers, omitted, err := fitSubscribers(subscribers, subscribersBudget)
 	if err != nil {
@@ -235,10 +253,71 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	st.Ready = true
 	cond.Status, cond.Reason = metav1.ConditionTrue, v1alpha1.ReasonReady
 	cond.Message = fmt.Sprintf("the instance runs in namespace %s for %d subscribers", nsName, len(subscribers))
+	for _, w := range scaled {
+		if w.Capped {
+			cond.Message += fmt.Sprintf("; %s runs at its maxReplicas, %d, fewer than %d subscribers need: raise maxReplicas or add an instance (docs/catalogue.md, sizing)", w.Workload, w.Replicas, len(subscribers))
+		}
+	}
 	if len(omitted) > 0 {
 		cond.Message += fmt.Sprintf("; the parameters of %s were left out of %s, which could not hold them all: shorten them", strings.Join(omitted, ", "), SubscribersConfigMap)
 	}
 	return st, cond, nil
+}
+
+// generateSecrets fills the instance's generated Secrets: a missing Secret is created, a missing
+// key gets a random value, and a value that is there is never changed (the cell may have set it,
+// and the instance's users hold what was derived from it). The Secrets stay out of the instance's
+// inventory: deleting the catalogue entry keeps them, as it keeps the instance's data.
+func (r *SharedApplicationReconciler) generateSecrets(ctx context.Context, namespace string, wanted []v1alpha1.GeneratedSecret) error {
+	for _, g := range wanted {
+		live := &corev1.Secret{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: g.Name}, live)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading Secret %s/%s: %w", namespace, g.Name, err)
+		}
+		created := apierrors.IsNotFound(err)
+		if created {
+			live = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: namespace, Labels: map[string]string{
+				v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue, v1alpha1.LabelTenant: namespace,
+			}}, Type: corev1.SecretTypeOpaque}
+		}
+		before := live.DeepCopy()
+		added, err := fillSecret(live, g.Keys)
+		switch {
+		case err != nil:
+			return err
+		case created:
+			err = r.Create(ctx, live, client.FieldOwner(v1alpha1.FieldOwner))
+		case len(added) > 0:
+			// the resource version rides along: a value set meanwhile is not overwritten
+			err = r.Patch(ctx, live, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(v1alpha1.FieldOwner))
+		}
+		if err != nil {
+			return fmt.Errorf("generating keys %s of Secret %s/%s: %w", strings.Join(added, ", "), namespace, g.Name, err)
+		}
+	}
+	return nil
+}
+
+// fillSecret gives each missing or empty key of a Secret 32 random bytes, base64url: a value
+// that a password field and an HMAC key both take. It returns the keys it filled.
+func fillSecret(s *corev1.Secret, keys []string) ([]string, error) {
+	var added []string
+	for _, k := range keys {
+		if len(s.Data[k]) > 0 {
+			continue
+		}
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		if s.Data == nil {
+			s.Data = map[string][]byte{}
+		}
+		s.Data[k] = []byte(base64.RawURLEncoding.EncodeToString(raw))
+		added = append(added, k)
+	}
+	return added, nil
 }
 
 // instanceOfObject maps an object of a shared instance's namespace to its SharedApplication.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,6 +20,8 @@ import (
 	"github.com/crtpl/mutualis/controllers/licence"
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
+	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/crtpl/mutualis/controllers/token"
 )
 
 // kindRetry is how often a tenant whose application uses a kind the cluster does not serve looks
@@ -180,6 +183,9 @@ func (r *TenantReconciler) applicationsInput(ctx context.Context, s *scope, prev
 		}
 		in.Entries[sub.Name] = app
 		licensed = licensed || app.Spec.Licence.Model != "" && app.Spec.Licence.Model != v1alpha1.LicenceOpenSource
+		if err := r.subscriberToken(ctx, s, app, &in); err != nil {
+			return in, err
+		}
 	}
 	if !licensed {
 		return in, nil
@@ -197,6 +203,48 @@ func (r *TenantReconciler) applicationsInput(ctx context.Context, s *scope, prev
 		}
 	}
 	return in, nil
+}
+
+// subscriberToken decides the tenant's token of a Shared application that issues them: kept while
+// it is good, issued anew otherwise (package token), and the reconcile comes back when it is due.
+// When the cell's signing secret cannot be used, the tenant gets no token (an old one goes with
+// the inventory) and the application's status says why.
+func (r *TenantReconciler) subscriberToken(ctx context.Context, s *scope, app *v1alpha1.SharedApplication, in *plan.ApplicationsInput) error {
+	spec := app.Spec.SharedInstance.SubscriberTokens
+	if app.Spec.Instance != v1alpha1.InstanceShared || spec == nil {
+		return nil
+	}
+	// the cell's Secret carries no mutualis label, so the cache does not hold it: read it live
+	instanceNamespace := tenant.InstanceNamespaceName(app.Name)
+	signing := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: instanceNamespace, Name: spec.SigningSecret.Name}, signing)
+	switch {
+	case apierrors.IsNotFound(err):
+		s.tokenProblem(app.Name, fmt.Sprintf("no token yet: the signing Secret %s/%s is missing; list it in spec.sharedInstance.generatedSecrets or create it (key %s)", instanceNamespace, spec.SigningSecret.Name, spec.SigningSecret.Key))
+		// nothing wakes the tenant when the Secret comes: look again in a while
+		s.requeueAfter(30 * time.Second)
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the signing Secret of %s: %w", app.Name, err)
+	}
+	key := signing.Data[spec.SigningSecret.Key]
+	current := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.res.Namespace, Name: token.SecretName(app.Name)}, current); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	now := time.Now()
+	d, err := token.Decide(spec, key, s.res.Namespace, plan.DisplayName(s.tenant, s.identity.NIS), string(current.Data[token.KeyToken]), now)
+	if err != nil {
+		s.tokenProblem(app.Name, fmt.Sprintf("no token: the signing Secret %s/%s, key %s: %v", instanceNamespace, spec.SigningSecret.Name, spec.SigningSecret.Key, err))
+		s.requeueAfter(time.Minute)
+		return nil
+	}
+	if in.Tokens == nil {
+		in.Tokens = map[string]*unstructured.Unstructured{}
+	}
+	in.Tokens[app.Name] = token.Secret(s.res.Namespace, app.Name, d)
+	s.requeueAfter(d.Renew.Sub(now))
+	return nil
 }
 
 // grantOf is what a pool's status grants a tenant, and what it has left for the tenant's tier.
@@ -241,6 +289,9 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, sub p
 	switch sub.Serving {
 	case plan.ServedByInstance:
 		out.status.Ready, out.status.Message = instanceHealth(sub.Entry)
+		if problem := s.tokenProblems[sub.Name]; problem != "" {
+			out.status.Ready, out.status.Message = false, out.status.Message+"; "+problem
+		}
 	case plan.ServedBySynergy:
 		out.status.Ready, out.status.Message = synergyHealth(s.identity.Partner, sub.Name)
 	default:

@@ -49,6 +49,9 @@ type scope struct {
 	// this reconcile; nil when it was not.
 	findings []string
 
+	// tokenProblems say, by Shared application, why the tenant got no subscriber token.
+	tokenProblems map[string]string
+
 	requeue time.Duration
 	// released is set once the finalizer is gone: the object may no longer exist.
 	released bool
@@ -72,6 +75,14 @@ func (s *scope) requeueAfter(d time.Duration) {
 	if s.requeue == 0 || d < s.requeue {
 		s.requeue = d
 	}
+}
+
+// tokenProblem records why the tenant got no token of an application.
+func (s *scope) tokenProblem(application, problem string) {
+	if s.tokenProblems == nil {
+		s.tokenProblems = map[string]string{}
+	}
+	s.tokenProblems[application] = problem
 }
 
 func (s *scope) result() ctrl.Result { return ctrl.Result{RequeueAfter: s.requeue} }

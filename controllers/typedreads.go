@@ -19,6 +19,8 @@ func typedApplicationKinds() []client.Object {
 	return []client.Object{
 		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &corev1.Service{}, &corev1.ConfigMap{},
 		&corev1.PersistentVolumeClaim{}, &corev1.ServiceAccount{},
+		// the subscriber tokens the operator issues (package token), and the Secrets of renders
+		&corev1.Secret{},
 	}
 }
 

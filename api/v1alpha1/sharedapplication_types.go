@@ -48,6 +48,119 @@ type SharedInstanceSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	Parameters map[string]string `json:"parameters,omitempty"`
+	// scaling sets the replicas of the instance's workloads by the number of its subscribers, so
+	// that one catalogue entry serves ten councils and five hundred: a video bridge for every so
+	// many tenants. It overrides the replicas of the base and of its patches.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=workload
+	Scaling []InstanceScaling `json:"scaling,omitempty"`
+	// subscriberTokens makes the operator issue each subscribing tenant its own signed token
+	// (a JSON Web Token, HS256) in a Secret of its namespace, scoped to that tenant: an
+	// application that checks the token's subject (Jitsi's rooms <tenant>/<room>) opens a
+	// tenant's rooms to that tenant's token only.
+	// +optional
+	SubscriberTokens *SubscriberTokens `json:"subscriberTokens,omitempty"`
+	// generatedSecrets are Secrets of the instance's namespace that the operator creates with a
+	// random value (32 random bytes, base64url) for each key that is missing, so that the
+	// instance's passwords and signing secret are never typed by hand nor left out: an existing
+	// value is never changed (to rotate one, delete its key or the Secret).
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=name
+	GeneratedSecrets []GeneratedSecret `json:"generatedSecrets,omitempty"`
+}
+
+// GeneratedSecret is a Secret of a shared instance whose keys the operator fills when missing.
+type GeneratedSecret struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// keys that must hold a value.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[-._a-zA-Z0-9]+$`
+	Keys []string `json:"keys"`
+}
+
+// InstanceScaling sets one workload's replicas from the number of subscribers.
+// +kubebuilder:validation:XValidation:rule="!has(self.maxReplicas) || !has(self.minReplicas) || self.maxReplicas >= self.minReplicas",message="maxReplicas must be at least minReplicas"
+type InstanceScaling struct {
+	// workload is the name of a Deployment or StatefulSet of the base.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Workload string `json:"workload"`
+	// subscribersPerReplica is how many subscribers one replica serves: replicas are the
+	// subscribers divided by it, rounded up.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	SubscribersPerReplica int32 `json:"subscribersPerReplica"`
+	// minReplicas is the fewest replicas, whatever the subscribers (default 1).
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	MinReplicas int32 `json:"minReplicas,omitempty"`
+	// maxReplicas is the most replicas; beyond it the instance's condition says that the
+	// subscribers outgrow it (see docs/catalogue.md, sizing).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas int32 `json:"maxReplicas"`
+}
+
+// SubscriberTokens says how the operator signs the token it gives each subscriber.
+type SubscriberTokens struct {
+	// signingSecret is the Secret in the instance's namespace, created by the cell, and its key
+	// that holds the secret the application verifies tokens with (Jitsi's JWT_APP_SECRET).
+	// +required
+	SigningSecret SecretKey `json:"signingSecret"`
+	// issuer is the token's iss claim (Jitsi's JWT_APP_ID).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Issuer string `json:"issuer"`
+	// audience is the token's aud claim (Jitsi's JWT_ACCEPTED_AUDIENCES); empty: the issuer.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Audience string `json:"audience,omitempty"`
+	// lifetime is how long a token is valid (default 30 days, between one hour and a year). The
+	// operator issues a new one when a third of it is left, when the signing secret changes and
+	// when the tenant stops subscribing (the Secret goes).
+	// +optional
+	Lifetime *metav1.Duration `json:"lifetime,omitempty"`
+}
+
+// SecretKey names a key of a Secret in a namespace the context gives.
+type SecretKey struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key in the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+}
+
+// ScaledWorkload is the replicas the operator set on one workload of a shared instance.
+type ScaledWorkload struct {
+	// workload is the Deployment or StatefulSet.
+	Workload string `json:"workload"`
+	// replicas the operator set.
+	Replicas int32 `json:"replicas"`
+	// capped is true when the subscribers would need more than maxReplicas.
+	// +optional
+	Capped bool `json:"capped,omitempty"`
 }
 
 // SharedInstanceStatus reports the one instance of a Shared application.
@@ -69,6 +182,11 @@ type SharedInstanceStatus struct {
 	// +kubebuilder:validation:MaxItems=512
 	// +listType=atomic
 	Resources []string `json:"resources,omitempty"`
+	// scaled is the replicas spec.sharedInstance.scaling set, by workload.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	Scaled []ScaledWorkload `json:"scaled,omitempty"`
 }
 
 // SharedApplicationSpec is one entry of the catalogue: a kustomize base written inline.

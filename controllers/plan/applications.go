@@ -26,6 +26,10 @@ type ApplicationsInput struct {
 	// Deployed says which applications have objects of this tenant deployed already, for the
 	// message of one whose catalogue entry went away.
 	Deployed map[string]bool
+	// Tokens are, by Shared application that issues subscriber tokens, the Secret carrying this
+	// tenant's token (package token), which goes with the ExternalName Services; the validator
+	// has none.
+	Tokens map[string]*unstructured.Unstructured
 	// Render builds an application's objects for the tenant: the operator's goes through its memo
 	// and the cluster's REST mapping, the validator's through the well-known kinds.
 	Render func(app *v1alpha1.SharedApplication, t render.Tenant) ([]*unstructured.Unstructured, error)
@@ -173,6 +177,9 @@ func decideSubscription(in ApplicationsInput, out *ApplicationsPlan, sub Subscri
 			return not(OutcomeInvalid, problem)
 		}
 		p.Serving, p.Objects = ServedByInstance, tenant.InstanceServices(namespace, entry)
+		if secret := in.Tokens[entry.Name]; secret != nil {
+			p.Objects = append(p.Objects, secret)
+		}
 	case sub.Shared:
 		if problem := SynergyProblem(in.Tenant, in.Identity.Partner, entry.Name); problem != "" {
 			return not(OutcomeInvalid, problem)
