@@ -17,10 +17,10 @@ func TestReplicasFollowTheSubscribers(t *testing.T) {
 		want        int32
 		capped      bool
 	}{
-		{0, 1, false},  // the instance runs before its first subscriber
-		{1, 1, false},  // one council
-		{40, 1, false}, // exactly one bridge's worth
-		{41, 2, false}, // one more council: a second bridge
+		{0, 1, false},    // the instance runs before its first subscriber
+		{1, 1, false},    // one council
+		{40, 1, false},   // exactly one bridge's worth
+		{41, 2, false},   // one more council: a second bridge
 		{480, 12, false}, // twelve bridges' worth
 		{481, 12, true},  // beyond twelve bridges: capped, and said
 		{522, 12, true},  // every commune and CPAS

@@ -142,7 +142,7 @@ func Secret(namespace, application string, d Decision) *unstructured.Unstructure
 				v1alpha1.LabelPartOf: application,
 			},
 		},
-		"type":       "Opaque",
+		"type": "Opaque",
 		// data, not stringData: the API server keeps no stringData, and an applier comparing
 		// what it wants with what is there would see a change at every reconcile
 		"data": map[string]any{
