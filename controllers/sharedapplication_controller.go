@@ -90,6 +90,15 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionInstanceReady)
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
+	endpoints, err := r.reconcileEndpoints(ctx, app, effective)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if endpoints != nil {
+		meta.SetStatusCondition(&st.Conditions, *endpoints)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionEndpointsApproved)
+	}
 	// a base that breaks the contract waits for the cell to change it; a missing kind, or an
 	// instance on its way, for time
 	configurationError := base.Status == metav1.ConditionFalse && base.Reason != v1alpha1.ReasonKindNotInstalled

@@ -170,7 +170,8 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	if err != nil {
 		return nil, cond, err
 	}
-	in := tenant.Instance{Application: app.Name, Namespace: nsName, PodSecurity: app.Spec.SharedInstance.PodSecurity, Exposed: app.Spec.Exposes}
+	in := tenant.Instance{Application: app.Name, Namespace: nsName, PodSecurity: app.Spec.SharedInstance.PodSecurity, Exposed: app.Spec.Exposes,
+		ExternalEndpoints: tenant.ApproveEndpoints(app, policy).Direct}
 	st.Subscribers = int32(len(subscribers))
 
 	// the namespace first, then its quota, limits and isolation, then the application

@@ -365,7 +365,7 @@ func (r *TenantReconciler) reconcileQuota(ctx context.Context, s *scope) error {
 }
 
 func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error {
-	// the eight policies are independent of each other: a first reconcile applies them at once
+	// the policies are independent of each other: a first reconcile applies them at once
 	// rather than waiting for the API server eight times in a row
 	policies := tenant.NetworkPolicies(s.res, s.policy)
 	if err := apply.AtOnce(ctx, len(policies), func(ctx context.Context, i int) error {
@@ -378,6 +378,9 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, s *scope) error
 	peer := "no partner tenant"
 	if s.res.Partner != "" {
 		peer = "partner " + s.res.Partner
+	}
+	if n := len(s.res.ExternalEndpoints); n > 0 {
+		peer += fmt.Sprintf("; %d approved external endpoints open", n)
 	}
 	s.OK(v1alpha1.ConditionNetworkReady, "namespace isolated by default-deny network policies (%s)", peer)
 	return nil

@@ -55,7 +55,7 @@ func (r *TenantReconciler) resolve(ctx context.Context, s *scope) error {
 			return err
 		}
 	}
-	s.res.ExposedPorts, s.res.SharedInstances, err = subscribedPorts(ctx, r.Client, t.TenantSpec())
+	s.res.ExposedPorts, s.res.SharedInstances, s.res.ExternalEndpoints, err = subscribedPorts(ctx, r.Client, t.TenantSpec(), s.policy)
 	return err
 }
 
@@ -104,27 +104,31 @@ func (v cacheView) TenantsWithDomainKey(ctx context.Context, key string) ([]v1al
 // its ports in its instance's namespace, not the tenant's; any other error is returned, because
 // network policies written without an application's ports would cut it off.
 func exposedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec) ([]v1alpha1.ExposedPort, error) {
-	ports, _, err := subscribedPorts(ctx, c, spec)
+	ports, _, _, err := subscribedPorts(ctx, c, spec, v1alpha1.TenancyPolicySpec{})
 	return ports, err
 }
 
-// subscribedPorts is exposedPorts, and the shared instances the tenant reaches with their ports.
-func subscribedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec) ([]v1alpha1.ExposedPort, []tenant.SharedAccess, error) {
+// subscribedPorts is exposedPorts, the shared instances the tenant reaches with their ports, and
+// the external endpoints the policy approves for the applications it runs.
+func subscribedPorts(ctx context.Context, c client.Reader, spec *v1alpha1.TenantSpec, policy v1alpha1.TenancyPolicySpec) ([]v1alpha1.ExposedPort, []tenant.SharedAccess, []tenant.ExternalAccess, error) {
 	var out []v1alpha1.ExposedPort
 	var shared []tenant.SharedAccess
+	var external []tenant.ExternalAccess
 	for _, sub := range spec.Applications {
 		app := &v1alpha1.SharedApplication{}
 		switch err := c.Get(ctx, client.ObjectKey{Name: sub.Name}, app); {
 		case apierrors.IsNotFound(err):
 			continue
 		case err != nil:
-			return nil, nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
+			return nil, nil, nil, fmt.Errorf("reading SharedApplication %s for its exposed ports: %w", sub.Name, err)
 		}
 		if app.Spec.Instance == v1alpha1.InstanceShared {
 			shared = append(shared, tenant.SharedAccess{Application: app.Name, Namespace: tenant.InstanceNamespaceName(app.Name), Ports: app.Spec.Exposes})
 			continue
 		}
 		out = append(out, app.Spec.Exposes...)
+		// the application runs here: its calls outside leave from here
+		external = append(external, tenant.ApproveEndpoints(app, policy).Direct...)
 	}
-	return out, shared, nil
+	return out, shared, external, nil
 }

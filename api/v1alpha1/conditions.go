@@ -36,6 +36,10 @@ const (
 	ConditionExhausted = "Exhausted"
 	// ConditionInstanceReady says whether the instance of a Shared application runs.
 	ConditionInstanceReady = "InstanceReady"
+	// ConditionEndpointsApproved says whether the cell approved every external endpoint the
+	// application declares (TenancyPolicy spec.network.externalEndpoints). Informative: an
+	// endpoint not approved stays closed, and the entry stays Ready.
+	ConditionEndpointsApproved = "EndpointsApproved"
 )
 
 // Condition reasons. Each names what happened in one word, so that events and alerts can key on
@@ -141,4 +145,8 @@ const (
 	ReasonNotExpiring   = "NotExpiring"
 	ReasonDuplicatePool = "DuplicatePool"
 	ReasonSeatsLeft     = "SeatsLeft"
+
+	// SharedApplication (EndpointsApproved).
+	ReasonEndpointsApproved = "EndpointsApproved" // every external endpoint is approved
+	ReasonEndpointsWaiting  = "EndpointsWaiting"  // some wait for the cell's approval, or were refused
 )

@@ -73,6 +73,39 @@ type SharedInstanceSpec struct {
 	GeneratedSecrets []GeneratedSecret `json:"generatedSecrets,omitempty"`
 }
 
+// Endpoint is a host name and port outside the cluster.
+type Endpoint struct {
+	// host is the DNS name the application calls, in lower case.
+	// +required
+	Host Domain `json:"host"`
+	// port the application calls.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// protocol: TCP (the default) or UDP.
+	// +optional
+	// +kubebuilder:default=TCP
+	// +kubebuilder:validation:Enum=TCP;UDP
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// ExternalEndpoint is a service outside the cluster that an application calls, and what it
+// receives.
+type ExternalEndpoint struct {
+	Endpoint `json:",inline"`
+	// recipient is who receives the data sent there, as the GDPR record names it (SPF BOSA, the
+	// Banque-Carrefour de la Sécurité Sociale, a payment provider).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Recipient string `json:"recipient"`
+	// purpose says what the application sends there and why.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Purpose string `json:"purpose,omitempty"`
+}
+
 // GeneratedSecret is a Secret of a shared instance whose keys the operator fills when missing.
 type GeneratedSecret struct {
 	// name of the Secret.
@@ -247,6 +280,17 @@ type SharedApplicationSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
 	Exposes []ExposedPort `json:"exposes,omitempty"`
+
+	// externalEndpoints are the services outside the cluster the application calls (a federal
+	// API, a payment provider, its publisher's support). The cell approves each one in the
+	// TenancyPolicy (spec.network.externalEndpoints); an approved endpoint is opened to the
+	// namespaces that run the application (its subscribers', or its shared instance's), and
+	// only to them; one not approved stays closed, which the entry's EndpointsApproved condition
+	// says. The GDPR record lists them as recipients.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	ExternalEndpoints []ExternalEndpoint `json:"externalEndpoints,omitempty"`
 
 	// licence says how the application is licensed.
 	// +optional

@@ -420,6 +420,27 @@ type PolicyNetwork struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=set
 	ClusterCIDRs []CIDR `json:"clusterCIDRs,omitempty"`
+	// externalEndpoints are the endpoints outside the cluster that the cell approves for the
+	// applications that declare them (SharedApplication spec.externalEndpoints). With cidrs, the
+	// network policies of the namespaces running such an application open those networks on the
+	// endpoint's port; without, the endpoint is reached through the cell's egress proxy in the
+	// shared-services namespace, whose allow-list the operator writes there (ConfigMap
+	// mutualis-egress-allowlist): for a host whose addresses change.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	ExternalEndpoints []ApprovedEndpoint `json:"externalEndpoints,omitempty"`
+}
+
+// ApprovedEndpoint is an endpoint outside the cluster that the cell lets applications reach.
+type ApprovedEndpoint struct {
+	Endpoint `json:",inline"`
+	// cidrs are the networks the host's addresses lie in; none may touch the cluster's own
+	// networks (clusterCIDRs). Empty: through the egress proxy.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	CIDRs []CIDR `json:"cidrs,omitempty"`
 }
 
 // PolicyBackup holds the backup defaults.

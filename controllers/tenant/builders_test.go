@@ -63,6 +63,8 @@ func resolved(mutate ...func(*Resolved)) *Resolved {
 			{Service: "jitsi", Port: 443, TargetPort: ptr.To(intstr.FromString("https"))},
 		},
 		PartnerExposedPorts: []v1alpha1.ExposedPort{{Service: "files", Port: 80}},
+		ExternalEndpoints: []ExternalAccess{{Application: "nextcloud",
+			Endpoint: v1alpha1.Endpoint{Host: "apps.nextcloud.com", Port: 443}, CIDRs: []v1alpha1.CIDR{"203.0.113.0/24"}}},
 	}
 	for _, m := range mutate {
 		m(r)
@@ -79,11 +81,11 @@ func TestNetworkPoliciesNeverOpenAllPorts(t *testing.T) {
 	// all: a rule without ports would open every port
 	r := resolved(func(r *Resolved) {
 		r.ExposedPorts, r.PartnerExposedPorts, r.Partner = nil, nil, ""
-		r.Spec.Network.EgressCIDRs = nil
+		r.Spec.Network.EgressCIDRs, r.ExternalEndpoints = nil, nil
 	})
 	for _, np := range NetworkPolicies(r, EffectivePolicy(nil)) {
 		switch *np.Name {
-		case NetpolIngress, NetpolPartner, NetpolEgressCIDRs, NetpolDefaultDeny:
+		case NetpolIngress, NetpolPartner, NetpolEgressCIDRs, NetpolDefaultDeny, NetpolExternalEndpoints:
 			if len(np.Spec.Ingress) != 0 || len(np.Spec.Egress) != 0 {
 				t.Errorf("%s has rules though nothing is exposed: %+v %+v", *np.Name, np.Spec.Ingress, np.Spec.Egress)
 			}

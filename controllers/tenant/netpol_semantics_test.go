@@ -32,12 +32,17 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		r.Name, r.Namespace, r.Partner, r.PartnerExposedPorts = "namur", "commune-namur", "", nil
 		r.Spec = &v1alpha1.TenantSpec{}
 		r.SharedInstances = []SharedAccess{jitsi}
+		r.ExternalEndpoints = nil
 	})
 	var policies []*networkingv1ac.NetworkPolicyApplyConfiguration
 	for _, tenant := range []*Resolved{liege, cpas, namur} {
 		policies = append(policies, NetworkPolicies(tenant, policy)...)
 	}
-	policies = append(policies, InstanceNetworkPolicies(Instance{Application: "jitsi", Namespace: "mutualis-app-jitsi", Exposed: jitsi.Ports}, policy)...)
+	// the instance calls an approved endpoint of its own (the commune's Nextcloud calls another,
+	// 203.0.113.0/24 on 443, in resolved())
+	instanceEndpoint := ExternalAccess{Application: "jitsi", Endpoint: v1alpha1.Endpoint{Host: "api.example.be", Port: 8443}, CIDRs: []v1alpha1.CIDR{"203.0.113.128/25"}}
+	policies = append(policies, InstanceNetworkPolicies(Instance{Application: "jitsi", Namespace: "mutualis-app-jitsi", Exposed: jitsi.Ports,
+		ExternalEndpoints: []ExternalAccess{instanceEndpoint}}, policy)...)
 	// the tenants' namespaces carry the labels their builder gives them
 	namespaceLabels := map[string]map[string]string{}
 	for _, tenant := range []*Resolved{liege, cpas, namur} {
@@ -102,6 +107,12 @@ func TestNetworkPolicySemantics(t *testing.T) {
 		{"the instance does not reach its subscribers", pod("mutualis-app-jitsi"), pod("commune-liege"), 8080, corev1.ProtocolTCP, false},
 		{"a namespace mutualis does not manage, labelled as a subscriber", pod("evil", v1alpha1.InstanceSubscriberLabel("jitsi"), "true"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, false},
 		{"the ingress controller to the instance", pod("ingress-nginx"), pod("mutualis-app-jitsi"), 80, corev1.ProtocolTCP, true},
+		{"an approved endpoint of the tenant's application", pod("commune-liege"), external("203.0.113.5"), 443, corev1.ProtocolTCP, true},
+		{"the approved endpoint's network on another port", pod("commune-liege"), external("203.0.113.5"), 80, corev1.ProtocolTCP, false},
+		{"the approved endpoint's port over UDP", pod("commune-liege"), external("203.0.113.5"), 443, corev1.ProtocolUDP, false},
+		{"a tenant that runs no such application", pod("commune-namur"), external("203.0.113.5"), 443, corev1.ProtocolTCP, false},
+		{"the instance's approved endpoint", pod("mutualis-app-jitsi"), external("203.0.113.200"), 8443, corev1.ProtocolTCP, true},
+		{"a subscriber does not inherit the instance's endpoint", pod("commune-namur"), external("203.0.113.200"), 8443, corev1.ProtocolTCP, false},
 	}
 	for _, tt := range tests {
 		got := engine.IsTrafficAllowed(&matcher.Traffic{Source: tt.from, Destination: tt.to, ResolvedPort: tt.port, Protocol: tt.protocol}).IsAllowed()

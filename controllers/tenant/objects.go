@@ -53,6 +53,9 @@ type Resolved struct {
 	// SharedInstances are the instances of Shared applications the tenant subscribes to, with the
 	// ports they expose.
 	SharedInstances []SharedAccess
+	// ExternalEndpoints are the approved external endpoints of the applications the tenant runs
+	// in its namespace, which its network policy opens.
+	ExternalEndpoints []ExternalAccess
 	// Applications are the catalogue entries the tenant uses, by subscription or through synergy:
 	// its people may read those SharedApplications (their data protection, for the GDPR record).
 	Applications []string
@@ -269,7 +272,7 @@ const (
 // NetworkPolicyNames are the names of the policies every tenant namespace has.
 func NetworkPolicyNames() []string {
 	return []string{NetpolDefaultDeny, NetpolSameNamespace, NetpolDNS, NetpolIngress, NetpolPartner,
-		NetpolSharedServices, NetpolEgressCIDRs, NetpolSharedInstance}
+		NetpolSharedServices, NetpolEgressCIDRs, NetpolSharedInstance, NetpolExternalEndpoints}
 }
 
 // namespaceName selects a namespace by the label the API server sets itself, which no tenant can
@@ -381,6 +384,7 @@ func NetworkPolicies(t *Resolved, policy v1alpha1.TenancyPolicySpec) []*networki
 		wrap(NetpolPartner, partner),
 		wrap(NetpolSharedServices, shared),
 		wrap(NetpolEgressCIDRs, cidrs),
+		wrap(NetpolExternalEndpoints, externalEndpointsSpec(newPolicy(egress), t.ExternalEndpoints)),
 	}
 }
 
@@ -394,6 +398,8 @@ type Instance struct {
 	Namespace   string
 	PodSecurity v1alpha1.PodSecurityLevel
 	Exposed     []v1alpha1.ExposedPort
+	// ExternalEndpoints are the application's approved external endpoints reached directly.
+	ExternalEndpoints []ExternalAccess
 }
 
 // InstanceNamespace is the namespace of a shared instance, with its own Pod Security level. It
@@ -449,6 +455,7 @@ func InstanceNetworkPolicies(in Instance, policy v1alpha1.TenancyPolicySpec) []*
 		wrap(NetpolSubscribers, subscribers),
 		wrap(NetpolSharedServices, newPolicy(egress).
 			WithEgress(networkingv1ac.NetworkPolicyEgressRule().WithTo(namespaceName(policy.Network.SharedServicesNamespace)))),
+		wrap(NetpolExternalEndpoints, externalEndpointsSpec(newPolicy(egress), in.ExternalEndpoints)),
 	}
 }
 
