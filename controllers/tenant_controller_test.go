@@ -202,8 +202,8 @@ func TestCommuneBecomesReadyWithTheTenantContract(t *testing.T) {
 	if err := k8s.List(context.Background(), policies, client.InNamespace("commune-liege")); err != nil {
 		t.Fatal(err)
 	}
-	if len(policies.Items) != 8 {
-		t.Errorf("network policies: %d, want 8", len(policies.Items))
+	if want := len(tenant.NetworkPolicyNames()); len(policies.Items) != want {
+		t.Errorf("network policies: %d, want %d", len(policies.Items), want)
 	}
 	cidrs := &networkingv1.NetworkPolicy{}
 	get(t, "commune-liege/mutualis-egress-cidrs", cidrs)

@@ -152,7 +152,9 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"**Délégué à la protection des données** : non désigné dans le tenant (spec.contacts.dpo)",
-		"**Localisation des données** : non déclarée par la cellule (TenancyPolicy spec.hosting)"} {
+		"**Localisation des données** : non déclarée par la cellule (TenancyPolicy spec.hosting)",
+		// the sample Nextcloud calls two services outside, which a policy without approvals closes
+		"Nextcloud GmbH (magasin d'applications) (`apps.nextcloud.com:443/TCP`, mises à jour des applications ; aucune donnée personnelle n'est envoyée) — non approuvé par la cellule : aucune donnée n'y parvient"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the record without hosting and DPO lacks %q:\n%s", want, out.String())
 		}
@@ -163,7 +165,11 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		DirectorGeneral: &v1alpha1.Contact{Name: "Jean Lambert", Email: "dg@cpasliege.be"},
 	}
 	policy := tenant.EffectivePolicy(&v1alpha1.TenancyPolicy{Spec: v1alpha1.TenancyPolicySpec{Hosting: &v1alpha1.HostingSpec{
-		Operator: "CRTPL", Country: "BE", Sites: []string{"Namur", "Liège"}, BackupSites: []string{"Charleroi"}}}})
+		Operator: "CRTPL", Country: "BE", Sites: []string{"Namur", "Liège"}, BackupSites: []string{"Charleroi"}},
+		Network: v1alpha1.PolicyNetwork{ExternalEndpoints: []v1alpha1.ApprovedEndpoint{
+			{Endpoint: v1alpha1.Endpoint{Host: "apps.nextcloud.com", Port: 443}},
+			{Endpoint: v1alpha1.Endpoint{Host: "push-notifications.nextcloud.com", Port: 443}, CIDRs: []v1alpha1.CIDR{"198.51.100.0/28"}},
+		}}}})
 	rec, warnings, err := buildRecord(context.Background(), c, cpas, policy, i18n.French, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +199,8 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		"**Localisation des données** : hébergement par CRTPL, pays BE, sites : Namur ; Liège ; sauvegardes : Charleroi (pays BE)",
 		"**Analyse d'impact (art. 35)** : requise : des catégories particulières de données sont traitées",
 		"**Analyse d'impact (art. 35)** : non requise par les catégories traitées",
+		"**Destinataires hors de la plateforme** : Nextcloud GmbH (magasin d'applications) (`apps.nextcloud.com:443/TCP`, mises à jour des applications ; aucune donnée personnelle n'est envoyée) — approuvé par la cellule, par son proxy de sortie ; Nextcloud GmbH (relais de notifications) (`push-notifications.nextcloud.com:443/TCP`",
+		"contenu chiffré) — approuvé par la cellule, ouvert vers ses seuls réseaux",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the record lacks %q:\n%s", want, md)
@@ -212,6 +220,7 @@ func TestGDPRRecordFromTheCatalogue(t *testing.T) {
 		"**Verantwortlicher**: CPAS de Liège (CPAS/liege), NIS 62063",
 		"Aufbewahrung 30 Tage",
 		"## Verarbeitung: iA.Delib (iadelib 4.2)",
+		"**Empfänger außerhalb der Plattform**: Nextcloud GmbH (magasin d'applications) (`apps.nextcloud.com:443/TCP`, mises à jour des applications ; aucune donnée personnelle n'est envoyée) — von der Zelle genehmigt, über ihren Ausgangsproxy",
 		"rechtliche Verpflichtung (Art. 6 Abs. 1 Buchst. c), Aufgabe im öffentlichen Interesse (Art. 6 Abs. 1 Buchst. e)",
 		"**Besondere Kategorien (Art. 9)**: ja",
 		"**Datenschutzbeauftragter**: Marie Dupont <dpo@cpasliege.be>, +32 4 220 58 11",

@@ -52,6 +52,52 @@ type processing struct {
 	// DPIARequired is true where special categories are processed (GDPR art. 35(3)(b), and the
 	// Belgian authority's list): the controller owes a data protection impact assessment.
 	DPIARequired bool `json:"dpiaRequired"`
+	// External are the recipients outside the cluster the application sends data to
+	// (SharedApplication spec.externalEndpoints), with what the cell approved.
+	External []externalRecipient `json:"external,omitempty"`
+}
+
+// externalRecipient is a service outside the cluster that receives a processing's data.
+type externalRecipient struct {
+	Recipient string `json:"recipient"`
+	Endpoint  string `json:"endpoint"`
+	Purpose   string `json:"purpose,omitempty"`
+	// Access is how the cell lets the application reach it: Direct (its networks opened), Proxy
+	// (through the egress proxy), or Closed (not approved: nothing reaches it).
+	Access string `json:"access"`
+}
+
+// externalRecipients are an entry's external endpoints as the record names them, each with the
+// access the policy gives it (tenant.ApproveEndpoints, the operator's own reading).
+func externalRecipients(name string, endpoints []v1alpha1.ExternalEndpoint, policy v1alpha1.TenancyPolicySpec) []externalRecipient {
+	var out []externalRecipient
+	for _, e := range endpoints {
+		one := &v1alpha1.SharedApplication{Spec: v1alpha1.SharedApplicationSpec{ExternalEndpoints: []v1alpha1.ExternalEndpoint{e}}}
+		one.Name = name
+		decided := tenant.ApproveEndpoints(one, policy)
+		access := "Closed"
+		switch {
+		case len(decided.Direct) > 0:
+			access = "Direct"
+		case len(decided.Proxied) > 0:
+			access = "Proxy"
+		}
+		out = append(out, externalRecipient{Recipient: e.Recipient, Endpoint: tenant.EndpointString(e.Endpoint), Purpose: e.Purpose, Access: access})
+	}
+	return out
+}
+
+// externalText is the record's line of a processing's recipients outside the cluster.
+func externalText(p *i18n.Printer, external []externalRecipient, none string) string {
+	var parts []string
+	for _, e := range external {
+		text := fmt.Sprintf("%s (`%s`", e.Recipient, e.Endpoint)
+		if e.Purpose != "" {
+			text += ", " + e.Purpose
+		}
+		parts = append(parts, text+") — "+p.T("gdpr.external"+e.Access))
+	}
+	return joinOr(parts, none)
 }
 
 type recordBackups struct {
@@ -175,6 +221,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 		if app != nil {
 			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
 			p.DPIARequired = p.DataProtection != nil && p.DataProtection.SpecialCategories
+			p.External = externalRecipients(u.name, app.externalEndpoints, policy)
 			if p.DataProtection == nil {
 				warnings = append(warnings, fmt.Sprintf("SharedApplication %s declares no spec.dataProtection: its entry of the record is empty", u.name))
 			}
@@ -229,6 +276,7 @@ func usedApplications(t v1alpha1.Tenant) []applicationUse {
 type entry struct {
 	displayName, version string
 	dataProtection       *v1alpha1.DataProtection
+	externalEndpoints    []v1alpha1.ExternalEndpoint
 }
 
 // catalogueEntry reads a SharedApplication for a record; one that is not in the catalogue is a
@@ -241,7 +289,7 @@ func catalogueEntry(ctx context.Context, c client.Reader, name string) (*entry, 
 	case err != nil:
 		return nil, "", fmt.Errorf("reading SharedApplication %s: %w", name, err)
 	}
-	e := &entry{displayName: name, version: app.Spec.Version, dataProtection: app.Spec.DataProtection}
+	e := &entry{displayName: name, version: app.Spec.Version, dataProtection: app.Spec.DataProtection, externalEndpoints: app.Spec.ExternalEndpoints}
 	if app.Spec.DisplayName != "" {
 		e.displayName = app.Spec.DisplayName
 	}
@@ -349,6 +397,7 @@ func writeRecord(w io.Writer, rec *record) error {
 		line("dpia", dpia)
 		line("retention", dp.Retention)
 		line("recipients", joinOr(dp.Recipients, none))
+		line("external", externalText(p, proc.External, none))
 		line("processors", joinOr(dp.Processors, none))
 		line("transfers", orNone(dp.Transfers, none))
 		line("measures", joinOr(append([]string{p.T("gdpr.cellMeasures", "PodSecurity", rec.PodSecurity)}, dp.SecurityMeasures...), none))

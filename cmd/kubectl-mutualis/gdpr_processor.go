@@ -37,6 +37,8 @@ type processorProcessing struct {
 	DataProtection *v1alpha1.DataProtection `json:"dataProtection,omitempty"`
 	// Controllers are the tenants (Kind/name) that subscribe to it or use it through synergy.
 	Controllers []string `json:"controllers"`
+	// External are the recipients outside the cluster it sends data to.
+	External []externalRecipient `json:"external,omitempty"`
 }
 
 // buildProcessorRecord reads every tenant and the catalogue entries they use.
@@ -65,6 +67,7 @@ func buildProcessorRecord(ctx context.Context, c client.Reader, tenants []v1alph
 		}
 		if app != nil {
 			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
+			p.External = externalRecipients(name, app.externalEndpoints, policy)
 		}
 		rec.Processings = append(rec.Processings, p)
 	}
@@ -109,6 +112,7 @@ func writeProcessorRecord(w io.Writer, rec *processorRecord) error {
 		line(p.T("gdpr.categories"), joinOr(dp.Categories, none))
 		line(p.T("gdpr.special"), specialText(p, dp))
 		line(p.T("gdpr.processors"), joinOr(dp.Processors, none))
+		line(p.T("gdpr.external"), externalText(p, proc.External, none))
 		line(p.T("gdpr.transfers"), orNone(dp.Transfers, none))
 	}
 

@@ -347,6 +347,20 @@ func (w *world) checkCatalogue(rep *Report, policy v1alpha1.TenancyPolicySpec) {
 			f.Reason = v1alpha1.ReasonDataProtectionMissing
 			rep.Findings = append(rep.Findings, f)
 		}
+		if d := w.docOf[key("SharedApplication", name)]; subscribed[name] && len(w.apps[name].Spec.ExternalEndpoints) > 0 {
+			// the operator's own reading: an endpoint the tree's policy does not approve stays closed
+			decided := tenant.ApproveEndpoints(w.apps[name], policy)
+			var closed []string
+			for _, e := range decided.Waiting {
+				closed = append(closed, tenant.EndpointString(e))
+			}
+			closed = append(closed, decided.Refused...)
+			if len(closed) > 0 {
+				f := said(d.File, d.lineOf("spec.externalEndpoints"), Warning, "endpointsWaiting", "Object", d.Where(), "Endpoints", strings.Join(closed, "; "))
+				f.Reason = v1alpha1.ReasonEndpointsWaiting
+				rep.Findings = append(rep.Findings, f)
+			}
+		}
 		if err := validation.Licence(w.apps[name].Spec.Licence.Model, w.apps[name].Spec.Licence.SPDX); err != nil {
 			d := w.docOf[key("SharedApplication", name)]
 			rep.Findings = append(rep.Findings, said(d.File, d.lineOf("spec.licence"), Error, "licenceInvalid", "Object", d.Where(), "Problem", err.Error()))

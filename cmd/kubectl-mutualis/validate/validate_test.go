@@ -342,3 +342,52 @@ spec:
 		t.Errorf("findings: %v", rep.Findings)
 	}
 }
+
+// An application that the tree's tenants subscribe to, and that calls a service outside the
+// cluster the tree's TenancyPolicy does not approve, is a warning: the service stays closed.
+func TestAnExternalEndpointTheCellDidNotApproveIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	tree := `apiVersion: mutualis.crtpl.be/v1alpha1
+kind: TenancyPolicy
+metadata:
+  name: default
+spec:
+  network:
+    externalEndpoints:
+      - {host: api.ksz-bcss.fgov.be, port: 443, cidrs: ["193.191.208.0/20"]}
+---
+apiVersion: mutualis.crtpl.be/v1alpha1
+kind: SharedApplication
+metadata:
+  name: ep-social
+spec:
+  version: "1.0.0"
+  dataProtection: {purposes: ["aide sociale"], legalBasis: [LegalObligation], dataSubjects: [usagers], categories: [identification], retention: "10 ans"}
+  externalEndpoints:
+    - {host: api.ksz-bcss.fgov.be, port: 443, recipient: BCSS}
+    - {host: smtp.example.be, port: 587, recipient: relais}
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: ep-social}
+---
+apiVersion: mutualis.crtpl.be/v1alpha1
+kind: Commune
+metadata:
+  name: ep-brugelette
+spec:
+  nis: "51012"
+  applications: [{name: ep-social}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "tree.yaml"), []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := validateFiles(t, dir)
+	if rep.Errors() != 0 || len(rep.Findings) != 1 {
+		t.Fatalf("findings: %v", rep.Findings)
+	}
+	f := rep.Findings[0]
+	if f.Severity != validate.Warning || f.Reason != v1alpha1.ReasonEndpointsWaiting || !strings.Contains(f.Message, "smtp.example.be:587/TCP") || strings.Contains(f.Message, "bcss") {
+		t.Errorf("finding %s (line %d); want the relay only", f, f.Line)
+	}
+}
