@@ -70,7 +70,7 @@ test-rules: tools ## The alerts of config/prometheus, checked and tested by Prom
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no control plane), with the race detector (cgo: gcc is on every machine)
-	CGO_ENABLED=1 go test -race $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
+	CGO_ENABLED=1 go test -race -timeout 20m $$(go list ./... | grep -v -E '/controllers$$|/test/e2e$$')
 
 # Every fuzz target of the project, package:function; test-unit runs their seed corpora, test-fuzz
 # lets each explore for FUZZTIME (found inputs land in testdata/fuzz, to be committed with the fix).

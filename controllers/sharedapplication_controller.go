@@ -169,6 +169,9 @@ func (r *SharedApplicationReconciler) catalogueVerdict(app *v1alpha1.SharedAppli
 		return verdict{}, err
 	}
 	v.fits = fits
+	if app.Spec.Instance == v1alpha1.InstanceExternal {
+		v.base.Message = "hosted outside the cell: nothing to render"
+	}
 	if problem != nil {
 		v.base.Status, v.base.Reason, v.base.Message = metav1.ConditionFalse, problem.Reason, problem.Message
 		if problem.Wait {

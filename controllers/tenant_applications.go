@@ -292,6 +292,8 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, sub p
 		if problem := s.tokenProblems[sub.Name]; problem != "" {
 			out.status.Ready, out.status.Message = false, out.status.Message+"; "+problem
 		}
+	case plan.ServedExternally:
+		out.status.Ready, out.status.Message = true, externalHealth(sub.Entry)
 	case plan.ServedBySynergy:
 		out.status.Ready, out.status.Message = synergyHealth(s.identity.Partner, sub.Name)
 	default:
@@ -301,6 +303,20 @@ func (r *TenantReconciler) applyApplication(ctx context.Context, s *scope, sub p
 		}
 	}
 	return out, nil
+}
+
+// externalHealth is what a subscription to an application hosted outside the cell says: mutualis
+// cannot see it run, only who runs it.
+func externalHealth(app *v1alpha1.SharedApplication) string {
+	h := app.Spec.HostedBy
+	if h == nil {
+		return "hosted outside the cell"
+	}
+	msg := fmt.Sprintf("hosted outside the cell by %s (%s)", h.Operator, h.Country)
+	if h.URL != "" {
+		msg += " at " + h.URL
+	}
+	return msg + "; mutualis runs nothing for it"
 }
 
 // instanceHealth is a subscription's view of the shared instance it reaches.

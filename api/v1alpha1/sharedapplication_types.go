@@ -20,8 +20,8 @@ const (
 	LicencePerInstance LicenceModel = "PerInstance"
 )
 
-// InstanceMode says whether an application runs once per tenant or once for the cell.
-// +kubebuilder:validation:Enum=PerTenant;Shared
+// InstanceMode says whether an application runs once per tenant, once for the cell, or outside it.
+// +kubebuilder:validation:Enum=PerTenant;Shared;External
 type InstanceMode string
 
 const (
@@ -29,6 +29,10 @@ const (
 	InstancePerTenant InstanceMode = "PerTenant"
 	// InstanceShared runs one instance for the cell in its own namespace, mutualis-app-<name>.
 	InstanceShared InstanceMode = "Shared"
+	// InstanceExternal is an application that iMio or a vendor hosts for the tenants, outside the
+	// cell: mutualis runs nothing for it, and records its subscriptions for the barometer, the GDPR
+	// record and the funding reports.
+	InstanceExternal InstanceMode = "External"
 )
 
 // SharedInstanceSpec sizes and places the one instance of a Shared application.
@@ -71,6 +75,29 @@ type SharedInstanceSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	GeneratedSecrets []GeneratedSecret `json:"generatedSecrets,omitempty"`
+}
+
+// HostedBy is who runs an External application.
+type HostedBy struct {
+	// operator is the organisation that runs it (iMio, a vendor).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Operator string `json:"operator"`
+	// country where its data lives, ISO 3166-1 alpha-2 (BE).
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Z]{2}$`
+	Country string `json:"country"`
+	// url is where its users reach it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^https://`
+	URL string `json:"url,omitempty"`
+	// contract is the contract or agreement under which it is hosted (the purchasing central's
+	// reference).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Contract string `json:"contract,omitempty"`
 }
 
 // Endpoint is a host name and port outside the cluster.
@@ -241,12 +268,12 @@ type SharedApplicationSpec struct {
 	Version string `json:"version"`
 
 	// resources is the kustomize base: namespaced Kubernetes objects without a namespace. Never a
-	// Namespace, ResourceQuota, LimitRange, NetworkPolicy or cluster-scoped kind.
-	// +required
-	// +kubebuilder:validation:MinItems=1
+	// Namespace, ResourceQuota, LimitRange, NetworkPolicy or cluster-scoped kind. Required, but
+	// for an External application, which has none.
+	// +optional
 	// +kubebuilder:validation:MaxItems=128
 	// +listType=atomic
-	Resources []Resource `json:"resources"`
+	Resources []Resource `json:"resources,omitempty"`
 
 	// images rewrites image names, tags or digests, as kustomize's images field.
 	// +optional
@@ -327,9 +354,15 @@ type SharedApplicationSpec struct {
 	// creates and isolates like a tenant's; each subscriber gets a Service of the same name in its
 	// own namespace that leads to it, network access to its exposed ports and nothing else, and the
 	// instance reads the list of its subscribers in the ConfigMap mutualis-subscribers).
+	// External is an application hosted outside the cell (spec.hostedBy): nothing is rendered.
 	// +optional
 	// +kubebuilder:default=PerTenant
 	Instance InstanceMode `json:"instance,omitempty"`
+
+	// hostedBy says who runs an External application, and where, for the GDPR record and the
+	// tenants' status.
+	// +optional
+	HostedBy *HostedBy `json:"hostedBy,omitempty"`
 
 	// sharedInstance sizes and places the instance of a Shared application.
 	// +optional
@@ -609,6 +642,7 @@ type SharedApplicationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=sapp,categories=mutualis
+// +kubebuilder:validation:XValidation:rule="has(self.spec.instance) && self.spec.instance == 'External' ? (!has(self.spec.resources) || size(self.spec.resources) == 0) && has(self.spec.hostedBy) : has(self.spec.resources) && size(self.spec.resources) > 0",message="an External application has no resources and says who hosts it (spec.hostedBy); any other needs at least one resource"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.dataHooks) || (has(self.spec.instance) && self.spec.instance == 'Shared')",message="spec.dataHooks belong to a Shared application: a PerTenant one keeps its data in the tenant's namespace, which kubectl mutualis export holds whole"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.instance) || self.spec.instance != 'Shared' || (self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 50)",message="a Shared application's name must be a DNS label of at most 50 characters: its instance runs in the namespace mutualis-app-<name>"
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`

@@ -60,7 +60,9 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	levels := map[string]string{"commune-liege": "restricted", "cpas-liege": "baseline", "commune-eupen": "restricted"}
 	models := map[string]v1alpha1.LicenceModel{"nextcloud": v1alpha1.LicenceOpenSource, "iadelib": "", "esignature": v1alpha1.LicencePerSeat}
 
-	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels, baroContext{policy: tenant.EffectivePolicy(nil), models: models})
+	// iMio hosts iA.Delib for the communes that take it from iMio, outside the cell
+	external := map[string]bool{"iadelib": true}
+	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels, baroContext{policy: tenant.EffectivePolicy(nil), models: models, external: external})
 	var out bytes.Buffer
 	if err := writeBarometer(&out, "csv", rows, apps, i18n.German); err != nil {
 		t.Fatal(err)
@@ -73,22 +75,23 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	for _, r := range table[1:] {
 		got[r[0]+"/"+r[1]] = r[2:]
 	}
-	if h := strings.Join(table[0], ","); h != "dimension,group,tenants,ready,backups ok,audited,high,medium,low,seats,restricted,baseline,other pss,registry,coverage %,synergy,open source %,app esignature,app iadelib,app nextcloud" {
+	if h := strings.Join(table[0], ","); h != "dimension,group,tenants,ready,backups ok,audited,high,medium,low,seats,restricted,baseline,other pss,registry,coverage %,synergy,open source %,hosted outside,app esignature,app iadelib,app nextcloud" {
 		t.Fatalf("header %s", h)
 	}
 	for key, want := range map[string]string{
 		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other,
-		// registry, coverage %, synergy, open source %, esignature, iadelib, nextcloud; the province
+		// registry, coverage %, synergy, open source %, hosted outside, esignature, iadelib,
+		// nextcloud; the province
 		// of Liège has 84 communes, tier XXL 5 and tier M 74 by the default tiers
-		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,168,1.8,1,75.0,1,2,1",
-		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0",
-		"province/Hainaut": "0,0,0,0,0,0,0,0,0,0,0,138,0.0,0,,0,0,0",
-		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,10,20.0,1,75.0,1,2,1",
-		"tier/M":           "1,0,0,0,0,0,0,0,1,0,0,148,0.7,0,,0,0,0",
-		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0",
-		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,261,0.4,1,100.0,0,1,0",
-		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,261,1.1,0,66.7,1,1,1",
-		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,522,0.8,1,75.0,1,2,1",
+		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,168,1.8,1,75.0,2,1,2,1",
+		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0,0",
+		"province/Hainaut": "0,0,0,0,0,0,0,0,0,0,0,138,0.0,0,,0,0,0,0",
+		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,10,20.0,1,75.0,2,1,2,1",
+		"tier/M":           "1,0,0,0,0,0,0,0,1,0,0,148,0.7,0,,0,0,0,0",
+		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0,0",
+		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,261,0.4,1,100.0,1,0,1,0",
+		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,261,1.1,0,66.7,1,1,1,1",
+		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,522,0.8,1,75.0,2,1,2,1",
 	} {
 		if g := strings.Join(got[key], ","); g != want {
 			t.Errorf("%s: %s, want %s", key, g, want)
@@ -98,7 +101,7 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 		t.Errorf("the total is not the last row")
 	}
 	for lang, says := range map[i18n.Lang][]string{
-		i18n.French: {"| dimension | groupe | membres |", "| logiciel libre % |", "| appli esignature |", "| **total** | **cellule** | **4** |", "| palier | XXL |"},
+		i18n.French: {"| dimension | groupe | membres |", "| logiciel libre % |", "| hébergé hors cellule |", "| appli esignature |", "| **total** | **cellule** | **4** |", "| palier | XXL |"},
 		i18n.German: {"| Dimension | Gruppe | Mitglieder |", "| Abdeckung % |", "| Provinz | Liège | 3 |", "| **Summe** | **Zelle** | **4** |"},
 	} {
 		out.Reset()

@@ -41,6 +41,8 @@ type baroGroup struct {
 	synergy int
 	// openSource and licensed count the subscriptions to open-source and to licensed applications
 	openSource, licensed int
+	// hostedOutside counts the subscriptions to applications iMio or a vendor hosts (External)
+	hostedOutside int
 }
 
 func newBarometerCommand(o *options) *cobra.Command {
@@ -73,11 +75,11 @@ markdown speak French (--lang de or en); csv, json and yaml keep the documented 
 			if err != nil {
 				return err
 			}
-			models, err := licenceModels(cmd.Context(), c)
+			models, external, err := licenceModels(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			rows, apps := barometer(set.tenants, levels, baroContext{policy: tenant.EffectivePolicy(p), models: models})
+			rows, apps := barometer(set.tenants, levels, baroContext{policy: tenant.EffectivePolicy(p), models: models, external: external})
 			if format == "table" {
 				apps = nil // a column per application is the wide view's
 			}
@@ -101,24 +103,27 @@ func provinceOf(t v1alpha1.Tenant) string {
 	return "unknown"
 }
 
-// licenceModels are the catalogue's licence models, by application ("" is OpenSource).
-func licenceModels(ctx context.Context, c client.Reader) (map[string]v1alpha1.LicenceModel, error) {
+// licenceModels are the catalogue's licence models, by application ("" is OpenSource), and the
+// applications hosted outside the cell.
+func licenceModels(ctx context.Context, c client.Reader) (map[string]v1alpha1.LicenceModel, map[string]bool, error) {
 	var apps v1alpha1.SharedApplicationList
 	if err := c.List(ctx, &apps); err != nil {
-		return nil, fmt.Errorf("listing the catalogue: %w", err)
+		return nil, nil, fmt.Errorf("listing the catalogue: %w", err)
 	}
-	out := map[string]v1alpha1.LicenceModel{}
+	out, external := map[string]v1alpha1.LicenceModel{}, map[string]bool{}
 	for _, a := range apps.Items {
 		out[a.Name] = a.Spec.Licence.Model
+		external[a.Name] = a.Spec.Instance == v1alpha1.InstanceExternal
 	}
-	return out, nil
+	return out, external, nil
 }
 
 // baroContext is what the barometer reads beside the tenants: the policy's tiers (to place the
 // registry's communes) and the catalogue's licence models.
 type baroContext struct {
-	policy v1alpha1.TenancyPolicySpec
-	models map[string]v1alpha1.LicenceModel
+	policy   v1alpha1.TenancyPolicySpec
+	models   map[string]v1alpha1.LicenceModel
+	external map[string]bool
 }
 
 // barometer groups the tenants by province, tier and kind, then adds the cell's total. levels are
@@ -168,6 +173,9 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string, bc baroConte
 			for _, a := range st.Applications {
 				g.adopted[a.Name]++
 				appSet[a.Name] = true
+				if bc.external[a.Name] {
+					g.hostedOutside++
+				}
 				switch model, known := bc.models[a.Name]; {
 				case !known:
 				case model == "" || model == v1alpha1.LicenceOpenSource:
@@ -212,7 +220,7 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string, bc baroConte
 
 func barometerHeader(apps []string) []string {
 	h := []string{"dimension", "group", "tenants", "ready", "backups ok", "audited", "high", "medium", "low", "seats",
-		"restricted", "baseline", "other pss", "registry", "coverage %", "synergy", "open source %"}
+		"restricted", "baseline", "other pss", "registry", "coverage %", "synergy", "open source %", "hosted outside"}
 	for _, a := range apps {
 		h = append(h, "app "+a)
 	}
@@ -224,7 +232,7 @@ func barometerRow(g *baroGroup, apps []string) []string {
 	r := []string{g.dimension, g.name, strconv.Itoa(g.tenants), strconv.Itoa(g.ready), strconv.Itoa(g.backupsOK),
 		strconv.Itoa(g.audited), strconv.Itoa(g.high), strconv.Itoa(g.medium), strconv.Itoa(g.low), strconv.Itoa(g.seats),
 		strconv.Itoa(g.podSecurity["restricted"]), strconv.Itoa(g.podSecurity["baseline"]), strconv.Itoa(other),
-		strconv.Itoa(g.registry), percent(g.tenants, g.registry), strconv.Itoa(g.synergy), percent(g.openSource, g.openSource+g.licensed)}
+		strconv.Itoa(g.registry), percent(g.tenants, g.registry), strconv.Itoa(g.synergy), percent(g.openSource, g.openSource+g.licensed), strconv.Itoa(g.hostedOutside)}
 	for _, a := range apps {
 		r = append(r, strconv.Itoa(g.adopted[a]))
 	}

@@ -55,6 +55,20 @@ type processing struct {
 	// External are the recipients outside the cluster the application sends data to
 	// (SharedApplication spec.externalEndpoints), with what the cell approved.
 	External []externalRecipient `json:"external,omitempty"`
+	// HostedBy is who runs an application hosted outside the cell: the cell is not its processor.
+	HostedBy *v1alpha1.HostedBy `json:"hostedBy,omitempty"`
+}
+
+// hostedByText says who runs an application outside the cell, for the record.
+func hostedByText(p *i18n.Printer, h *v1alpha1.HostedBy) string {
+	text := p.T("gdpr.hostedByText", "Operator", h.Operator, "Country", h.Country)
+	if h.URL != "" {
+		text += ", " + h.URL
+	}
+	if h.Contract != "" {
+		text += " — " + p.T("gdpr.contract") + " " + h.Contract
+	}
+	return text
 }
 
 // externalRecipient is a service outside the cluster that receives a processing's data.
@@ -222,6 +236,7 @@ func buildRecord(ctx context.Context, c client.Reader, t v1alpha1.Tenant, policy
 			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
 			p.DPIARequired = p.DataProtection != nil && p.DataProtection.SpecialCategories
 			p.External = externalRecipients(u.name, app.externalEndpoints, policy)
+			p.HostedBy = app.hostedBy
 			if p.DataProtection == nil {
 				warnings = append(warnings, fmt.Sprintf("SharedApplication %s declares no spec.dataProtection: its entry of the record is empty", u.name))
 			}
@@ -277,6 +292,8 @@ type entry struct {
 	displayName, version string
 	dataProtection       *v1alpha1.DataProtection
 	externalEndpoints    []v1alpha1.ExternalEndpoint
+	// hostedBy is set for an application hosted outside the cell (spec.instance External)
+	hostedBy *v1alpha1.HostedBy
 }
 
 // catalogueEntry reads a SharedApplication for a record; one that is not in the catalogue is a
@@ -290,6 +307,12 @@ func catalogueEntry(ctx context.Context, c client.Reader, name string) (*entry, 
 		return nil, "", fmt.Errorf("reading SharedApplication %s: %w", name, err)
 	}
 	e := &entry{displayName: name, version: app.Spec.Version, dataProtection: app.Spec.DataProtection, externalEndpoints: app.Spec.ExternalEndpoints}
+	if app.Spec.Instance == v1alpha1.InstanceExternal {
+		e.hostedBy = app.Spec.HostedBy
+		if e.hostedBy == nil {
+			e.hostedBy = &v1alpha1.HostedBy{}
+		}
+	}
 	if app.Spec.DisplayName != "" {
 		e.displayName = app.Spec.DisplayName
 	}
@@ -372,6 +395,9 @@ func writeRecord(w io.Writer, rec *record) error {
 		}
 		fmt.Fprintf(w, "\n%s\n\n", p.T("gdpr.heading", "Name", proc.DisplayName, "Application", application))
 		line("via", p.T("gdpr."+proc.Via))
+		if proc.HostedBy != nil {
+			line("hostedBy", hostedByText(p, proc.HostedBy))
+		}
 		dp := proc.DataProtection
 		if dp == nil {
 			fmt.Fprintf(w, "\n%s\n", p.T("gdpr.undescribed"))

@@ -65,6 +65,10 @@ func buildProcessorRecord(ctx context.Context, c client.Reader, tenants []v1alph
 		if warning != "" {
 			warnings = append(warnings, warning)
 		}
+		if app != nil && app.hostedBy != nil {
+			// hosted outside the cell: the cell is not its processor, the operator is
+			continue
+		}
 		if app != nil {
 			p.DisplayName, p.Version, p.DataProtection = app.displayName, app.version, app.dataProtection
 			p.External = externalRecipients(name, app.externalEndpoints, policy)

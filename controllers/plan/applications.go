@@ -70,6 +70,8 @@ const (
 	ServedByInstance Serving = "Instance"
 	// ServedBySynergy: ExternalName Services lead to the commune's copy (a CPAS's synergy).
 	ServedBySynergy Serving = "Synergy"
+	// ServedExternally: iMio or a vendor hosts it outside the cell; nothing is applied.
+	ServedExternally Serving = "External"
 )
 
 // SubscriptionPlan is one subscription decided.
@@ -171,6 +173,12 @@ func decideSubscription(in ApplicationsInput, out *ApplicationsPlan, sub Subscri
 
 	namespace := in.Tenant.TenantNamespace()
 	switch {
+	case entry.Spec.Instance == v1alpha1.InstanceExternal:
+		// the subscription is recorded (status, barometer, record, funding); nothing runs here
+		if problem := UndeclaredParameters(entry, sub.ApplicationSubscription); problem != "" {
+			return not(OutcomeInvalid, problem)
+		}
+		p.Serving = ServedExternally
 	case entry.Spec.Instance == v1alpha1.InstanceShared:
 		// the tenant reaches the cell's one instance; its values go to the subscribers list
 		if problem := UndeclaredParameters(entry, sub.ApplicationSubscription); problem != "" {

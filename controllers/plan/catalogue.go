@@ -16,6 +16,10 @@ import (
 // a kind the cluster does not serve, which isNamespaced says (nil: the well-known kinds only).
 func CatalogueVerdict(app *v1alpha1.SharedApplication, policy v1alpha1.TenancyPolicySpec, isNamespaced func(string, string) (bool, error)) (*Verdict, []v1alpha1.TierFit, error) {
 	const part = v1alpha1.ConditionBaseValid
+	if app.Spec.Instance == v1alpha1.InstanceExternal {
+		// nothing is rendered: every tier holds what the cell does not run
+		return nil, nil, nil
+	}
 	_, err := render.Render(app, SampleTenant(app), render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: isNamespaced})
 	var rerr *render.Error
 	var missing *render.MissingKindsError
