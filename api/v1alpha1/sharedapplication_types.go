@@ -316,7 +316,12 @@ type SharedApplicationSpec struct {
 	// says. The GDPR record lists them as recipients.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
-	// +listType=atomic
+	// One entry per host and port (a map list, so that two appliers of the same list, as a
+	// GitOps engine and a person, own its entries rather than conflict over the defaulted
+	// protocol of an atomic list).
+	// +listType=map
+	// +listMapKey=host
+	// +listMapKey=port
 	ExternalEndpoints []ExternalEndpoint `json:"externalEndpoints,omitempty"`
 
 	// licence says how the application is licensed.

@@ -428,7 +428,12 @@ type PolicyNetwork struct {
 	// mutualis-egress-allowlist): for a host whose addresses change.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
-	// +listType=atomic
+	// One entry per host and port (a map list, so that two appliers of the same list, as a
+	// GitOps engine and a person, own its entries rather than conflict over the defaulted
+	// protocol of an atomic list).
+	// +listType=map
+	// +listMapKey=host
+	// +listMapKey=port
 	ExternalEndpoints []ApprovedEndpoint `json:"externalEndpoints,omitempty"`
 }
 

@@ -46,9 +46,11 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "platform", "tenancypolicy.yaml"))
 	defer kubectl(t, "delete", "-f", filepath.Join(root, "config", "samples", "platform", "tenancypolicy.yaml"))
 	// the tenants' volume claims bind through the local cluster's default StorageClass (a volume
-	// provisioned for each), as on a real cluster
+	// provisioned for each), as on a real cluster; the entries are applied from their files as a
+	// GitOps engine applies them, so that no field differs from what the repository says (a later
+	// server-side apply of the repository must meet no conflict)
 	for _, name := range []string{"nextcloud", "jitsi", "iadelib"} {
-		create(t, sampleApplication(t, name))
+		kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "catalog", name+".yaml"))
 	}
 	bundle := func(domain string) []v1alpha1.ApplicationSubscription {
 		return []v1alpha1.ApplicationSubscription{

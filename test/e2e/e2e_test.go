@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,9 +34,11 @@ import (
 const clusterName = "mutualis-e2e"
 
 var (
-	root        string
-	kubeconfig  string
-	k8s         client.Client
+	root       string
+	kubeconfig string
+	k8s        client.Client
+	// observer reads without client-side rate limiting, for polls that must see a short moment
+	observer    client.Client
 	operator    *process
 	operatorLog string
 )
@@ -112,6 +115,11 @@ func run(m *testing.M) int {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		panic(err)
+	}
+	unlimited := rest.CopyConfig(cfg)
+	unlimited.QPS = -1
+	if observer, err = client.New(unlimited, client.Options{Scheme: scheme}); err != nil {
 		panic(err)
 	}
 
