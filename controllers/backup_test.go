@@ -15,6 +15,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/incident"
 )
 
 // deleting checks that a namespace is being deleted.
@@ -151,6 +152,11 @@ func TestFailedFinalBackupKeepsTheNamespace(t *testing.T) {
 	if ns.DeletionTimestamp != nil {
 		t.Fatal("the namespace must stay intact when the final backup failed")
 	}
+	// the failure is an incident the tenant's DPO hears of, once however often the tenant is
+	// reconciled while it lasts
+	eventually(t, wait, toldOnce("commune-couvin", incident.FinalBackupFailed, "volume snapshot failed"))
+	patch(t, c, func() { c.Annotations = map[string]string{"mutualis.crtpl.be/note": "reconciled again"} })
+	consistently(t, 3*time.Second, toldOnce("commune-couvin", incident.FinalBackupFailed, "volume snapshot failed"))
 	// the explicit way out
 	patch(t, c, func() { c.Annotations = map[string]string{AnnotationSkipFinalBackup: "true"} })
 	eventually(t, wait, func() error {

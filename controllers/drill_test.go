@@ -17,6 +17,7 @@ import (
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/controllers/backup"
+	"github.com/crtpl/mutualis/controllers/incident"
 )
 
 // drillRestores lists the Velero Restores of a tenant's drills.
@@ -149,6 +150,8 @@ func TestRestoreDrillsAreIsolatedOneAtATimeAndTimeOut(t *testing.T) {
 	}
 	eventually(t, wait, conditionIs(a, v1alpha1.ConditionReady, metav1.ConditionTrue, ""))
 	eventually(t, wait, warningEvent(a.Name, v1alpha1.ReasonRestoreDrillFailed))
+	// a failed drill is an incident the tenant's DPO hears of, through the cell's hook
+	eventually(t, wait, toldOnce(a.TenantNamespace(), incident.RestoreDrillFailed, "did not end within"))
 	eventually(t, wait, metricAtLeast("mutualis_restore_drills_total", map[string]string{"kind": "Commune", "result": "Failed"}, failedBefore+1))
 	eventually(t, wait, deleting(scratchA, scratch))
 	finalizeNamespace(t, scratch) // envtest runs no namespace controller

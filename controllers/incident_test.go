@@ -52,6 +52,23 @@ func (h *hookServer) of(namespace string) []incident.Notice {
 	return out
 }
 
+// toldOnce waits until the cell's hook has received exactly one notice of a kind for a tenant
+// namespace, whose message holds what is given.
+func toldOnce(namespace string, kind incident.Kind, holds string) func() error {
+	return func() error {
+		var found []incident.Notice
+		for _, n := range incidentHook.of(namespace) {
+			if n.Kind == kind {
+				found = append(found, n)
+			}
+		}
+		if len(found) != 1 || !strings.Contains(found[0].Message, holds) {
+			return fmt.Errorf("notices %s of %s: %+v; want one that says %q", kind, namespace, found, holds)
+		}
+		return nil
+	}
+}
+
 // A high finding where the audit found none is an incident: the tenant's DPO is named in a Warning
 // event and the cell's hook receives the notice, once; the next audit that still finds it tells
 // no one again.

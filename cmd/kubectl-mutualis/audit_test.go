@@ -19,6 +19,7 @@ import (
 	"github.com/crtpl/mutualis/api/v1alpha1"
 	"github.com/crtpl/mutualis/cmd/kubectl-mutualis/i18n"
 	"github.com/crtpl/mutualis/controllers/audit"
+	"github.com/crtpl/mutualis/controllers/history"
 	"github.com/crtpl/mutualis/controllers/tenant"
 )
 
@@ -395,5 +396,64 @@ func TestGDPRProcessorRecord(t *testing.T) {
 	if !strings.Contains(out.String(), "# Verzeichnis von Verarbeitungstätigkeiten des Auftragsverarbeiters (DSGVO, Art. 30 Abs. 2)") ||
 		!strings.Contains(out.String(), "**Im Auftrag von**: CPAS/namur ; Commune/namur") {
 		t.Errorf("the German record:\n%s", out.String())
+	}
+}
+
+// The trend sums the weeks of the tenants' records by province and for the cell, the cell last;
+// a tenant without a record adds nothing; people read it in French or German, programs by the
+// documented names.
+func TestBarometerTrendSumsTheRecordsByWeek(t *testing.T) {
+	liege := commune("liege", "62063", nil)
+	cpas := &v1alpha1.CPAS{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.CPASSpec{CommuneRef: "liege"}}
+	cpas.Status.NIS = "62063"
+	eupen := commune("eupen", "63023", nil)
+	namur := commune("namur", "92094", nil) // joined today: no record yet
+	records := map[string]history.History{
+		"commune-liege": {Days: []history.Day{
+			{Date: "2026-11-27", High: 1, Low: 2, FindingsOpened: 3, BackupsCompleted: 1},
+			{Date: "2026-11-30", BackupsCompleted: 1, DrillsPassed: 1},
+		}},
+		"cpas-liege": {Days: []history.Day{
+			{Date: "2026-11-30", Medium: 2, FindingsOpened: 2, BackupsFailed: 1},
+		}},
+		"commune-eupen": {Days: []history.Day{
+			{Date: "2026-11-29", Low: 1, FindingsOpened: 1},
+			{Date: "2026-12-01", FindingsClosed: 1, DrillsFailed: 1},
+		}},
+	}
+	rows, err := barometerTrend([]v1alpha1.Tenant{liege, cpas, eupen, namur}, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := writeBarometerTrend(&out, "csv", rows, i18n.German); err != nil {
+		t.Fatal(err)
+	}
+	want := `dimension,group,week,tenants,high,medium,low,opened,closed,backups completed,backups failed,drills passed,drills failed
+province,Liège,2026-W48,2,1,0,3,4,0,1,0,0,0
+province,Liège,2026-W49,3,1,2,2,2,1,1,1,1,1
+total,cell,2026-W48,2,1,0,3,4,0,1,0,0,0
+total,cell,2026-W49,3,1,2,2,2,1,1,1,1,1
+`
+	if out.String() != want {
+		t.Errorf("trend:\n%s\nwant\n%s", out.String(), want)
+	}
+	for lang, says := range map[i18n.Lang][]string{
+		i18n.French: {"| dimension | groupe | semaine | membres | élevés |", "| sauvegardes échouées |", "| cellule | 2026-W49 |"},
+		i18n.German: {"| Woche |", "| Wiederherstellungstests fehlgeschlagen |", "| Summe | Zelle | 2026-W48 | 2 |"},
+	} {
+		out.Reset()
+		if err := writeBarometerTrend(&out, "markdown", rows, lang); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range says {
+			if !strings.Contains(out.String(), s) {
+				t.Errorf("the %s trend does not say %q:\n%s", lang, s, out.String())
+			}
+		}
+	}
+	broken := map[string]history.History{"commune-eupen": {Days: []history.Day{{Date: "1er décembre"}}}}
+	if _, err := barometerTrend([]v1alpha1.Tenant{eupen}, broken); err == nil || !strings.Contains(err.Error(), "Commune eupen") {
+		t.Errorf("a broken record: %v; want an error naming the tenant", err)
 	}
 }

@@ -48,6 +48,7 @@ type baroGroup struct {
 func newBarometerCommand(o *options) *cobra.Command {
 	var out *output
 	var lang *language
+	var trend bool
 	cmd := &cobra.Command{
 		Use:   "barometer",
 		Short: "The cell's figures by province, tier and kind of tenant",
@@ -55,13 +56,31 @@ func newBarometerCommand(o *options) *cobra.Command {
 the health of the backups, the audit findings, the licence seats used and the Pod Security levels,
 from the tenants' statuses and their namespaces' labels; the coverage of the Region (the communes and
 CPAS of the NIS registry that are members), the CPAS in synergy with their commune and the share of
-subscriptions to open-source applications. wide adds a column per application. The table and
-markdown speak French (--lang de or en); csv, json and yaml keep the documented column names.`,
+subscriptions to open-source applications. wide adds a column per application. --trend gives the
+weeks instead: the audit's findings, those opened and closed, the backups and the restore drills,
+by province and for the cell, summed from the tenants' records of service (the operator keeps two
+months of them; keep the CSV of each run for a longer trend). The table and markdown speak French
+(--lang de or en); csv, json and yaml keep the documented column names.`,
 		Args: cobra.NoArgs,
 		RunE: o.onCluster(&out, func(cmd *cobra.Command, _ []string, c client.Client, format string) error {
 			set, err := readTenants(cmd.Context(), c, nil)
 			if err != nil {
 				return err
+			}
+			l := i18n.French
+			if lang.forced != "" {
+				l = lang.forced
+			}
+			if trend {
+				records, err := readHistories(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				rows, err := barometerTrend(set.tenants, records)
+				if err != nil {
+					return err
+				}
+				return writeBarometerTrend(o.streams.Out, format, rows, l)
 			}
 			var namespaces corev1.NamespaceList
 			if err := c.List(cmd.Context(), &namespaces, client.HasLabels{v1alpha1.LabelKind}); err != nil {
@@ -83,15 +102,12 @@ markdown speak French (--lang de or en); csv, json and yaml keep the documented 
 			if format == "table" {
 				apps = nil // a column per application is the wide view's
 			}
-			l := i18n.French
-			if lang.forced != "" {
-				l = lang.forced
-			}
 			return writeBarometer(o.streams.Out, format, rows, apps, l)
 		}),
 	}
 	out = addOutputFlag(cmd, "table", "wide", "csv", "markdown", "json", "yaml")
 	lang = addLangFlag(cmd)
+	cmd.Flags().BoolVar(&trend, "trend", false, "the trend instead: by week and province, the audit's findings, the findings opened and closed, the backups and the restore drills, from the tenants' records of service (two months)")
 	return cmd
 }
 

@@ -2,9 +2,10 @@
 // to its commune every month: per day, the time the tenant was not Ready and why, the backups that
 // completed and failed, the restore drills, the audit's findings opened and closed, the
 // applications and seats. It is pure: Observe folds what one reconcile saw into a History, and
-// MonthOf sums a month of it. The operator keeps a History in the ConfigMap
-// mutualis-service-history of the tenant's namespace (controllers/tenant_history.go), and
-// kubectl mutualis report service renders it.
+// MonthOf sums a month of it, WeeksOf folds it into weeks. The operator keeps a History in the
+// ConfigMap mutualis-service-history of the tenant's namespace (controllers/tenant_history.go);
+// kubectl mutualis report service renders a month of it, and report barometer --trend sums the
+// weeks of all of them.
 package history
 
 import (
@@ -295,7 +296,7 @@ func MonthOf(h History, month string, now time.Time) (Month, error) {
 		m.DrillsFailed += d.DrillsFailed
 		m.FindingsOpened += d.FindingsOpened
 		m.FindingsClosed += d.FindingsClosed
-		if d.High+d.Medium+d.Low > 0 || d.FindingsOpened+d.FindingsClosed > 0 {
+		if d.evaluated() {
 			m.High, m.Medium, m.Low = d.High, d.Medium, d.Low
 		}
 		m.Applications, m.Seats = d.Applications, d.Seats

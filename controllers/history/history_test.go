@@ -106,3 +106,38 @@ func TestTheRecordIsBounded(t *testing.T) {
 		t.Errorf("an old backup changed the record: %d days from %s", len(h.Days), h.Days[0].Date)
 	}
 }
+
+// A record folds into ISO weeks: the findings of a week are those of its last evaluation, carried
+// into a week in which the audit did not run; what was opened, closed, backed up and drilled adds
+// up; a week the record holds in part says how many days it holds.
+func TestWeeksCarryTheLastEvaluation(t *testing.T) {
+	h := History{Days: []Day{
+		{Date: "2026-11-21", High: 2, Medium: 1, FindingsOpened: 3, BackupsCompleted: 1}, // a Saturday: week 47
+		{Date: "2026-11-22", BackupsCompleted: 1, BackupsFailed: 1},                      // no audit that Sunday
+		{Date: "2026-11-23", High: 1, Medium: 1, FindingsClosed: 1, DrillsPassed: 1},     // Monday, week 48
+		{Date: "2026-11-25", BackupsCompleted: 1},
+		{Date: "2026-12-01", DrillsFailed: 1}, // week 49: nothing evaluated, the findings carry
+		{Date: "2026-12-02", FindingsClosed: 2},
+	}}
+	weeks, err := WeeksOf(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Week{
+		{Week: "2026-W47", Days: 2, High: 2, Medium: 1, FindingsOpened: 3, BackupsCompleted: 2, BackupsFailed: 1},
+		{Week: "2026-W48", Days: 2, High: 1, Medium: 1, FindingsClosed: 1, BackupsCompleted: 1, DrillsPassed: 1},
+		{Week: "2026-W49", Days: 2, FindingsClosed: 2, DrillsFailed: 1},
+	}
+	if fmt.Sprint(weeks) != fmt.Sprint(want) {
+		t.Errorf("weeks:\n%+v\nwant\n%+v", weeks, want)
+	}
+	// the last day closed every finding: its zero counts are an evaluation, not a silence
+	h.Days = h.Days[:5]
+	weeks, _ = WeeksOf(h)
+	if w := weeks[2]; w.High != 1 || w.Medium != 1 {
+		t.Errorf("week 49 without an evaluation: %+v; want the findings of week 48 carried", w)
+	}
+	if _, err := WeeksOf(History{Days: []Day{{Date: "30/11/2026"}}}); err == nil {
+		t.Error("a day that is no date was folded")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crtpl/mutualis/api/v1alpha1"
+	"github.com/crtpl/mutualis/controllers/history"
 )
 
 // auditReport is the part of kubectl mutualis audit -o json that the test reads.
@@ -204,6 +206,25 @@ func TestAuditOnTheCluster(t *testing.T) {
 	if len(total) < 9 || total[6] == "0" {
 		t.Errorf("the barometer's total row %v:\n%s", total, barometer)
 	}
+	// and its trend, read from the records of service the operator keeps in the namespaces, has
+	// this week's findings of the hostile tenant
+	year, week := time.Now().In(history.Brussels).ISOWeek()
+	thisWeek := fmt.Sprintf("total,cell,%d-W%02d,", year, week)
+	eventually(t, time.Minute, func() error {
+		trend := kubectl(t, "mutualis", "report", "barometer", "--trend", "-o", "csv")
+		for _, line := range strings.Split(trend, "\n") {
+			if cells := strings.Split(line, ","); strings.HasPrefix(line, thisWeek) {
+				if tenants, _ := strconv.Atoi(cells[3]); tenants < 2 {
+					return fmt.Errorf("this week's trend counts %d records:\n%s", tenants, trend)
+				}
+				if high, _ := strconv.Atoi(cells[4]); high < int(hostile.Status.Audit.High) {
+					return fmt.Errorf("this week's trend has %d high findings, the hostile tenant alone %d:\n%s", high, hostile.Status.Audit.High, trend)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("the trend has no row %s:\n%s", thisWeek, trend)
+	})
 	record := kubectl(t, "mutualis", "report", "gdpr", "commune/braine-le-chateau")
 	if !strings.Contains(record, "Registre des activités de traitement") || !strings.Contains(record, "Commune de braine-le-chateau (Commune/braine-le-chateau), INS 25015") {
 		t.Errorf("the record of processing activities:\n%s", record)
