@@ -53,7 +53,7 @@ func TestFundingReportOfTheSamples(t *testing.T) {
 		t.Errorf("the samples price a seat twice: %q", w)
 	}
 	categories := map[string][]v1alpha1.ExpenseCategory{}
-	for _, app := range []string{"nextcloud", "iadelib", "jitsi", "decidim", "ckan", "esignature"} {
+	for _, app := range []string{"nextcloud", "iadelib", "jitsi", "peertube", "decidim", "ckan", "esignature"} {
 		categories[app] = sampleApp(t, app).Spec.ExpenseCategories
 	}
 	tenants := append(sampleTenants(t, "namur/namur.yaml"), sampleTenants(t, "hainaut/mons.yaml")...)

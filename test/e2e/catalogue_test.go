@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +210,35 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 		}
 		return nil
 	})
+
+	// public sittings: namur's council goes live on its channel of the cell's PeerTube, which runs
+	// once at baseline with the secrets the operator generated, and namur reaches it by its Service
+	kubectl(t, "apply", "--server-side", "-f", filepath.Join(root, "config", "samples", "catalog", "peertube.yaml"))
+	get := func(obj client.Object, key client.ObjectKey) error { return k8s.Get(ctx, key, obj) }
+	if err := get(namur, client.ObjectKeyFromObject(namur)); err != nil {
+		t.Fatal(err)
+	}
+	base = namur.DeepCopy()
+	namur.Spec.Applications = append(namur.Spec.Applications, v1alpha1.ApplicationSubscription{Name: "peertube"})
+	if err := k8s.Patch(ctx, namur, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Minute, ready(namur))
+	const broadcast = "mutualis-app-peertube"
+	if err := get(ns, client.ObjectKey{Name: broadcast}); err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
+		t.Errorf("the broadcast's namespace: %v %v", err, ns.Labels)
+	}
+	peertube := &appsv1.Deployment{}
+	if err := get(peertube, client.ObjectKey{Namespace: broadcast, Name: "peertube"}); err != nil || peertube.Status.AvailableReplicas < 1 {
+		t.Errorf("PeerTube: %v, %d available", err, peertube.Status.AvailableReplicas)
+	}
+	credentials := &corev1.Secret{}
+	if err := get(credentials, client.ObjectKey{Namespace: broadcast, Name: "peertube-credentials"}); err != nil ||
+		len(credentials.Data["peertube-secret"]) == 0 || len(credentials.Data["postgres-password"]) == 0 {
+		t.Errorf("PeerTube's generated secrets: %v %v", err, slices.Collect(maps.Keys(credentials.Data)))
+	}
+	svc := &corev1.Service{}
+	if err := get(svc, client.ObjectKey{Namespace: "commune-namur", Name: "peertube"}); err != nil || svc.Spec.ExternalName != "peertube."+broadcast+".svc.cluster.local" {
+		t.Errorf("namur's Service to the broadcast: %v %+v", err, svc.Spec)
+	}
 }
