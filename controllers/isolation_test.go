@@ -123,6 +123,12 @@ func TestHostileTenantAdminStaysInItsNamespace(t *testing.T) {
 		refused(t, admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-extra", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: tenant.AdminRoleName},
 			Subjects: []rbacv1.Subject{{Kind: "User", Name: "friend", APIGroup: rbacv1.GroupName}}}, dryRun), "belong to the cell")
+		// a subscriber token is the cell's too: an admin neither forges one ahead of the operator
+		// nor swaps or removes the one it wrote; a Secret of its own stays its own
+		refused(t, admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "mutualis-jitsi-token", Namespace: ns},
+			StringData: map[string]string{"token": "forged"}}, dryRun), "belong to the cell")
+		accepted(t, admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "nextcloud-credentials", Namespace: ns},
+			StringData: map[string]string{"admin-password": "chosen"}}, dryRun))
 		refused(t, admin.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}`)), dryRun), "forbidden")
 		refused(t, admin.Patch(ctx, &v1alpha1.Commune{ObjectMeta: metav1.ObjectMeta{Name: "seraing"}},

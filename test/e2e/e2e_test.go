@@ -298,8 +298,14 @@ func kubectl(t *testing.T, args ...string) string {
 // kubectlSplit runs bin/kubectl and returns its stdout and stderr apart, and its error: persona
 // tests pass --as and --as-group and read what a refused command says.
 func kubectlSplit(args ...string) (stdout, stderr string, err error) {
+	return kubectlWithInput("", args...)
+}
+
+// kubectlWithInput is kubectlSplit with what kubectl reads on its standard input (-f -).
+func kubectlWithInput(stdin string, args ...string) (stdout, stderr string, err error) {
 	cmd := exec.Command(filepath.Join(root, "bin", "kubectl"), args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()

@@ -19,11 +19,16 @@ type persona struct{ user, group string }
 
 // run runs kubectl (the plugin too, from the PATH) with the persona's identity.
 func (p persona) run(args ...string) (stdout, stderr string, err error) {
+	return p.runWithInput("", args...)
+}
+
+// runWithInput is run with what kubectl reads on its standard input (-f -).
+func (p persona) runWithInput(stdin string, args ...string) (stdout, stderr string, err error) {
 	as := []string{"--as=" + p.user}
 	if p.group != "" {
 		as = append(as, "--as-group="+p.group)
 	}
-	return kubectlSplit(append(args, as...)...)
+	return kubectlWithInput(stdin, append(args, as...)...)
 }
 
 // The plugin serves a commune's and a CPAS's people with their own rights: status, audit and the
