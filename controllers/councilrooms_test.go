@@ -121,6 +121,34 @@ func TestCouncilRoomsAreEachTenantsOwn(t *testing.T) {
 		return nil
 	})
 
+	// the cell rotates the signing key (a councillor's laptop holding a token was lost): every
+	// subscriber's token is signed again with the new key at once, without a change to the tenants
+	rotated := []byte("rotated-by-the-cell-0123456789-abcdefghijklmnop")
+	signing.Data["jwt-app-secret"] = rotated
+	if err := k8s.Update(ctx, signing); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, func() error {
+		got := &v1alpha1.SharedApplication{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: "seances"}, got); err != nil {
+			return err
+		}
+		if got.Status.Instance == nil || got.Status.Instance.TokenKey != token.Fingerprint(rotated) {
+			return fmt.Errorf("status.instance.tokenKey %+v; want the new key's fingerprint %s", got.Status.Instance, token.Fingerprint(rotated))
+		}
+		for _, c := range []*v1alpha1.Commune{sombreffe, floreffe} {
+			signed, err := tokenOf(c)()
+			if err != nil {
+				return err
+			}
+			if _, err := token.Verify(app.Spec.SharedInstance.SubscriberTokens, rotated, c.TenantNamespace(), signed, time.Now()); err != nil {
+				return fmt.Errorf("%s's token after the rotation: %w", c.Name, err)
+			}
+		}
+		return nil
+	})
+	key = rotated
+
 	// Floreffe leaves: its token goes, the bridge shrinks, the cell's secrets stay
 	patch(t, floreffe, func() { floreffe.Spec.Applications = nil })
 	eventually(t, wait, func() error {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -315,5 +316,8 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, obj := range append(managedObjects(), applicationObjects()...) {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(instanceOfObject), builder.WithPredicates(managedObjectChanged()))
 	}
+	// the Secrets the operator generated there, which it created rather than applied: a key the
+	// cell rotates must reach the subscribers' tokens (status.instance.tokenKey)
+	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(instanceOfSecret))
 	return b.Complete(r)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/crtpl/mutualis/controllers/plan"
 	"github.com/crtpl/mutualis/controllers/render"
 	"github.com/crtpl/mutualis/controllers/tenant"
+	"github.com/crtpl/mutualis/controllers/token"
 )
 
 // SubscribersConfigMap is the generated ConfigMap of a shared instance that lists its subscribers,
@@ -203,6 +204,9 @@ func (r *SharedApplicationReconciler) reconcileInstance(ctx context.Context, app
 	if err := r.generateSecrets(ctx, nsName, app.Spec.SharedInstance.GeneratedSecrets); err != nil {
 		return nil, cond, err
 	}
+	if st.TokenKey, err = r.tokenKey(ctx, nsName, app.Spec.SharedInstance.SubscriberTokens); err != nil {
+		return nil, cond, err
+	}
 
 	objs, err := r.Renders.Render(app, render.Tenant{Kind: v1alpha1.KindSharedInstance, Name: app.Name, Namespace: nsName, DisplayName: app.Spec.DisplayName,
 		Parameters: app.Spec.SharedInstance.Parameters}, render.Options{AllowedServiceTypes: policy.AllowedServiceTypes, IsNamespaced: namespacedBy(r.RESTMapper())})
@@ -300,6 +304,26 @@ func (r *SharedApplicationReconciler) generateSecrets(ctx context.Context, names
 	return nil
 }
 
+// tokenKey is the fingerprint of the key that signs the subscribers' tokens, empty when the entry
+// issues none or the key is not there yet (each subscriber's application status says so). The
+// Secret is read from the API server: the cache keeps no Secret the cell made by hand.
+func (r *SharedApplicationReconciler) tokenKey(ctx context.Context, namespace string, spec *v1alpha1.SubscriberTokens) (string, error) {
+	if spec == nil {
+		return "", nil
+	}
+	s := &corev1.Secret{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: spec.SigningSecret.Name}, s); {
+	case apierrors.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("reading the token signing Secret %s/%s: %w", namespace, spec.SigningSecret.Name, err)
+	}
+	if key := s.Data[spec.SigningSecret.Key]; len(key) > 0 {
+		return token.Fingerprint(key), nil
+	}
+	return "", nil
+}
+
 // fillSecret gives each missing or empty key of a Secret 32 random bytes, base64url: a value
 // that a password field and an HMAC key both take. It returns the keys it filled.
 func fillSecret(s *corev1.Secret, keys []string) ([]string, error) {
@@ -319,6 +343,16 @@ func fillSecret(s *corev1.Secret, keys []string) ([]string, error) {
 		added = append(added, k)
 	}
 	return added, nil
+}
+
+// instanceOfSecret maps a Secret of a shared instance's namespace to its SharedApplication. Only
+// the cell writes there (tenants have no rights in it), so the namespace is enough; the cache holds
+// the Secrets labelled as mutualis's only, which the generated ones are.
+func instanceOfSecret(_ context.Context, obj client.Object) []reconcile.Request {
+	if name, ok := strings.CutPrefix(obj.GetNamespace(), v1alpha1.NamespacePrefixInstance); ok && name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
 }
 
 // instanceOfObject maps an object of a shared instance's namespace to its SharedApplication.

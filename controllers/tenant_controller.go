@@ -585,7 +585,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b = b.Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allTenants),
 		builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SharedApplication{}, handler.EnqueueRequestsFromMapFunc(r.subscribers),
-			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, instanceReadinessChanged()))).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, instanceReadinessChanged(), tokenKeyChanged()))).
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune), builder.WithPredicates(partnerChanged())).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS), builder.WithPredicates(partnerChanged()))

@@ -140,6 +140,21 @@ func instanceReadinessChanged() predicate.Funcs {
 	}}
 }
 
+// tokenKeyChanged passes a SharedApplication whose instance signs its subscribers' tokens with
+// another key (status.instance.tokenKey): each subscriber's token must be signed again at once, or
+// the application refuses it until the tenant's next reconcile.
+func tokenKeyChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		key := func(o client.Object) string {
+			if app, ok := o.(*v1alpha1.SharedApplication); ok && app.Status.Instance != nil {
+				return app.Status.Instance.TokenKey
+			}
+			return ""
+		}
+		return key(e.ObjectOld) != key(e.ObjectNew)
+	}}
+}
+
 // tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
 // is the tenant namespace: commune-<name> or cpas-<name>. Only objects that mutualis applied itself
 // wake a tenant: anyone may copy the labels onto objects of a tenant namespace. Velero's objects

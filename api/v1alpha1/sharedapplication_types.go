@@ -247,6 +247,12 @@ type SharedInstanceStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +listType=atomic
 	Scaled []ScaledWorkload `json:"scaled,omitempty"`
+	// tokenKey identifies the key that signs the subscribers' tokens (the first 12 hexadecimal
+	// digits of its SHA-256), never the key itself: when the cell rotates the key, this changes
+	// and every subscriber's token is signed again at once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=12
+	TokenKey string `json:"tokenKey,omitempty"`
 }
 
 // SharedApplicationSpec is one entry of the catalogue: a kustomize base written inline.

@@ -6,7 +6,9 @@
 package token
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -31,6 +33,13 @@ const (
 
 // SecretName is the Secret that carries an application's token in a tenant's namespace.
 func SecretName(application string) string { return "mutualis-" + application + "-token" }
+
+// Fingerprint names a signing key without revealing it: the first 12 hexadecimal digits of its
+// SHA-256, which the entry's status shows so that a rotation of the key wakes its subscribers.
+func Fingerprint(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:])[:12]
+}
 
 // Lifetime is the lifetime a catalogue entry gives its tokens, within an hour and a year.
 func Lifetime(spec *v1alpha1.SubscriberTokens) time.Duration {
