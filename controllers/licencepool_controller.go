@@ -205,6 +205,7 @@ func (r *LicencePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// the seats a tenant asks for are in its spec: its status writes change nothing here
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(tierChanged))).
 		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(tierChanged))).
+		Watches(&v1alpha1.Province{}, handler.EnqueueRequestsFromMapFunc(fromTenant), builder.WithPredicates(tenantChanged(tierChanged))).
 		Complete(r)
 }
 

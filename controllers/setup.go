@@ -61,7 +61,7 @@ func CacheOptions() cache.Options {
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{v1alpha1.LabelManagedBy: v1alpha1.ManagedByValue}),
 		DefaultTransform:     stubUnlessApplied,
 		ByObject: map[client.Object]cache.ByObject{
-			&v1alpha1.Commune{}: everything, &v1alpha1.CPAS{}: everything,
+			&v1alpha1.Commune{}: everything, &v1alpha1.CPAS{}: everything, &v1alpha1.Province{}: everything,
 			&v1alpha1.SharedApplication{}: everything, &v1alpha1.LicencePool{}: everything,
 			&v1alpha1.TenancyPolicy{}: everything,
 			// the tenant ClusterRoles are installed by config/ or by the Helm chart, and Helm labels
@@ -230,7 +230,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 	}); err != nil {
 		return err
 	}
-	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}} {
+	for _, obj := range []client.Object{&v1alpha1.Commune{}, &v1alpha1.CPAS{}, &v1alpha1.Province{}} {
 		if err := idx.IndexField(ctx, obj, indexApplication, func(o client.Object) []string {
 			return usedApplications(o.(v1alpha1.Tenant))
 		}); err != nil {
@@ -250,7 +250,7 @@ func Setup(ctx context.Context, mgr manager.Manager, cfg Config) error {
 		return err
 	}
 	drills := &DrillSlots{}
-	for _, kind := range []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS} {
+	for _, kind := range v1alpha1.TenantKinds {
 		r := &TenantReconciler{
 			Drills:        drills,
 			Client:        c,

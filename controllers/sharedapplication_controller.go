@@ -311,6 +311,7 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.SharedApplication{}).
 		Watches(&v1alpha1.Commune{}, enqueueAfter(applicationsOf, r.batchOf)).
 		Watches(&v1alpha1.CPAS{}, enqueueAfter(applicationsOf, r.batchOf)).
+		Watches(&v1alpha1.Province{}, enqueueAfter(applicationsOf, r.batchOf)).
 		Watches(&v1alpha1.TenancyPolicy{}, handler.EnqueueRequestsFromMapFunc(all))
 	// the objects of shared instances: drift and health
 	for _, obj := range append(managedObjects(), applicationObjects()...) {

@@ -76,9 +76,9 @@ type TenantReconciler struct {
 	drillOnce sync.Once
 }
 
-// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/status;cpas/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/finalizers;cpas/finalizers,verbs=update
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes;cpas;provinces,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/status;cpas/status;provinces/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=communes/finalizers;cpas/finalizers;provinces/finalizers,verbs=update
 // +kubebuilder:rbac:groups=mutualis.crtpl.be,resources=sharedapplications;licencepools;tenancypolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;patch
@@ -105,10 +105,43 @@ type TenantReconciler struct {
 // RBAC asks of whoever creates or binds a role without those verbs.
 
 func (r *TenantReconciler) newTenant() v1alpha1.Tenant {
-	if r.Kind == v1alpha1.KindCPAS {
+	switch r.Kind {
+	case v1alpha1.KindCPAS:
 		return &v1alpha1.CPAS{}
+	case v1alpha1.KindProvince:
+		return &v1alpha1.Province{}
 	}
 	return &v1alpha1.Commune{}
+}
+
+func (r *TenantReconciler) newTenantList() client.ObjectList {
+	switch r.Kind {
+	case v1alpha1.KindCPAS:
+		return &v1alpha1.CPASList{}
+	case v1alpha1.KindProvince:
+		return &v1alpha1.ProvinceList{}
+	}
+	return &v1alpha1.CommuneList{}
+}
+
+// tenantsOf are the items of a list of tenants of one kind.
+func tenantsOf(list client.ObjectList) []v1alpha1.Tenant {
+	var out []v1alpha1.Tenant
+	switch l := list.(type) {
+	case *v1alpha1.CommuneList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *v1alpha1.CPASList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *v1alpha1.ProvinceList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	}
+	return out
 }
 
 // Reconcile runs the ordered steps of the tenant contract and writes the status once, at the end,
@@ -588,7 +621,8 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, instanceReadinessChanged(), tokenKeyChanged()))).
 		Watches(&v1alpha1.LicencePool{}, handler.EnqueueRequestsFromMapFunc(r.poolSubscribers)).
 		Watches(&v1alpha1.Commune{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCommune), builder.WithPredicates(partnerChanged())).
-		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS), builder.WithPredicates(partnerChanged()))
+		Watches(&v1alpha1.CPAS{}, handler.EnqueueRequestsFromMapFunc(r.relatedToCPAS), builder.WithPredicates(partnerChanged())).
+		Watches(&v1alpha1.Province{}, handler.EnqueueRequestsFromMapFunc(r.relatedToProvince), builder.WithPredicates(tenantChanged(nil)))
 	c, err := b.Build(r)
 	if err != nil {
 		return err

@@ -75,6 +75,20 @@ func (v cacheView) CommunesWithNIS(ctx context.Context, nis string) ([]*v1alpha1
 	return out, nil
 }
 
+func (v cacheView) ProvincesWithNIS(ctx context.Context, nis string) ([]*v1alpha1.Province, error) {
+	list := &v1alpha1.ProvinceList{}
+	if err := v.c.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	var out []*v1alpha1.Province
+	for i := range list.Items {
+		if list.Items[i].Spec.NIS == nis {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
 func (v cacheView) CPASOf(ctx context.Context, commune string) ([]*v1alpha1.CPAS, error) {
 	list := &v1alpha1.CPASList{}
 	if err := v.c.List(ctx, list, client.MatchingFields{indexCPASCommuneRef: commune}, client.UnsafeDisableDeepCopy); err != nil {

@@ -101,6 +101,8 @@ func statusOf(t v1alpha1.Tenant) any {
 		return &o.Status
 	case *v1alpha1.CPAS:
 		return &o.Status
+	case *v1alpha1.Province:
+		return &o.Status
 	}
 	return nil
 }

@@ -156,7 +156,7 @@ func tokenKeyChanged() predicate.Funcs {
 }
 
 // tenantOfManagedObject maps a managed object to its tenant through the tenant label, whose value
-// is the tenant namespace: commune-<name> or cpas-<name>. Only objects that mutualis applied itself
+// is the tenant namespace: commune-<name>, cpas-<name> or province-<name>. Only objects that mutualis applied itself
 // wake a tenant: anyone may copy the labels onto objects of a tenant namespace. Velero's objects
 // live in Velero's namespace, which tenants cannot write, and Velero's Schedules create the Backups
 // there: their labels are trusted.
@@ -168,10 +168,7 @@ func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.O
 		return r.wokenByScratch(obj, drilled)
 	}
 	ns := obj.GetLabels()[v1alpha1.LabelTenant]
-	prefix := v1alpha1.NamespacePrefixCom
-	if r.Kind == v1alpha1.KindCPAS {
-		prefix = v1alpha1.NamespacePrefixCPAS
-	}
+	prefix := r.Kind.NamespacePrefix()
 	if name, ok := strings.CutPrefix(ns, prefix); ok && name != "" {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
 	}
@@ -182,27 +179,12 @@ func (r *TenantReconciler) tenantOfManagedObject(_ context.Context, obj client.O
 // names only: the cache's own objects, not copies.
 func (r *TenantReconciler) listTenants(ctx context.Context, opts ...client.ListOption) []v1alpha1.Tenant {
 	opts = append(opts, client.UnsafeDisableDeepCopy)
-	var out []v1alpha1.Tenant
-	if r.Kind == v1alpha1.KindCPAS {
-		list := &v1alpha1.CPASList{}
-		if err := r.List(ctx, list, opts...); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing CPAS")
-			return nil
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
-		return out
-	}
-	list := &v1alpha1.CommuneList{}
+	list := r.newTenantList()
 	if err := r.List(ctx, list, opts...); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Communes")
+		ctrl.LoggerFrom(ctx).Error(err, "listing tenants", "kind", r.Kind.Kind())
 		return nil
 	}
-	for i := range list.Items {
-		out = append(out, &list.Items[i])
-	}
-	return out
+	return tenantsOf(list)
 }
 
 func requests(tenants []v1alpha1.Tenant, keep func(v1alpha1.Tenant) bool) []reconcile.Request {
@@ -234,11 +216,27 @@ func (r *TenantReconciler) poolSubscribers(ctx context.Context, obj client.Objec
 func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Object) []reconcile.Request {
 	c := obj.(*v1alpha1.Commune)
 	rivals := r.domainRivals(ctx, c)
-	if r.Kind == v1alpha1.KindCommune {
+	switch r.Kind {
+	case v1alpha1.KindProvince:
+		return rivals
+	case v1alpha1.KindCommune:
 		return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCommuneNIS: c.Spec.NIS}),
 			func(t v1alpha1.Tenant) bool { return t.GetName() != c.Name })...)
 	}
 	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Name}), nil)...)
+}
+
+// relatedToProvince wakes, for a changed Province, the Provinces that share its code (one of them
+// may now win) and the tenants whose domains may overlap its own.
+func (r *TenantReconciler) relatedToProvince(ctx context.Context, obj client.Object) []reconcile.Request {
+	p := obj.(*v1alpha1.Province)
+	rivals := r.domainRivals(ctx, p)
+	if r.Kind != v1alpha1.KindProvince {
+		return rivals
+	}
+	return append(rivals, requests(r.listTenants(ctx), func(t v1alpha1.Tenant) bool {
+		return t.GetName() != p.Name && v1alpha1.NISOf(t) == p.Spec.NIS
+	})...)
 }
 
 // relatedToCPAS wakes, for a changed CPAS, its Commune (network partner) or the other CPAS of the
@@ -246,7 +244,10 @@ func (r *TenantReconciler) relatedToCommune(ctx context.Context, obj client.Obje
 func (r *TenantReconciler) relatedToCPAS(ctx context.Context, obj client.Object) []reconcile.Request {
 	c := obj.(*v1alpha1.CPAS)
 	rivals := r.domainRivals(ctx, c)
-	if r.Kind == v1alpha1.KindCommune {
+	switch r.Kind {
+	case v1alpha1.KindProvince:
+		return rivals
+	case v1alpha1.KindCommune:
 		return append(rivals, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Spec.CommuneRef}})
 	}
 	return append(rivals, requests(r.listTenants(ctx, client.MatchingFields{indexCPASCommuneRef: c.Spec.CommuneRef}),
@@ -272,10 +273,7 @@ func (r *TenantReconciler) domainRivals(ctx context.Context, changed v1alpha1.Te
 // a drill may end while others end too).
 func (r *TenantReconciler) wokenByScratch(obj client.Object, drilled string) []reconcile.Request {
 	var out []reconcile.Request
-	prefix := v1alpha1.NamespacePrefixCom
-	if r.Kind == v1alpha1.KindCPAS {
-		prefix = v1alpha1.NamespacePrefixCPAS
-	}
+	prefix := r.Kind.NamespacePrefix()
 	if name, ok := strings.CutPrefix(drilled, prefix); ok && name != "" {
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
 	}

@@ -186,3 +186,53 @@ func Slug(name string) string {
 	}
 	return b.String()
 }
+
+// Province is one of the five Walloon provinces, a local authority of its own: its Statbel code,
+// its name, and the population of its current communes.
+type Province struct {
+	NIS        string
+	Name       string
+	Population int32
+	// Communes counts its current communes.
+	Communes int
+}
+
+// provinceCodes are the Statbel codes of the Walloon provinces, by the name the registry's rows use.
+var provinceCodes = map[string]string{
+	"Brabant wallon": "20002",
+	"Hainaut":        "50000",
+	"Liège":          "60000",
+	"Luxembourg":     "80000",
+	"Namur":          "90000",
+}
+
+// Provinces returns the five provinces, ordered by code, their population summed from their
+// current communes.
+func Provinces() []Province {
+	byName := map[string]*Province{}
+	for name, code := range provinceCodes {
+		byName[name] = &Province{NIS: code, Name: name}
+	}
+	for _, e := range ordered {
+		if p, ok := byName[e.Province]; ok && e.Current() {
+			p.Population += e.Population
+			p.Communes++
+		}
+	}
+	out := make([]Province, 0, len(byName))
+	for _, p := range byName {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NIS < out[j].NIS })
+	return out
+}
+
+// LookupProvince finds a province by its code.
+func LookupProvince(nis string) (Province, bool) {
+	for _, p := range Provinces() {
+		if p.NIS == nis {
+			return p, true
+		}
+	}
+	return Province{}, false
+}

@@ -153,3 +153,32 @@ func TestNamesPeopleUse(t *testing.T) {
 		}
 	}
 }
+
+// The five provinces carry their Statbel codes and the sums of their current communes: 261
+// communes and the Walloon population between them.
+func TestProvincesSumTheirCommunes(t *testing.T) {
+	provinces := Provinces()
+	if len(provinces) != 5 {
+		t.Fatalf("%d provinces", len(provinces))
+	}
+	var communes int
+	var population int32
+	for _, p := range provinces {
+		communes += p.Communes
+		population += p.Population
+	}
+	var want int32
+	for _, e := range CurrentEntries() {
+		want += e.Population
+	}
+	if communes != 261 || population != want {
+		t.Errorf("the provinces hold %d communes and %d inhabitants; want 261 and %d", communes, population, want)
+	}
+	namur, ok := LookupProvince("90000")
+	if !ok || namur.Name != "Namur" || namur.Communes != 38 {
+		t.Errorf("province 90000: %+v", namur)
+	}
+	if _, ok := LookupProvince("92094"); ok {
+		t.Error("a commune's code found as a province")
+	}
+}

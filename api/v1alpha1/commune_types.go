@@ -46,6 +46,7 @@ type CommuneStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 55",message="a Commune's name must be a DNS label of at most 55 characters (its namespace is commune-<name>), such as braine-l-alleud"
 // +kubebuilder:validation:XValidation:rule="!self.metadata.name.startsWith('cpas-')",message="a Commune's name may not start with cpas-: its default domain <name>.<baseDomain> would be the default domain of the CPAS of another commune"
+// +kubebuilder:validation:XValidation:rule="!self.metadata.name.startsWith('province-')",message="a Commune's name may not start with province-: its default domain <name>.<baseDomain> would be the default domain of a Province"
 type Commune struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

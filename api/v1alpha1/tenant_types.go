@@ -48,6 +48,8 @@ const (
 	FieldOwner            = "mutualis"
 	NamespacePrefixCom    = "commune-"
 	NamespacePrefixCPAS   = "cpas-"
+	// NamespacePrefixProvince prefixes a Province's namespace.
+	NamespacePrefixProvince = "province-"
 	// NamespacePrefixInstance prefixes the namespace of a Shared application's instance.
 	NamespacePrefixInstance = "mutualis-app-"
 	// NamespacePrefixRestoreDrill prefixes the scratch namespace a restore drill restores a

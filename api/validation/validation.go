@@ -107,16 +107,13 @@ func DomainLookupKeys(d string) []string {
 }
 
 // DefaultDomain is the domain of a tenant that declares none: its name under the cell's base
-// domain (cpas-<name> for a CPAS, so that a commune and its CPAS do not share one); empty without
-// a base domain.
-func DefaultDomain(cpas bool, name, baseDomain string) string {
+// domain, after the prefix of its kind (cpas-<name> for a CPAS, province-<name> for a Province,
+// so that a commune, its CPAS and its province do not share one); empty without a base domain.
+func DefaultDomain(labelPrefix, name, baseDomain string) string {
 	if baseDomain == "" {
 		return ""
 	}
-	if cpas {
-		return "cpas-" + name + "." + baseDomain
-	}
-	return name + "." + baseDomain
+	return labelPrefix + name + "." + baseDomain
 }
 
 // DeclaredDomain checks a domain that a tenant declares itself: the cell's base domain and

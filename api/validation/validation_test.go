@@ -100,13 +100,13 @@ func TestDeclaredAndDefaultDomains(t *testing.T) {
 	if err := DeclaredDomain("liege.be", "apps.crtpl.be"); err != nil {
 		t.Error(err)
 	}
-	if got := DefaultDomain(false, "liege", "apps.crtpl.be"); got != "liege.apps.crtpl.be" {
+	if got := DefaultDomain("", "liege", "apps.crtpl.be"); got != "liege.apps.crtpl.be" {
 		t.Errorf("commune default %q", got)
 	}
-	if got := DefaultDomain(true, "liege", "apps.crtpl.be"); got != "cpas-liege.apps.crtpl.be" {
+	if got := DefaultDomain("cpas-", "liege", "apps.crtpl.be"); got != "cpas-liege.apps.crtpl.be" {
 		t.Errorf("CPAS default %q", got)
 	}
-	if got := DefaultDomain(false, "liege", ""); got != "" {
+	if got := DefaultDomain("", "liege", ""); got != "" {
 		t.Errorf("without a base domain: %q", got)
 	}
 }

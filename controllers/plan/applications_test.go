@@ -227,6 +227,9 @@ type domainView tenants
 func (v domainView) CommunesWithNIS(ctx context.Context, nis string) ([]*v1alpha1.Commune, error) {
 	return tenants(v).CommunesWithNIS(ctx, nis)
 }
+func (v domainView) ProvincesWithNIS(ctx context.Context, nis string) ([]*v1alpha1.Province, error) {
+	return tenants(v).ProvincesWithNIS(ctx, nis)
+}
 func (v domainView) CPASOf(ctx context.Context, c string) ([]*v1alpha1.CPAS, error) {
 	return tenants(v).CPASOf(ctx, c)
 }

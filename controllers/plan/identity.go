@@ -16,7 +16,7 @@ import (
 
 // Identity is who a tenant is, once its spec, the registry, the policy and the other tenants agree.
 type Identity struct {
-	// NIS is the commune's code (a CPAS's commune's).
+	// NIS is the commune's code (a CPAS's commune's), or the province's.
 	NIS  string
 	Tier v1alpha1.Tier
 	// Quota is the tier's quota, scaled for a CPAS.
@@ -43,6 +43,8 @@ func Identify(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1
 		id, v, err = identifyCommune(ctx, view, o, policy)
 	case *v1alpha1.CPAS:
 		id, v, err = identifyCPAS(ctx, view, o, policy)
+	case *v1alpha1.Province:
+		id, v, err = identifyProvince(ctx, view, o, policy)
 	}
 	if err != nil || v != nil {
 		return nil, v, err
@@ -196,6 +198,38 @@ func identifyCPAS(ctx context.Context, view View, c *v1alpha1.CPAS, policy v1alp
 	return id, nil, nil
 }
 
+// identifyProvince picks a Province's tier from its population, the sum of its communes in the
+// registry unless its spec gives one, and stalls the later of two Provinces with the same code.
+// A Province has no partner.
+func identifyProvince(ctx context.Context, view View, p *v1alpha1.Province, policy v1alpha1.TenancyPolicySpec) (*Identity, *Verdict, error) {
+	same, err := view.ProvincesWithNIS(ctx, p.Spec.NIS)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(same) == 0 {
+		return nil, waiting("", v1alpha1.ReasonProgressing, "waiting for the cache to see Province %s", p.Name), nil
+	}
+	if winner := first(same); winner.GetName() != p.Name {
+		return nil, stalled("", v1alpha1.ReasonDuplicateNIS,
+			"NIS %s is already declared by Province %s, declared earlier: delete this Province or correct its code; nothing was created",
+			p.Spec.NIS, winner.GetName()), nil
+	}
+	var population int32
+	if e, ok := registry.LookupProvince(p.Spec.NIS); ok && policy.NISRegistry != v1alpha1.NISRegistryDisabled {
+		population = e.Population
+	}
+	if p.Spec.Population != nil {
+		population = *p.Spec.Population
+	} else if population == 0 {
+		return nil, stalled("", v1alpha1.ReasonPopulationMissing, "the TenancyPolicy disables the NIS registry, so spec.population is required to choose the tier: set it"), nil
+	}
+	tier, err := tenant.SelectTier(policy, population, p.Spec.Tier)
+	if err != nil {
+		return nil, stalled("", v1alpha1.ReasonUnknownTier, "%v", err), nil
+	}
+	return &Identity{NIS: p.Spec.NIS, Tier: tier, Quota: tier.Quota.DeepCopy()}, nil, nil
+}
+
 // domains works out the domains a tenant may publish, and stalls it when one of them lies under
 // the cell's base domain or overlaps one that a tenant declared earlier.
 func domains(ctx context.Context, view View, t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) ([]string, *Verdict, error) {
@@ -228,11 +262,23 @@ func declaredDomains(t v1alpha1.Tenant, policy v1alpha1.TenancyPolicySpec) []str
 		out = append(out, string(d))
 	}
 	if len(out) == 0 {
-		if d := validation.DefaultDomain(t.TenantKind() == v1alpha1.KindCPAS, t.GetName(), policy.BaseDomain); d != "" {
+		if d := validation.DefaultDomain(defaultDomainPrefix(t.TenantKind()), t.GetName(), policy.BaseDomain); d != "" {
 			out = []string{d}
 		}
 	}
 	return out
+}
+
+// defaultDomainPrefix keeps the default domains of the kinds apart: liege, cpas-liege and
+// province-liege under the base domain. A Commune's name may start with neither prefix (its schema).
+func defaultDomainPrefix(k v1alpha1.TenantKind) string {
+	switch k {
+	case v1alpha1.KindCPAS:
+		return "cpas-"
+	case v1alpha1.KindProvince:
+		return "province-"
+	}
+	return ""
 }
 
 // olderHolder is the tenant declared before t whose domains overlap d, with its overlapping domain.

@@ -24,6 +24,8 @@ type View interface {
 	CPASOf(ctx context.Context, commune string) ([]*v1alpha1.CPAS, error)
 	// Commune is the Commune of that name, nil when there is none.
 	Commune(ctx context.Context, name string) (*v1alpha1.Commune, error)
+	// ProvincesWithNIS are the Provinces that declare a province's code.
+	ProvincesWithNIS(ctx context.Context, nis string) ([]*v1alpha1.Province, error)
 	// TenantsWithDomainKey are the tenants one of whose declared domains has that index key
 	// (validation.DomainIndexKeys).
 	TenantsWithDomainKey(ctx context.Context, key string) ([]v1alpha1.Tenant, error)

@@ -27,6 +27,16 @@ func (ts tenants) CommunesWithNIS(_ context.Context, nis string) ([]*v1alpha1.Co
 	return out, nil
 }
 
+func (ts tenants) ProvincesWithNIS(_ context.Context, nis string) ([]*v1alpha1.Province, error) {
+	var out []*v1alpha1.Province
+	for _, t := range ts {
+		if p, ok := t.(*v1alpha1.Province); ok && p.Spec.NIS == nis {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func (ts tenants) CPASOf(_ context.Context, commune string) ([]*v1alpha1.CPAS, error) {
 	var out []*v1alpha1.CPAS
 	for _, t := range ts {

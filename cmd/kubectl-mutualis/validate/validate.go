@@ -183,13 +183,14 @@ func Alone(ctx context.Context, schemas Schemas, docs []*Document) *Report {
 
 // world is the tree's objects of mutualis that passed the schema, typed, as the planner reads them.
 type world struct {
-	byKind   map[string]map[string]*Document
-	docOf    map[string]*Document
-	policy   *v1alpha1.TenancyPolicy
-	communes []*v1alpha1.Commune
-	cpas     []*v1alpha1.CPAS
-	apps     map[string]*v1alpha1.SharedApplication
-	pools    []v1alpha1.LicencePool
+	byKind    map[string]map[string]*Document
+	docOf     map[string]*Document
+	policy    *v1alpha1.TenancyPolicy
+	communes  []*v1alpha1.Commune
+	cpas      []*v1alpha1.CPAS
+	provinces []*v1alpha1.Province
+	apps      map[string]*v1alpha1.SharedApplication
+	pools     []v1alpha1.LicencePool
 	// rejectedPools are the LicencePools of the tree that the schema refused, by application.
 	rejectedPools map[string][]*Document
 }
@@ -247,6 +248,8 @@ func (w *world) add(rep *Report, d *Document) bool {
 		obj = &v1alpha1.Commune{}
 	case "CPAS":
 		obj = &v1alpha1.CPAS{}
+	case "Province":
+		obj = &v1alpha1.Province{}
 	case "SharedApplication":
 		obj = &v1alpha1.SharedApplication{}
 	case "LicencePool":
@@ -265,6 +268,8 @@ func (w *world) add(rep *Report, d *Document) bool {
 		w.communes = append(w.communes, o)
 	case *v1alpha1.CPAS:
 		w.cpas = append(w.cpas, o)
+	case *v1alpha1.Province:
+		w.provinces = append(w.provinces, o)
 	case *v1alpha1.SharedApplication:
 		if w.apps == nil {
 			w.apps = map[string]*v1alpha1.SharedApplication{}
@@ -284,12 +289,15 @@ func (w *world) add(rep *Report, d *Document) bool {
 }
 
 func (w *world) tenants() []v1alpha1.Tenant {
-	out := make([]v1alpha1.Tenant, 0, len(w.communes)+len(w.cpas))
+	out := make([]v1alpha1.Tenant, 0, len(w.communes)+len(w.cpas)+len(w.provinces))
 	for _, c := range w.communes {
 		out = append(out, c)
 	}
 	for _, c := range w.cpas {
 		out = append(out, c)
+	}
+	for _, p := range w.provinces {
+		out = append(out, p)
 	}
 	return out
 }
@@ -494,6 +502,16 @@ func (w *world) CommunesWithNIS(_ context.Context, nis string) ([]*v1alpha1.Comm
 	for _, c := range w.communes {
 		if c.Spec.NIS == nis {
 			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (w *world) ProvincesWithNIS(_ context.Context, nis string) ([]*v1alpha1.Province, error) {
+	var out []*v1alpha1.Province
+	for _, p := range w.provinces {
+		if p.Spec.NIS == nis {
+			out = append(out, p)
 		}
 	}
 	return out, nil
