@@ -104,15 +104,7 @@ type TenantReconciler struct {
 // ClusterRoles and the Roles of applications grant nothing it does not hold itself, which is what
 // RBAC asks of whoever creates or binds a role without those verbs.
 
-func (r *TenantReconciler) newTenant() v1alpha1.Tenant {
-	switch r.Kind {
-	case v1alpha1.KindCPAS:
-		return &v1alpha1.CPAS{}
-	case v1alpha1.KindProvince:
-		return &v1alpha1.Province{}
-	}
-	return &v1alpha1.Commune{}
-}
+func (r *TenantReconciler) newTenant() v1alpha1.Tenant { return r.Kind.New() }
 
 func (r *TenantReconciler) newTenantList() client.ObjectList {
 	switch r.Kind {

@@ -190,28 +190,31 @@ func Slug(name string) string {
 // Province is one of the five Walloon provinces, a local authority of its own: its Statbel code,
 // its name, and the population of its current communes.
 type Province struct {
-	NIS        string
-	Name       string
+	NIS  string
+	Name string
+	// LocalName is how the province names itself: Province de Hainaut, Province du Brabant wallon.
+	LocalName  string
 	Population int32
 	// Communes counts its current communes.
 	Communes int
 }
 
-// provinceCodes are the Statbel codes of the Walloon provinces, by the name the registry's rows use.
-var provinceCodes = map[string]string{
-	"Brabant wallon": "20002",
-	"Hainaut":        "50000",
-	"Liège":          "60000",
-	"Luxembourg":     "80000",
-	"Namur":          "90000",
+// provinceCodes are the Statbel codes of the Walloon provinces and their own names, by the name
+// the registry's rows use.
+var provinceCodes = map[string][2]string{
+	"Brabant wallon": {"20002", "Province du Brabant wallon"},
+	"Hainaut":        {"50000", "Province de Hainaut"},
+	"Liège":          {"60000", "Province de Liège"},
+	"Luxembourg":     {"80000", "Province de Luxembourg"},
+	"Namur":          {"90000", "Province de Namur"},
 }
 
 // Provinces returns the five provinces, ordered by code, their population summed from their
 // current communes.
 func Provinces() []Province {
 	byName := map[string]*Province{}
-	for name, code := range provinceCodes {
-		byName[name] = &Province{NIS: code, Name: name}
+	for name, p := range provinceCodes {
+		byName[name] = &Province{NIS: p[0], Name: name, LocalName: p[1]}
 	}
 	for _, e := range ordered {
 		if p, ok := byName[e.Province]; ok && e.Current() {

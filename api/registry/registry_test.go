@@ -175,7 +175,7 @@ func TestProvincesSumTheirCommunes(t *testing.T) {
 		t.Errorf("the provinces hold %d communes and %d inhabitants; want 261 and %d", communes, population, want)
 	}
 	namur, ok := LookupProvince("90000")
-	if !ok || namur.Name != "Namur" || namur.Communes != 38 {
+	if !ok || namur.Name != "Namur" || namur.LocalName != "Province de Namur" || namur.Communes != 38 {
 		t.Errorf("province 90000: %+v", namur)
 	}
 	if _, ok := LookupProvince("92094"); ok {

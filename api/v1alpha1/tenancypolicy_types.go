@@ -190,10 +190,10 @@ type FundingLine struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=set
 	Categories []ExpenseCategory `json:"categories"`
-	// kinds are the kinds of tenant the line funds (Commune, CPAS); empty: both.
+	// kinds are the kinds of tenant the line funds (Commune, CPAS, Province); empty: every kind.
 	// +optional
-	// +kubebuilder:validation:MaxItems=2
-	// +kubebuilder:validation:items:Enum=Commune;CPAS
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:Enum=Commune;CPAS;Province
 	// +listType=set
 	Kinds []string `json:"kinds,omitempty"`
 	// tiers are the tiers of the policy the line funds; empty: every tier.
@@ -232,9 +232,9 @@ type FundingLine struct {
 
 // FundingCap is the lump sum of one population category.
 type FundingCap struct {
-	// kind is the kind of tenant the cap is for (Commune or CPAS); empty: both.
+	// kind is the kind of tenant the cap is for (Commune, CPAS or Province); empty: every kind.
 	// +optional
-	// +kubebuilder:validation:Enum=Commune;CPAS
+	// +kubebuilder:validation:Enum=Commune;CPAS;Province
 	Kind string `json:"kind,omitempty"`
 	// maxPopulation is the largest population of the category (a CPAS counts its commune's);
 	// empty: no upper bound.
@@ -353,6 +353,9 @@ type TierPrice struct {
 	// cpas is what a CPAS of the tier contributes a year.
 	// +optional
 	CPAS Amount `json:"cpas,omitempty"`
+	// province is what a Province of the tier contributes a year; empty: what a commune does.
+	// +optional
+	Province Amount `json:"province,omitempty"`
 }
 
 // ApplicationPrice is the yearly price of one application.

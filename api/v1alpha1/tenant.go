@@ -59,6 +59,17 @@ func (k TenantKind) Resource() string {
 	return "communes"
 }
 
+// New is an empty tenant of the kind, to read one into.
+func (k TenantKind) New() Tenant {
+	switch k {
+	case KindCPAS:
+		return &CPAS{}
+	case KindProvince:
+		return &Province{}
+	}
+	return &Commune{}
+}
+
 // NamespacePrefix is what the namespaces of a tenant kind start with.
 func (k TenantKind) NamespacePrefix() string {
 	switch k {

@@ -46,7 +46,7 @@ func newAuditCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit [tenant...]",
 		Short: "The security audit of tenants, live and read-only",
-		Long: `The security audit of every tenant, or of those named (name, commune/name or cpas/name), with the
+		Long: `The security audit of every tenant, or of those named (name, commune/name, cpas/name or province/name), with the
 operator's own checks: each finding with its severity, the object and field that show it, and the
 remedy. A commune's or a CPAS's people audit their own tenant; what their rights do not let them
 read (the other tenants, the licence pools, the cell's policy) is named as not checked.`,

@@ -58,12 +58,15 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	ready(&cpas.Status.TenantStatus, false)
 	eupen := commune("eupen", "63023", func(c *v1alpha1.Commune) { c.Status.Tier = "M" })
 	synthetic := commune("synthetic-1", "99999", nil)
+	// the provincial administration of Liège, a member not yet Ready
+	province := &v1alpha1.Province{ObjectMeta: metav1.ObjectMeta{Name: "liege"}, Spec: v1alpha1.ProvinceSpec{NIS: "60000"}}
+	province.Status.Tier = "XXL"
 	levels := map[string]string{"commune-liege": "restricted", "cpas-liege": "baseline", "commune-eupen": "restricted"}
 	models := map[string]v1alpha1.LicenceModel{"nextcloud": v1alpha1.LicenceOpenSource, "iadelib": "", "esignature": v1alpha1.LicencePerSeat}
 
 	// iMio hosts iA.Delib for the communes that take it from iMio, outside the cell
 	external := map[string]bool{"iadelib": true}
-	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic}, levels, baroContext{policy: tenant.EffectivePolicy(nil), models: models, external: external})
+	rows, apps := barometer([]v1alpha1.Tenant{liege, cpas, eupen, synthetic, province}, levels, baroContext{policy: tenant.EffectivePolicy(nil), models: models, external: external})
 	var out bytes.Buffer
 	if err := writeBarometer(&out, "csv", rows, apps, i18n.German); err != nil {
 		t.Fatal(err)
@@ -82,17 +85,18 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 	for key, want := range map[string]string{
 		// tenants, ready, backups ok, audited, high, medium, low, seats, restricted, baseline, other,
 		// registry, coverage %, synergy, open source %, hosted outside, esignature, iadelib,
-		// nextcloud; the province
-		// of Liège has 84 communes, tier XXL 5 and tier M 74 by the default tiers
-		"province/Liège":   "3,2,1,2,1,2,3,20,2,1,0,168,1.8,1,75.0,2,1,2,1",
+		// nextcloud; the province of Liège has 84 communes and CPAS and its administration (169),
+		// tier XXL 5 communes and CPAS and the five provinces (15), tier M 74 communes and CPAS
+		"province/Liège":   "4,2,1,2,1,2,3,20,2,1,1,169,2.4,1,75.0,2,1,2,1",
 		"province/unknown": "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0,0",
-		"province/Hainaut": "0,0,0,0,0,0,0,0,0,0,0,138,0.0,0,,0,0,0,0",
-		"tier/XXL":         "2,2,1,2,1,2,3,20,1,1,0,10,20.0,1,75.0,2,1,2,1",
+		"province/Hainaut": "0,0,0,0,0,0,0,0,0,0,0,139,0.0,0,,0,0,0,0",
+		"tier/XXL":         "3,2,1,2,1,2,3,20,1,1,1,15,20.0,1,75.0,2,1,2,1",
 		"tier/M":           "1,0,0,0,0,0,0,0,1,0,0,148,0.7,0,,0,0,0,0",
 		"tier/none":        "1,0,0,0,0,0,0,0,0,0,1,0,,0,,0,0,0,0",
 		"kind/CPAS":        "1,1,0,1,0,2,0,0,0,1,0,261,0.4,1,100.0,1,0,1,0",
 		"kind/Commune":     "3,1,1,1,1,0,3,20,2,0,1,261,1.1,0,66.7,1,1,1,1",
-		"total/cell":       "4,2,1,2,1,2,3,20,2,1,1,522,0.8,1,75.0,2,1,2,1",
+		"kind/Province":    "1,0,0,0,0,0,0,0,0,0,1,5,20.0,0,,0,0,0,0",
+		"total/cell":       "5,2,1,2,1,2,3,20,2,1,2,527,0.9,1,75.0,2,1,2,1",
 	} {
 		if g := strings.Join(got[key], ","); g != want {
 			t.Errorf("%s: %s, want %s", key, g, want)
@@ -102,8 +106,8 @@ func TestBarometerGroupsByProvinceTierAndKind(t *testing.T) {
 		t.Errorf("the total is not the last row")
 	}
 	for lang, says := range map[i18n.Lang][]string{
-		i18n.French: {"| dimension | groupe | membres |", "| logiciel libre % |", "| hébergé hors cellule |", "| appli esignature |", "| **total** | **cellule** | **4** |", "| palier | XXL |"},
-		i18n.German: {"| Dimension | Gruppe | Mitglieder |", "| Abdeckung % |", "| Provinz | Liège | 3 |", "| **Summe** | **Zelle** | **4** |"},
+		i18n.French: {"| dimension | groupe | membres |", "| logiciel libre % |", "| hébergé hors cellule |", "| appli esignature |", "| **total** | **cellule** | **5** |", "| palier | XXL |"},
+		i18n.German: {"| Dimension | Gruppe | Mitglieder |", "| Abdeckung % |", "| Provinz | Liège | 4 |", "| **Summe** | **Zelle** | **5** |", "| Art | Province | 1 |"},
 	} {
 		out.Reset()
 		if err := writeBarometer(&out, "markdown", rows, apps, lang); err != nil {

@@ -111,8 +111,12 @@ months of them; keep the CSV of each run for a longer trend). The table and mark
 	return cmd
 }
 
-// provinceOf is the tenant's province in the registry, "unknown" for a code outside it.
+// provinceOf is the tenant's province in the registry (a Province's own), "unknown" for a code
+// outside it.
 func provinceOf(t v1alpha1.Tenant) string {
+	if p, ok := registry.LookupProvince(v1alpha1.NISOf(t)); ok && t.TenantKind() == v1alpha1.KindProvince {
+		return p.Name
+	}
 	if e, ok := registry.Lookup(v1alpha1.NISOf(t)); ok {
 		return e.Province
 	}
@@ -205,7 +209,8 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string, bc baroConte
 			}
 		}
 	}
-	// the Region: every current commune of the registry and its CPAS, placed as a member would be
+	// the Region: every current commune of the registry and its CPAS, and the provinces, placed as
+	// a member would be
 	if bc.policy.NISRegistry != v1alpha1.NISRegistryDisabled {
 		for _, e := range registry.CurrentEntries() {
 			tier := "none"
@@ -217,6 +222,16 @@ func barometer(tenants []v1alpha1.Tenant, levels map[string]string, bc baroConte
 			}
 			get("kind", v1alpha1.KindCommune.Kind()).registry++
 			get("kind", v1alpha1.KindCPAS.Kind()).registry++
+		}
+		// and the five provincial administrations
+		for _, p := range registry.Provinces() {
+			tier := "none"
+			if t, err := tenant.SelectTier(bc.policy, p.Population, ""); err == nil {
+				tier = t.Name
+			}
+			for _, k := range []struct{ dimension, name string }{{"province", p.Name}, {"tier", tier}, {"kind", v1alpha1.KindProvince.Kind()}, {"total", "cell"}} {
+				get(k.dimension, k.name).registry++
+			}
 		}
 	}
 	rows := make([]*baroGroup, 0, len(order))

@@ -100,7 +100,7 @@ func readTenants(ctx context.Context, c client.Client, names []string) (*tenantS
 		var found []v1alpha1.Tenant
 		var refused []string
 		for _, k := range kinds {
-			t := newTenant(k)
+			t := k.New()
 			switch err := c.Get(ctx, client.ObjectKey{Name: name}, t); {
 			case apierrors.IsNotFound(err):
 			case apierrors.IsForbidden(err):
@@ -123,7 +123,8 @@ func readTenants(ctx context.Context, c client.Client, names []string) (*tenantS
 	return set, nil
 }
 
-// parseTenantName reads name, commune/name or cpas/name.
+// parseTenantName reads name (the commune and the CPAS of that name), commune/name, cpas/name or
+// province/name.
 func parseTenantName(s string) ([]v1alpha1.TenantKind, string, error) {
 	kind, name, qualified := strings.Cut(s, "/")
 	if !qualified {
@@ -134,8 +135,10 @@ func parseTenantName(s string) ([]v1alpha1.TenantKind, string, error) {
 		return []v1alpha1.TenantKind{v1alpha1.KindCommune}, name, nil
 	case "cpas":
 		return []v1alpha1.TenantKind{v1alpha1.KindCPAS}, name, nil
+	case "province", "provinces":
+		return []v1alpha1.TenantKind{v1alpha1.KindProvince}, name, nil
 	}
-	return nil, "", fmt.Errorf("%q: a tenant is name, commune/name or cpas/name", s)
+	return nil, "", fmt.Errorf("%q: a tenant is name, commune/name, cpas/name or province/name", s)
 }
 
 // partnerNamespace is the namespace of the tenant's partner, as the operator chose it and wrote it
@@ -146,13 +149,6 @@ func partnerNamespace(ctx context.Context, c client.Reader, t v1alpha1.Tenant) s
 		return ""
 	}
 	return ns.Annotations[v1alpha1.AnnotationPartner]
-}
-
-func newTenant(k v1alpha1.TenantKind) v1alpha1.Tenant {
-	if k == v1alpha1.KindCPAS {
-		return &v1alpha1.CPAS{}
-	}
-	return &v1alpha1.Commune{}
 }
 
 // completeTenants offers the names of the tenants the reader may list, for shell completion.

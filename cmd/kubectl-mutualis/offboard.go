@@ -223,7 +223,7 @@ func offboard(ctx context.Context, c client.Client, logs kubernetes.Interface, t
 	}
 	say("waiting for the final backup and the deletion of namespace %s", ns)
 	for {
-		err := c.Get(ctx, client.ObjectKey{Name: t.GetName()}, newTenant(t.TenantKind()))
+		err := c.Get(ctx, client.ObjectKey{Name: t.GetName()}, t.TenantKind().New())
 		if apierrors.IsNotFound(err) {
 			break
 		}

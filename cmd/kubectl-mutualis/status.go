@@ -26,7 +26,7 @@ func newStatusCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [tenant...]",
 		Short: "Tenants with their state, applications and last backup, problems first",
-		Long: `Every tenant of the cluster, or those named (name, commune/name or cpas/name), with its state,
+		Long: `Every tenant of the cluster, or those named (name, commune/name, cpas/name or province/name), with its state,
 its applications and its last backup: stalled tenants first (someone must change something), then
 those not Ready yet, then the Ready ones. A commune's or a CPAS's people name their own tenant.
 The table speaks French, German when every tenant shown is of the German-speaking Community, or

@@ -99,6 +99,9 @@ func DisplayName(t v1alpha1.Tenant, nis string) string {
 	if n := t.TenantSpec().DisplayName; n != "" {
 		return n
 	}
+	if p, ok := registry.LookupProvince(nis); ok && t.TenantKind() == v1alpha1.KindProvince {
+		return p.LocalName
+	}
 	if e, ok := registry.Lookup(nis); ok {
 		if t.TenantKind() == v1alpha1.KindCPAS {
 			return e.CPASName()

@@ -127,8 +127,13 @@ func (p *Prices) Items(t v1alpha1.Tenant, categories map[string][]v1alpha1.Expen
 		warnings = append(warnings, fmt.Sprintf("tier %s has no price in spec.pricing.tiers", st.Tier))
 	default:
 		amount := price.Commune
-		if t.TenantKind() == v1alpha1.KindCPAS {
+		switch t.TenantKind() {
+		case v1alpha1.KindCPAS:
 			amount = price.CPAS
+		case v1alpha1.KindProvince:
+			if price.Province != "" {
+				amount = price.Province
+			}
 		}
 		yearly, err := ParseAmount(amount)
 		if err != nil {
