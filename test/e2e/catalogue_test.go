@@ -223,22 +223,25 @@ func TestCatalogueOnTheCluster(t *testing.T) {
 	if err := k8s.Patch(ctx, namur, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Minute, ready(namur))
 	const broadcast = "mutualis-app-peertube"
-	if err := get(ns, client.ObjectKey{Name: broadcast}); err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
-		t.Errorf("the broadcast's namespace: %v %v", err, ns.Labels)
-	}
-	peertube := &appsv1.Deployment{}
-	if err := get(peertube, client.ObjectKey{Namespace: broadcast, Name: "peertube"}); err != nil || peertube.Status.AvailableReplicas < 1 {
-		t.Errorf("PeerTube: %v, %d available", err, peertube.Status.AvailableReplicas)
-	}
-	credentials := &corev1.Secret{}
-	if err := get(credentials, client.ObjectKey{Namespace: broadcast, Name: "peertube-credentials"}); err != nil ||
-		len(credentials.Data["peertube-secret"]) == 0 || len(credentials.Data["postgres-password"]) == 0 {
-		t.Errorf("PeerTube's generated secrets: %v %v", err, slices.Collect(maps.Keys(credentials.Data)))
-	}
-	svc := &corev1.Service{}
-	if err := get(svc, client.ObjectKey{Namespace: "commune-namur", Name: "peertube"}); err != nil || svc.Spec.ExternalName != "peertube."+broadcast+".svc.cluster.local" {
-		t.Errorf("namur's Service to the broadcast: %v %+v", err, svc.Spec)
-	}
+	// the instance comes with the first subscriber, after the catalogue's batching delay
+	eventually(t, 3*time.Minute, func() error {
+		if err := get(ns, client.ObjectKey{Name: broadcast}); err != nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" {
+			return fmt.Errorf("the broadcast's namespace: %v %v", err, ns.Labels)
+		}
+		peertube := &appsv1.Deployment{}
+		if err := get(peertube, client.ObjectKey{Namespace: broadcast, Name: "peertube"}); err != nil || peertube.Status.AvailableReplicas < 1 {
+			return fmt.Errorf("PeerTube: %v, %d available", err, peertube.Status.AvailableReplicas)
+		}
+		credentials := &corev1.Secret{}
+		if err := get(credentials, client.ObjectKey{Namespace: broadcast, Name: "peertube-credentials"}); err != nil ||
+			len(credentials.Data["peertube-secret"]) == 0 || len(credentials.Data["postgres-password"]) == 0 {
+			return fmt.Errorf("PeerTube's generated secrets: %v %v", err, slices.Collect(maps.Keys(credentials.Data)))
+		}
+		svc := &corev1.Service{}
+		if err := get(svc, client.ObjectKey{Namespace: "commune-namur", Name: "peertube"}); err != nil || svc.Spec.ExternalName != "peertube."+broadcast+".svc.cluster.local" {
+			return fmt.Errorf("namur's Service to the broadcast: %v %+v", err, svc.Spec)
+		}
+		return ready(namur)()
+	})
 }
