@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,29 @@ func TestStatusSpeaksTheCommunesLanguage(t *testing.T) {
 	}
 	if err := forced.Set("nl"); err == nil {
 		t.Error("--lang nl is refused")
+	}
+}
+
+// A tenant is named by its name (the commune and the CPAS of that name, never a province: a
+// commune's people would be told they may not read it) or by kind/name, a province included.
+func TestTenantNamesAndTheirKinds(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		kinds []v1alpha1.TenantKind
+		name  string
+	}{
+		{"namur", []v1alpha1.TenantKind{v1alpha1.KindCommune, v1alpha1.KindCPAS}, "namur"},
+		{"commune/namur", []v1alpha1.TenantKind{v1alpha1.KindCommune}, "namur"},
+		{"cpas/namur", []v1alpha1.TenantKind{v1alpha1.KindCPAS}, "namur"},
+		{"province/namur", []v1alpha1.TenantKind{v1alpha1.KindProvince}, "namur"},
+		{"Provinces/namur", []v1alpha1.TenantKind{v1alpha1.KindProvince}, "namur"},
+	} {
+		kinds, name, err := parseTenantName(tc.in)
+		if err != nil || name != tc.name || fmt.Sprint(kinds) != fmt.Sprint(tc.kinds) {
+			t.Errorf("%s: %v %s %v; want %v %s", tc.in, kinds, name, err, tc.kinds, tc.name)
+		}
+	}
+	if _, _, err := parseTenantName("region/namur"); err == nil || !strings.Contains(err.Error(), "province/name") {
+		t.Errorf("an unknown kind: %v", err)
 	}
 }
