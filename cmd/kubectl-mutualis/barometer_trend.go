@@ -57,16 +57,7 @@ func barometerTrend(tenants []v1alpha1.Tenant, records map[string]history.Histor
 			rows[key] = r
 		}
 		r.tenants++
-		r.Days += w.Days
-		r.High += w.High
-		r.Medium += w.Medium
-		r.Low += w.Low
-		r.FindingsOpened += w.FindingsOpened
-		r.FindingsClosed += w.FindingsClosed
-		r.BackupsCompleted += w.BackupsCompleted
-		r.BackupsFailed += w.BackupsFailed
-		r.DrillsPassed += w.DrillsPassed
-		r.DrillsFailed += w.DrillsFailed
+		r.Week.Add(w)
 	}
 	for _, t := range tenants {
 		h, ok := records[t.TenantNamespace()]

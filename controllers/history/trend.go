@@ -21,6 +21,20 @@ type Week struct {
 	DrillsPassed, DrillsFailed      int
 }
 
+// Add sums another record's same week into this one, as the barometer's trend does over tenants.
+func (w *Week) Add(o Week) {
+	w.Days += o.Days
+	w.High += o.High
+	w.Medium += o.Medium
+	w.Low += o.Low
+	w.FindingsOpened += o.FindingsOpened
+	w.FindingsClosed += o.FindingsClosed
+	w.BackupsCompleted += o.BackupsCompleted
+	w.BackupsFailed += o.BackupsFailed
+	w.DrillsPassed += o.DrillsPassed
+	w.DrillsFailed += o.DrillsFailed
+}
+
 // evaluated says the audit left its mark on the day: findings held, opened or closed. A day
 // without one keeps zero counts that say nothing of the findings (the audit did not run).
 func (d Day) evaluated() bool {
