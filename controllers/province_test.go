@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +46,25 @@ func TestAProvinceIsATenantOfItsOwn(t *testing.T) {
 	}
 	if may(t, "marc", []string{"province-namur-it"}, "create", "", "configmaps", "", "commune-namur") {
 		t.Error("the province's IT people may work in the commune of Namur's namespace")
+	}
+	// and read their own Province, which kubectl mutualis status province/namur does, not the commune's
+	reads := func(resource, name string) bool {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "marc", Groups: []string{"province-namur-it", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Group: v1alpha1.GroupVersion.Group, Resource: resource, Name: name}}}
+		if err := k8s.Create(ctx, review); err != nil {
+			t.Fatal(err)
+		}
+		return review.Status.Allowed
+	}
+	eventually(t, wait, func() error {
+		if !reads("provinces", "namur") {
+			return fmt.Errorf("the province's IT people cannot read their Province")
+		}
+		return nil
+	})
+	if reads("communes", "namur") {
+		t.Error("the province's IT people may read the Commune of Namur")
 	}
 
 	// the same code again
